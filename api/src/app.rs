@@ -1,0 +1,113 @@
+//! Start-up: configuration in, a running server out.
+//!
+//! `Application::build` connects to the database (running migrations), connects to
+//! NATS and reconciles the JetStream topology, and binds the listener (port 0 picks a
+//! free port, which tests use). `run_until_stopped` serves until the shutdown future
+//! resolves.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hast_common::config::Settings;
+use hast_common::db::{Database, DbError, MigrationError};
+use hast_common::jobs::KINDS;
+use hast_common::nats::bootstrap::{bootstrap, BootstrapError, TopologyConfig};
+use tokio::net::TcpListener;
+
+use crate::routes::routes;
+use crate::server::{cors_layer, serve};
+use crate::state::AppState;
+
+/// How long start-up waits for NATS before giving up.
+pub const NATS_STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why the API could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Database(#[from] DbError),
+    #[error(transparent)]
+    Migration(#[from] MigrationError),
+    #[error(transparent)]
+    Nats(#[from] hast_common::nats::ConnectError),
+    #[error(transparent)]
+    Bootstrap(#[from] BootstrapError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// A built, bound API ready to serve.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects to everything and binds `settings.bind_addr`.
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let db = Database::connect(settings.database_url.expose(), settings.database_pool_size)?;
+        let applied = db.run_migrations().await?;
+        tracing::info!(
+            db.backend = ?db.backend(),
+            migrations.applied = applied.len(),
+            "database ready"
+        );
+
+        let nats = hast_common::nats::connect(&settings, "hast-api", NATS_STARTUP_TIMEOUT).await?;
+        let topology = bootstrap(
+            nats.clone(),
+            &TopologyConfig::from_settings(&settings, KINDS),
+        )
+        .await?;
+        tracing::info!(nats.url = %settings.nats_url, "NATS topology ready");
+
+        let listener = TcpListener::bind(settings.bind_addr)
+            .await
+            .map_err(|source| StartupError::Bind {
+                addr: settings.bind_addr,
+                source,
+            })?;
+        let local_addr = listener.local_addr().map_err(|source| StartupError::Bind {
+            addr: settings.bind_addr,
+            source,
+        })?;
+        Ok(Self {
+            listener,
+            local_addr,
+            state: AppState {
+                settings: Arc::new(settings),
+                db,
+                nats,
+                topology,
+            },
+        })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The state handed to routes.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then drains connections and flushes NATS.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) {
+        let cors = cors_layer(&self.state.settings.cors_allowed_origins);
+        tracing::info!(http.addr = %self.local_addr, "hast-api listening");
+        serve(self.listener, routes(self.state.clone()), cors, shutdown).await;
+        if let Err(err) = self.state.nats.flush().await {
+            tracing::warn!(error = %err, "NATS flush on shutdown failed");
+        }
+        tracing::info!("hast-api stopped");
+    }
+}

@@ -1,0 +1,25 @@
+//! `hast-api`: the HTTP face of Hast.
+//!
+//! It accepts work, publishes jobs to JetStream and reports their status; it never
+//! consumes jobs (that is `hast-worker`'s job).
+//!
+//! Layout:
+//! - [`app`]: start-up (`Application::build`, `run_until_stopped`).
+//! - [`server`]: the hyper loop, CORS and graceful shutdown.
+//! - [`request_context`]: correlation ids, the request span and the access log.
+//! - [`routes`]: one module per resource (`routes/health.rs`, …).
+//! - [`error`]: `ApiError` and the single mapping of failures to JSON error responses.
+//! - [`extract`]: shared request extractors (state, JSON bodies).
+//! - [`state`]: `AppState`, what handlers get.
+//! - [`cli`]: the `hast-api` command line (`serve`, `migrate`).
+
+pub mod app;
+pub mod cli;
+pub mod error;
+pub mod extract;
+pub mod request_context;
+pub mod routes;
+pub mod server;
+pub mod state;
+
+pub use app::Application;

@@ -1,0 +1,33 @@
+use anyhow::Context;
+use clap::Parser;
+use hast_api::cli::{Cli, Command};
+use hast_api::Application;
+use hast_common::config::Settings;
+use hast_common::db::Database;
+use hast_common::telemetry::{get_subscriber, init_subscriber, DEFAULT_FILTER};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_subscriber(get_subscriber("hast-api", DEFAULT_FILTER, std::io::stdout))?;
+    let settings = Settings::from_env().context("invalid configuration")?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let app = Application::build(settings)
+                .await
+                .context("start-up failed")?;
+            app.run_until_stopped(hast_common::shutdown::signal()).await;
+        }
+        Command::Migrate => {
+            let db =
+                Database::connect(settings.database_url.expose(), settings.database_pool_size)?;
+            let applied = db.run_migrations().await?;
+            tracing::info!(
+                db.url = %settings.database_url,
+                migrations.applied = ?applied,
+                "migrations applied"
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,133 @@
+//! Per-request context applied around the whole router, below hyper and above warp.
+//!
+//! For every request it takes the correlation id from a well-formed `X-Correlation-Id`
+//! (or `X-Request-Id`) header or generates one, stores it (and the client address) in
+//! the request's extensions for handlers, runs the request inside an `http_request`
+//! span that carries `correlation_id` (so every log line of the request has it),
+//! echoes it in the `X-Correlation-Id` response header, and writes one access-log line
+//! with method, path, status and `latency_ms`.
+
+use std::convert::Infallible;
+use std::fmt;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use http::{HeaderMap, HeaderValue, Request, Response};
+use tower_service::Service;
+use tracing::Instrument;
+
+/// Response and request header carrying the correlation id.
+pub const CORRELATION_HEADER: &str = "x-correlation-id";
+/// Accepted as the correlation id when `X-Correlation-Id` is absent.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+const MAX_LEN: usize = 128;
+
+/// The id that ties a request to the log lines and jobs it causes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorrelationId(String);
+
+impl CorrelationId {
+    /// A fresh id (UUIDv7).
+    pub fn generate() -> Self {
+        Self(uuid::Uuid::now_v7().to_string())
+    }
+
+    /// Accepts 1–128 characters of `[A-Za-z0-9._:-]`; anything else is ignored, so a
+    /// client cannot inject text into our logs or headers.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let ok = !raw.is_empty()
+            && raw.len() <= MAX_LEN
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+        ok.then(|| Self(raw.to_owned()))
+    }
+
+    /// The id from the request headers, if one is present and well formed.
+    pub fn from_headers(headers: &HeaderMap) -> Option<Self> {
+        [CORRELATION_HEADER, REQUEST_ID_HEADER]
+            .iter()
+            .filter_map(|name| headers.get(*name)?.to_str().ok())
+            .find_map(Self::parse)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CorrelationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The client's socket address, as seen by this process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub Option<SocketAddr>);
+
+/// Tower middleware implementing the module's behaviour.
+#[derive(Debug, Clone)]
+pub struct RequestContext<S> {
+    inner: S,
+    client: ClientAddr,
+}
+
+impl<S> RequestContext<S> {
+    pub fn new(inner: S, client: Option<SocketAddr>) -> Self {
+        Self {
+            inner,
+            client: ClientAddr(client),
+        }
+    }
+}
+
+impl<S, B, RB> Service<Request<B>> for RequestContext<S>
+where
+    S: Service<Request<B>, Response = Response<RB>, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = Response<RB>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        let started = Instant::now();
+        let correlation_id =
+            CorrelationId::from_headers(request.headers()).unwrap_or_else(CorrelationId::generate);
+        request.extensions_mut().insert(correlation_id.clone());
+        request.extensions_mut().insert(self.client);
+        let method = request.method().clone();
+        let path = request.uri().path().to_owned();
+        let span = tracing::info_span!(
+            "http_request",
+            correlation_id = %correlation_id,
+            http.method = %method,
+            http.path = %path,
+        );
+        // Take the service that was driven to readiness; leave a clone in its place.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(
+            async move {
+                let mut response = inner.call(request).await?;
+                if let Ok(value) = HeaderValue::from_str(correlation_id.as_str()) {
+                    response.headers_mut().insert(CORRELATION_HEADER, value);
+                }
+                let status = response.status().as_u16();
+                let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+                tracing::info!(http.status = status, latency_ms, "{method} {path} {status}");
+                Ok(response)
+            }
+            .instrument(span),
+        )
+    }
+}

@@ -1,0 +1,526 @@
+//! Typed configuration, read once at start-up from the environment (and `.env`).
+//!
+//! Every variable has a development default so `scripts/run.sh` needs no setup.
+//! [`Settings::from_lookup`] takes any key → value function so tests can parse
+//! a configuration without touching the process environment.
+//! `APP_ENV=production` refuses insecure values (see [`Settings::validate`]).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+
+/// The session secret used when none is configured. Production refuses it.
+pub const DEVELOPMENT_SESSION_SECRET: &str = "hast-development-session-secret-do-not-use";
+
+/// Minimum length of `SESSION_SECRET` in production.
+pub const MIN_SECRET_LEN: usize = 32;
+
+/// Why a configuration could not be loaded. Every variant names the variable.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    /// The variable is set but its value cannot be parsed.
+    #[error("{variable}: invalid value {value:?}: {reason}")]
+    Invalid {
+        variable: &'static str,
+        value: String,
+        reason: String,
+    },
+    /// The value parses but is not allowed in this environment.
+    #[error("{variable}: {reason}")]
+    Insecure {
+        variable: &'static str,
+        reason: String,
+    },
+}
+
+/// Where the service runs. Development relaxes cookie and secret rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppEnv {
+    Development,
+    Production,
+}
+
+impl FromStr for AppEnv {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "development" | "dev" => Ok(Self::Development),
+            "production" | "prod" => Ok(Self::Production),
+            _ => Err("expected development or production".into()),
+        }
+    }
+}
+
+/// Which engine interprets palm photos.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Analyzer {
+    Offline,
+    OpenAi,
+}
+
+impl FromStr for Analyzer {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "offline" => Ok(Self::Offline),
+            "openai" => Ok(Self::OpenAi),
+            _ => Err("expected offline or openai".into()),
+        }
+    }
+}
+
+/// A database URL. Its password is never printed: `Debug` and `Display` redact it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// Wraps a URL string.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(url.into())
+    }
+    /// The full URL, password included. Do not log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    /// The URL with any password replaced by `***`.
+    pub fn redacted(&self) -> String {
+        redact_url_password(&self.0)
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({})", self.redacted())
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+/// Replaces the password of `scheme://user:password@host` with `***`.
+pub fn redact_url_password(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_owned();
+    };
+    let rest = &url[scheme_end + 3..];
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    match (authority.rfind('@'), authority.find(':')) {
+        (Some(at), Some(colon)) if colon < at => format!(
+            "{}{}:***{}",
+            &url[..scheme_end + 3],
+            &authority[..colon],
+            &rest[at..]
+        ),
+        _ => url.to_owned(),
+    }
+}
+
+/// Settings of the OpenAI-compatible engine (used when `ANALYZER=openai`).
+#[derive(Debug, Clone)]
+pub struct OpenAiSettings {
+    /// `OPENAI_BASE_URL`: the chat-completions server's base URL.
+    pub base_url: String,
+    /// `OPENAI_API_KEY`: a secret, never logged.
+    pub api_key: Option<SecretString>,
+    /// `OPENAI_MODEL`: the model name sent with each request.
+    pub model: String,
+    /// `OPENAI_TIMEOUT`: deadline of one request.
+    pub timeout: Duration,
+}
+
+/// Everything both binaries read from their environment.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `APP_ENV`: development (default) or production.
+    pub app_env: AppEnv,
+    /// `BIND_ADDR`: the API's listening address.
+    pub bind_addr: SocketAddr,
+    /// `DATABASE_URL`: `sqlite://path` (default `sqlite://data/hast.db`) or `postgres://…`.
+    pub database_url: DatabaseUrl,
+    /// `DATABASE_POOL_SIZE`: connections per process.
+    pub database_pool_size: usize,
+    /// `NATS_URL`: one or more comma-separated server URLs.
+    pub nats_url: String,
+    /// `NATS_CREDS`: optional credentials file for NATS.
+    pub nats_creds: Option<PathBuf>,
+    /// `JOBS_REPLICAS`: replicas of streams and buckets (1 in development, 3 in a cluster).
+    pub jobs_replicas: usize,
+    /// `CORS_ALLOWED_ORIGINS`: origins allowed to call the API from a browser.
+    pub cors_allowed_origins: Vec<String>,
+    /// `SESSION_TTL`: how long an idle session lives.
+    pub session_ttl: Duration,
+    /// `SESSION_SECRET`: key for hashing session tokens before they are stored.
+    pub session_secret: SecretString,
+    /// `COOKIE_SECURE`: set the `Secure` attribute on cookies (default: on outside development).
+    pub cookie_secure: bool,
+    /// `MAX_UPLOAD_BYTES`: the largest accepted upload.
+    pub max_upload_bytes: u64,
+    /// `ANALYZER`: offline (default) or openai.
+    pub analyzer: Analyzer,
+    /// `OPENAI_*`.
+    pub openai: OpenAiSettings,
+    /// `WORKER_CONCURRENCY`: jobs one worker runs at once.
+    pub worker_concurrency: usize,
+    /// `WORKER_METRICS_ADDR`: where a worker serves `/healthz` and `/metrics`.
+    pub worker_metrics_addr: SocketAddr,
+    /// `JOB_MAX_ATTEMPTS`: deliveries before a job fails for good.
+    pub job_max_attempts: u32,
+    /// `JOB_ACK_WAIT`: how long a delivered job may go without a heartbeat before redelivery.
+    pub job_ack_wait: Duration,
+    /// `JOB_MAX_ACK_PENDING`: jobs of one kind in flight across all workers.
+    pub job_max_ack_pending: i64,
+    /// `SHUTDOWN_GRACE`: how long in-flight work may run after SIGTERM.
+    pub shutdown_grace: Duration,
+}
+
+impl Settings {
+    /// Reads `.env` (if present) and the process environment, then validates.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        // A missing .env is normal; a malformed one is reported by dotenvy on stderr-free path:
+        // we ignore it here because every variable is validated below anyway.
+        let _ = dotenvy::dotenv();
+        let vars: HashMap<String, String> = std::env::vars().collect();
+        Self::from_lookup(|key| vars.get(key).cloned())
+    }
+
+    /// Parses settings from any key → value lookup, then validates them.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |key: &str| lookup(key).filter(|v| !v.trim().is_empty());
+        let app_env: AppEnv = parse(&get, "APP_ENV", AppEnv::Development)?;
+        let development = app_env == AppEnv::Development;
+
+        let settings = Settings {
+            app_env,
+            bind_addr: parse(&get, "BIND_ADDR", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
+            database_url: DatabaseUrl::new(
+                get("DATABASE_URL").unwrap_or_else(|| "sqlite://data/hast.db".into()),
+            ),
+            database_pool_size: parse(&get, "DATABASE_POOL_SIZE", 8usize)?,
+            nats_url: get("NATS_URL").unwrap_or_else(|| "nats://127.0.0.1:4222".into()),
+            nats_creds: get("NATS_CREDS").map(PathBuf::from),
+            jobs_replicas: parse(&get, "JOBS_REPLICAS", 1usize)?,
+            cors_allowed_origins: get("CORS_ALLOWED_ORIGINS")
+                .map(|v| {
+                    v.split(',')
+                        .map(|s| s.trim().trim_end_matches('/').to_owned())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            session_ttl: parse_duration(&get, "SESSION_TTL", Duration::from_secs(7 * 24 * 3600))?,
+            session_secret: SecretString::from(
+                get("SESSION_SECRET").unwrap_or_else(|| DEVELOPMENT_SESSION_SECRET.into()),
+            ),
+            cookie_secure: parse_bool(&get, "COOKIE_SECURE", !development)?,
+            max_upload_bytes: parse(&get, "MAX_UPLOAD_BYTES", 10 * 1024 * 1024u64)?,
+            analyzer: parse(&get, "ANALYZER", Analyzer::Offline)?,
+            openai: OpenAiSettings {
+                base_url: get("OPENAI_BASE_URL")
+                    .unwrap_or_else(|| "https://api.openai.com/v1".into()),
+                api_key: get("OPENAI_API_KEY").map(SecretString::from),
+                model: get("OPENAI_MODEL").unwrap_or_else(|| "gpt-4o-mini".into()),
+                timeout: parse_duration(&get, "OPENAI_TIMEOUT", Duration::from_secs(60))?,
+            },
+            worker_concurrency: parse(&get, "WORKER_CONCURRENCY", 16usize)?,
+            worker_metrics_addr: parse(
+                &get,
+                "WORKER_METRICS_ADDR",
+                SocketAddr::from(([127, 0, 0, 1], 9091)),
+            )?,
+            job_max_attempts: parse(&get, "JOB_MAX_ATTEMPTS", 5u32)?,
+            job_ack_wait: parse_duration(&get, "JOB_ACK_WAIT", Duration::from_secs(30))?,
+            job_max_ack_pending: parse(&get, "JOB_MAX_ACK_PENDING", 1000i64)?,
+            shutdown_grace: parse_duration(&get, "SHUTDOWN_GRACE", Duration::from_secs(25))?,
+        };
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Rejects values that are out of range anywhere, and insecure values in production.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let positive = |variable: &'static str, value: u64| {
+            if value == 0 {
+                Err(ConfigError::Invalid {
+                    variable,
+                    value: value.to_string(),
+                    reason: "must be at least 1".into(),
+                })
+            } else {
+                Ok(())
+            }
+        };
+        positive("DATABASE_POOL_SIZE", self.database_pool_size as u64)?;
+        positive("JOBS_REPLICAS", self.jobs_replicas as u64)?;
+        positive("WORKER_CONCURRENCY", self.worker_concurrency as u64)?;
+        positive("JOB_MAX_ATTEMPTS", u64::from(self.job_max_attempts))?;
+        positive("MAX_UPLOAD_BYTES", self.max_upload_bytes)?;
+        positive(
+            "JOB_MAX_ACK_PENDING",
+            self.job_max_ack_pending.max(0) as u64,
+        )?;
+        if self.jobs_replicas > 5 {
+            return Err(ConfigError::Invalid {
+                variable: "JOBS_REPLICAS",
+                value: self.jobs_replicas.to_string(),
+                reason: "JetStream allows at most 5 replicas".into(),
+            });
+        }
+        if self.job_ack_wait < Duration::from_secs(1) {
+            return Err(ConfigError::Invalid {
+                variable: "JOB_ACK_WAIT",
+                value: humantime::format_duration(self.job_ack_wait).to_string(),
+                reason: "must be at least 1s".into(),
+            });
+        }
+        let url = self.database_url.expose();
+        if !(url.starts_with("sqlite://")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::Invalid {
+                variable: "DATABASE_URL",
+                value: self.database_url.redacted(),
+                reason: "expected sqlite://PATH or postgres://USER:PASSWORD@HOST/DB".into(),
+            });
+        }
+        for origin in &self.cors_allowed_origins {
+            if !(origin.starts_with("http://") || origin.starts_with("https://")) {
+                return Err(ConfigError::Invalid {
+                    variable: "CORS_ALLOWED_ORIGINS",
+                    value: origin.clone(),
+                    reason: "each origin must start with http:// or https://".into(),
+                });
+            }
+        }
+        if self.app_env == AppEnv::Production {
+            let secret = self.session_secret.expose_secret();
+            if secret == DEVELOPMENT_SESSION_SECRET {
+                return Err(ConfigError::Insecure {
+                    variable: "SESSION_SECRET",
+                    reason: "production refuses the development secret; set a random value of at least 32 characters".into(),
+                });
+            }
+            if secret.len() < MIN_SECRET_LEN {
+                return Err(ConfigError::Insecure {
+                    variable: "SESSION_SECRET",
+                    reason: format!("must be at least {MIN_SECRET_LEN} characters in production"),
+                });
+            }
+            if !self.cookie_secure {
+                return Err(ConfigError::Insecure {
+                    variable: "COOKIE_SECURE",
+                    reason: "production refuses cookies without the Secure attribute".into(),
+                });
+            }
+            if self
+                .cors_allowed_origins
+                .iter()
+                .any(|o| o.starts_with("http://"))
+            {
+                return Err(ConfigError::Insecure {
+                    variable: "CORS_ALLOWED_ORIGINS",
+                    reason: "production allows only https:// origins".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// True when `APP_ENV=development`.
+    pub fn is_development(&self) -> bool {
+        self.app_env == AppEnv::Development
+    }
+}
+
+fn parse<T: FromStr>(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: T,
+) -> Result<T, ConfigError>
+where
+    T::Err: fmt::Display,
+{
+    match get(variable) {
+        None => Ok(default),
+        Some(raw) => raw
+            .trim()
+            .parse()
+            .map_err(|e: T::Err| ConfigError::Invalid {
+                variable,
+                value: raw.clone(),
+                reason: e.to_string(),
+            }),
+    }
+}
+
+fn parse_bool(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    match get(variable) {
+        None => Ok(default),
+        Some(raw) => match raw.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Ok(true),
+            "0" | "false" | "no" | "off" => Ok(false),
+            _ => Err(ConfigError::Invalid {
+                variable,
+                value: raw,
+                reason: "expected true or false".into(),
+            }),
+        },
+    }
+}
+
+fn parse_duration(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    match get(variable) {
+        None => Ok(default),
+        Some(raw) => {
+            let trimmed = raw.trim();
+            // A bare number means seconds.
+            if let Ok(secs) = trimmed.parse::<u64>() {
+                return Ok(Duration::from_secs(secs));
+            }
+            humantime::parse_duration(trimmed).map_err(|e| ConfigError::Invalid {
+                variable,
+                value: raw.clone(),
+                reason: format!("{e} (examples: 30s, 10m, 7d)"),
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_need_no_environment() {
+        let s = settings(&[]).expect("defaults are valid");
+        assert_eq!(s.app_env, AppEnv::Development);
+        assert_eq!(s.bind_addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.database_url.expose(), "sqlite://data/hast.db");
+        assert_eq!(s.nats_url, "nats://127.0.0.1:4222");
+        assert!(
+            !s.cookie_secure,
+            "development cookies are not Secure by default"
+        );
+        assert_eq!(s.job_ack_wait, Duration::from_secs(30));
+        assert_eq!(s.max_upload_bytes, 10 * 1024 * 1024);
+    }
+
+    #[test]
+    fn values_are_parsed() {
+        let s = settings(&[
+            ("BIND_ADDR", "0.0.0.0:9000"),
+            ("JOB_ACK_WAIT", "45s"),
+            ("SESSION_TTL", "2h"),
+            ("WORKER_CONCURRENCY", "3"),
+            ("CORS_ALLOWED_ORIGINS", "http://a.test, https://b.test/"),
+            ("COOKIE_SECURE", "true"),
+            ("ANALYZER", "openai"),
+        ])
+        .expect("valid");
+        assert_eq!(s.bind_addr.port(), 9000);
+        assert_eq!(s.job_ack_wait, Duration::from_secs(45));
+        assert_eq!(s.session_ttl, Duration::from_secs(7200));
+        assert_eq!(s.worker_concurrency, 3);
+        assert_eq!(
+            s.cors_allowed_origins,
+            vec!["http://a.test".to_owned(), "https://b.test".to_owned()]
+        );
+        assert!(s.cookie_secure);
+        assert_eq!(s.analyzer, Analyzer::OpenAi);
+    }
+
+    #[test]
+    fn an_invalid_value_names_its_variable() {
+        let err = settings(&[("BIND_ADDR", "not-an-address")]).unwrap_err();
+        assert!(
+            err.to_string().starts_with("BIND_ADDR: invalid value"),
+            "{err}"
+        );
+        let err = settings(&[("JOB_ACK_WAIT", "soon")]).unwrap_err();
+        assert!(err.to_string().starts_with("JOB_ACK_WAIT"), "{err}");
+        let err = settings(&[("WORKER_CONCURRENCY", "0")]).unwrap_err();
+        assert!(err.to_string().contains("WORKER_CONCURRENCY"), "{err}");
+        let err = settings(&[("DATABASE_URL", "mysql://x")]).unwrap_err();
+        assert!(err.to_string().starts_with("DATABASE_URL"), "{err}");
+        let err = settings(&[("COOKIE_SECURE", "maybe")]).unwrap_err();
+        assert!(err.to_string().starts_with("COOKIE_SECURE"), "{err}");
+        let err = settings(&[("APP_ENV", "staging")]).unwrap_err();
+        assert!(err.to_string().starts_with("APP_ENV"), "{err}");
+    }
+
+    #[test]
+    fn production_refuses_development_secret_and_insecure_cookies() {
+        let err = settings(&[("APP_ENV", "production")]).unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::Insecure {
+                variable: "SESSION_SECRET",
+                ..
+            }
+        ));
+
+        let strong = "x".repeat(48);
+        let err = settings(&[
+            ("APP_ENV", "production"),
+            ("SESSION_SECRET", &strong),
+            ("COOKIE_SECURE", "false"),
+        ])
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::Insecure {
+                variable: "COOKIE_SECURE",
+                ..
+            }
+        ));
+
+        let err = settings(&[("APP_ENV", "production"), ("SESSION_SECRET", "short")]).unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::Insecure {
+                variable: "SESSION_SECRET",
+                ..
+            }
+        ));
+
+        let ok = settings(&[("APP_ENV", "production"), ("SESSION_SECRET", &strong)])
+            .expect("secure production settings");
+        assert!(ok.cookie_secure, "production cookies default to Secure");
+    }
+
+    #[test]
+    fn database_passwords_are_redacted() {
+        let url = DatabaseUrl::new("postgres://hast:s3cret@db:5432/hast");
+        assert_eq!(url.to_string(), "postgres://hast:***@db:5432/hast");
+        assert!(!format!("{url:?}").contains("s3cret"));
+        assert_eq!(
+            redact_url_password("sqlite://data/hast.db"),
+            "sqlite://data/hast.db"
+        );
+    }
+}

@@ -1,0 +1,43 @@
+//! Queries on `job_results`: one row per job id, written once.
+
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use super::models::JobResult;
+use super::schema::job_results;
+use super::{with_conn, Database, DbError};
+
+impl Database {
+    /// Records a job's outcome. Delivery is at-least-once, so a second write for the same
+    /// job id is ignored; returns whether this call inserted the row.
+    pub async fn record_job_result(&self, result: &JobResult) -> Result<bool, DbError> {
+        with_conn!(self, |conn| {
+            let n = diesel::insert_into(job_results::table)
+                .values(result)
+                .on_conflict(job_results::job_id)
+                .do_nothing()
+                .execute(conn)
+                .await?;
+            Ok(n > 0)
+        })
+    }
+
+    /// The stored outcome of a job.
+    pub async fn find_job_result(&self, job_id: &str) -> Result<Option<JobResult>, DbError> {
+        with_conn!(self, |conn| {
+            Ok(job_results::table
+                .find(job_id)
+                .select(JobResult::as_select())
+                .first(conn)
+                .await
+                .optional()?)
+        })
+    }
+
+    /// How many results are stored (operators and tests use it to check exactly-once writes).
+    pub async fn count_job_results(&self) -> Result<i64, DbError> {
+        with_conn!(self, |conn| {
+            Ok(job_results::table.count().get_result(conn).await?)
+        })
+    }
+}

@@ -1,0 +1,249 @@
+//! Creates or reconciles the JetStream topology: streams `JOBS` and `JOBS_DLQ`, one
+//! durable pull consumer per job kind, the KV buckets and the `images` object store.
+//!
+//! Every call is idempotent and every object is created-or-updated, so whichever
+//! process starts first builds the topology and a changed setting (say `JOB_ACK_WAIT`)
+//! is applied by the next process that starts with it.
+
+use std::time::Duration;
+
+use async_nats::jetstream::{self, consumer, kv, object_store, stream};
+
+use super::names::{
+    consumer_name, job_subject, DLQ_STREAM, DLQ_SUBJECTS, IMAGES_BUCKET, JOBS_STREAM,
+    JOBS_SUBJECTS, JOB_STATUS_BUCKET, SESSIONS_BUCKET, WORKERS_BUCKET,
+};
+use crate::config::Settings;
+
+/// How long JetStream remembers a `Nats-Msg-Id`: a retried publish inside this window
+/// is not a second job. It must exceed the API's publish-retry horizon.
+pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(10 * 60);
+/// Dead letters are kept this long.
+pub const DLQ_MAX_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
+/// Job statuses are kept this long after their last change.
+pub const JOB_STATUS_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Revisions kept per job status key (the SSE stream and operators read the history).
+pub const JOB_STATUS_HISTORY: i64 = 10;
+/// How often a worker refreshes its heartbeat.
+pub const WORKER_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
+/// A worker that has not written a heartbeat for this long is gone.
+pub const WORKER_HEARTBEAT_TTL: Duration = Duration::from_secs(15);
+/// Largest job message; photos travel through the object store, not in jobs.
+pub const MAX_JOB_MESSAGE_BYTES: i32 = 1024 * 1024;
+
+/// Settings the topology is built from.
+#[derive(Debug, Clone)]
+pub struct TopologyConfig {
+    /// Replicas of every stream and bucket (`JOBS_REPLICAS`).
+    pub replicas: usize,
+    /// Consumer `ack_wait` (`JOB_ACK_WAIT`); workers heartbeat well within it.
+    pub ack_wait: Duration,
+    /// Job attempts (`JOB_MAX_ATTEMPTS`).
+    pub max_attempts: u32,
+    /// Consumer `max_ack_pending`: jobs of one kind in flight fleet-wide.
+    pub max_ack_pending: i64,
+    /// Session lifetime (`SESSION_TTL`), the TTL of the `sessions` bucket.
+    pub session_ttl: Duration,
+    /// Job kinds; one consumer `worker-<kind>` each.
+    pub kinds: Vec<String>,
+}
+
+impl TopologyConfig {
+    /// The topology for these settings and job kinds.
+    pub fn from_settings(settings: &Settings, kinds: &[&str]) -> Self {
+        Self {
+            replicas: settings.jobs_replicas,
+            ack_wait: settings.job_ack_wait,
+            max_attempts: settings.job_max_attempts,
+            max_ack_pending: settings.job_max_ack_pending,
+            session_ttl: settings.session_ttl,
+            kinds: kinds.iter().map(|k| (*k).to_owned()).collect(),
+        }
+    }
+}
+
+/// Handles on everything [`bootstrap`] created.
+#[derive(Clone)]
+pub struct Topology {
+    pub jetstream: jetstream::Context,
+    pub job_status: kv::Store,
+    pub sessions: kv::Store,
+    pub workers: kv::Store,
+    pub images: object_store::ObjectStore,
+}
+
+impl std::fmt::Debug for Topology {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Topology").finish_non_exhaustive()
+    }
+}
+
+/// Which part of the topology could not be created.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot set up {what}: {message}")]
+pub struct BootstrapError {
+    pub what: String,
+    pub message: String,
+}
+
+fn failed(what: impl Into<String>, err: impl std::fmt::Display) -> BootstrapError {
+    BootstrapError {
+        what: what.into(),
+        message: err.to_string(),
+    }
+}
+
+/// The `JOBS` stream configuration.
+pub fn jobs_stream_config(config: &TopologyConfig) -> stream::Config {
+    stream::Config {
+        name: JOBS_STREAM.into(),
+        description: Some("Hast jobs waiting for a worker (work queue)".into()),
+        subjects: vec![JOBS_SUBJECTS.into()],
+        retention: stream::RetentionPolicy::WorkQueue,
+        storage: stream::StorageType::File,
+        num_replicas: config.replicas,
+        duplicate_window: DUPLICATE_WINDOW,
+        max_message_size: MAX_JOB_MESSAGE_BYTES,
+        discard: stream::DiscardPolicy::New,
+        ..Default::default()
+    }
+}
+
+/// The durable pull consumer for one job kind.
+pub fn consumer_config(config: &TopologyConfig, kind: &str) -> consumer::pull::Config {
+    consumer::pull::Config {
+        durable_name: Some(consumer_name(kind)),
+        description: Some(format!("Workers pulling {kind} jobs")),
+        filter_subject: job_subject(kind),
+        ack_policy: consumer::AckPolicy::Explicit,
+        deliver_policy: consumer::DeliverPolicy::All,
+        ack_wait: config.ack_wait,
+        // The worker decides when a job has failed for good (it dead-letters it on its
+        // last attempt). One extra delivery lets a job whose worker died on its last
+        // attempt be seen again and failed visibly instead of vanishing.
+        max_deliver: i64::from(config.max_attempts) + 1,
+        max_ack_pending: config.max_ack_pending,
+        num_replicas: config.replicas,
+        ..Default::default()
+    }
+}
+
+/// Creates or reconciles the whole topology and returns handles on it.
+pub async fn bootstrap(
+    client: async_nats::Client,
+    config: &TopologyConfig,
+) -> Result<Topology, BootstrapError> {
+    let js = jetstream::new(client);
+
+    js.create_or_update_stream(jobs_stream_config(config))
+        .await
+        .map_err(|e| failed(format!("stream {JOBS_STREAM}"), e))?;
+    js.create_or_update_stream(stream::Config {
+        name: DLQ_STREAM.into(),
+        description: Some("Hast jobs that failed for good (dead letters)".into()),
+        subjects: vec![DLQ_SUBJECTS.into()],
+        retention: stream::RetentionPolicy::Limits,
+        storage: stream::StorageType::File,
+        num_replicas: config.replicas,
+        max_age: DLQ_MAX_AGE,
+        ..Default::default()
+    })
+    .await
+    .map_err(|e| failed(format!("stream {DLQ_STREAM}"), e))?;
+
+    for kind in &config.kinds {
+        js.create_consumer_on_stream(consumer_config(config, kind), JOBS_STREAM)
+            .await
+            .map_err(|e| failed(format!("consumer {}", consumer_name(kind)), e))?;
+    }
+
+    let job_status = js
+        .create_or_update_key_value(kv::Config {
+            bucket: JOB_STATUS_BUCKET.into(),
+            description: "Hast job status by job id".into(),
+            history: JOB_STATUS_HISTORY,
+            max_age: JOB_STATUS_MAX_AGE,
+            storage: stream::StorageType::File,
+            num_replicas: config.replicas,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| failed(format!("bucket {JOB_STATUS_BUCKET}"), e))?;
+    let sessions = js
+        .create_or_update_key_value(kv::Config {
+            bucket: SESSIONS_BUCKET.into(),
+            description: "Hast sessions by token hash".into(),
+            history: 1,
+            max_age: config.session_ttl,
+            storage: stream::StorageType::File,
+            num_replicas: config.replicas,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| failed(format!("bucket {SESSIONS_BUCKET}"), e))?;
+    let workers = js
+        .create_or_update_key_value(kv::Config {
+            bucket: WORKERS_BUCKET.into(),
+            description: "Hast worker heartbeats".into(),
+            history: 1,
+            max_age: WORKER_HEARTBEAT_TTL,
+            storage: stream::StorageType::File,
+            num_replicas: config.replicas,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| failed(format!("bucket {WORKERS_BUCKET}"), e))?;
+
+    let images = ensure_object_store(&js, config).await?;
+
+    Ok(Topology {
+        jetstream: js,
+        job_status,
+        sessions,
+        workers,
+        images,
+    })
+}
+
+/// Creates the `images` object store, or reconciles its stream (`OBJ_images`) with the
+/// same settings async-nats uses when it creates one.
+async fn ensure_object_store(
+    js: &jetstream::Context,
+    config: &TopologyConfig,
+) -> Result<object_store::ObjectStore, BootstrapError> {
+    let what = || format!("object store {IMAGES_BUCKET}");
+    match js.get_object_store(IMAGES_BUCKET).await {
+        Ok(_) => {
+            js.create_or_update_stream(stream::Config {
+                name: format!("OBJ_{IMAGES_BUCKET}"),
+                description: Some("Hast photos and overlays".into()),
+                subjects: vec![
+                    format!("$O.{IMAGES_BUCKET}.C.>"),
+                    format!("$O.{IMAGES_BUCKET}.M.>"),
+                ],
+                storage: stream::StorageType::File,
+                num_replicas: config.replicas,
+                discard: stream::DiscardPolicy::New,
+                allow_rollup: true,
+                allow_direct: true,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| failed(what(), e))?;
+        }
+        Err(_) => {
+            js.create_object_store(object_store::Config {
+                bucket: IMAGES_BUCKET.into(),
+                description: Some("Hast photos and overlays".into()),
+                storage: stream::StorageType::File,
+                num_replicas: config.replicas,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| failed(what(), e))?;
+        }
+    }
+    js.get_object_store(IMAGES_BUCKET)
+        .await
+        .map_err(|e| failed(what(), e))
+}

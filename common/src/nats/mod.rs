@@ -1,0 +1,92 @@
+//! NATS: connecting with retry ([`connect`]) and creating the JetStream topology
+//! ([`bootstrap`]). Names live in [`names`].
+
+pub mod bootstrap;
+pub mod names;
+
+use std::time::Duration;
+
+use async_nats::{Client, ConnectOptions, Event};
+
+use crate::config::Settings;
+
+/// Why a NATS connection could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("cannot read NATS_CREDS {path}: {source}")]
+    Credentials {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot connect to NATS at {url} after {attempts} attempts: {last_error}")]
+    GaveUp {
+        url: String,
+        attempts: u32,
+        last_error: String,
+    },
+}
+
+/// Delay between reconnection attempts after a connection was lost: grows to 2 s, so a
+/// restarted server is found again within seconds.
+fn reconnect_delay(attempts: usize) -> Duration {
+    Duration::from_millis((100 * attempts as u64).clamp(100, 2_000))
+}
+
+/// Connects to `NATS_URL` as `client_name`, retrying for up to `give_up_after`.
+/// Once connected the client reconnects forever on its own; connection events are logged.
+pub async fn connect(
+    settings: &Settings,
+    client_name: &str,
+    give_up_after: Duration,
+) -> Result<Client, ConnectError> {
+    let started = tokio::time::Instant::now();
+    let mut attempts = 0u32;
+    loop {
+        attempts += 1;
+        let mut options = ConnectOptions::new()
+            .name(client_name)
+            .connection_timeout(Duration::from_secs(3))
+            .request_timeout(Some(Duration::from_secs(5)))
+            .max_reconnects(None)
+            .reconnect_delay_callback(reconnect_delay)
+            .event_callback(|event| async move {
+                match event {
+                    Event::Connected => tracing::info!(nats.event = "connected", "NATS connected"),
+                    Event::Disconnected => {
+                        tracing::warn!(nats.event = "disconnected", "NATS disconnected")
+                    }
+                    Event::Closed => {
+                        tracing::info!(nats.event = "closed", "NATS connection closed")
+                    }
+                    other => tracing::warn!(nats.event = %other, "NATS event"),
+                }
+            });
+        if let Some(path) = &settings.nats_creds {
+            options = options.credentials_file(path).await.map_err(|source| {
+                ConnectError::Credentials {
+                    path: path.display().to_string(),
+                    source,
+                }
+            })?;
+        }
+        match options.connect(settings.nats_url.as_str()).await {
+            Ok(client) => return Ok(client),
+            Err(err) => {
+                if started.elapsed() >= give_up_after {
+                    return Err(ConnectError::GaveUp {
+                        url: settings.nats_url.clone(),
+                        attempts,
+                        last_error: err.to_string(),
+                    });
+                }
+                tracing::warn!(
+                    nats.url = %settings.nats_url,
+                    attempt = attempts,
+                    error = %err,
+                    "NATS not reachable yet; retrying"
+                );
+                tokio::time::sleep(reconnect_delay(attempts as usize * 5)).await;
+            }
+        }
+    }
+}

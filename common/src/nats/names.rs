@@ -1,0 +1,34 @@
+//! NATS names. They are part of the public contract: operators type them into the
+//! `nats` CLI and docs/operations.md quotes them. Change them only deliberately.
+
+/// Work-queue stream holding every job until a worker acknowledges it.
+pub const JOBS_STREAM: &str = "JOBS";
+/// Subjects of [`JOBS_STREAM`]: `jobs.<kind>`.
+pub const JOBS_SUBJECTS: &str = "jobs.>";
+/// Stream of jobs that failed for good, kept for inspection and replay.
+pub const DLQ_STREAM: &str = "JOBS_DLQ";
+/// Subjects of [`DLQ_STREAM`]: `dlq.<kind>`.
+pub const DLQ_SUBJECTS: &str = "dlq.>";
+/// KV bucket: job id → job status JSON.
+pub const JOB_STATUS_BUCKET: &str = "job_status";
+/// KV bucket: session key → session JSON (TTL = session lifetime).
+pub const SESSIONS_BUCKET: &str = "sessions";
+/// KV bucket: worker id → heartbeat JSON (short TTL).
+pub const WORKERS_BUCKET: &str = "workers";
+/// Object store for uploaded photos and rendered overlays.
+pub const IMAGES_BUCKET: &str = "images";
+
+/// The subject a job of `kind` is published to.
+pub fn job_subject(kind: &str) -> String {
+    format!("jobs.{kind}")
+}
+
+/// The subject a dead letter of `kind` is published to.
+pub fn dlq_subject(kind: &str) -> String {
+    format!("dlq.{kind}")
+}
+
+/// The durable pull consumer that serves jobs of `kind`.
+pub fn consumer_name(kind: &str) -> String {
+    format!("worker-{kind}")
+}

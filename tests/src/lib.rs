@@ -1,0 +1,484 @@
+//! Test support: real servers, started per test and stopped on drop.
+//!
+//! - [`NatsServer`]: a `nats-server` with JetStream on a free loopback port and a
+//!   temporary store directory (the binary comes from `NATS_SERVER_BIN` or `PATH`;
+//!   `scripts/test.sh` installs it). It can be stopped and restarted on the same port
+//!   and store, to test outages.
+//! - [`TestDatabase`]: a fresh SQLite file, or a fresh PostgreSQL database created on
+//!   the server named by `HAST_TEST_POSTGRES_URL` and dropped afterwards.
+//! - [`spawn_app`] / [`spawn_worker`]: the real `hast-api` / `hast-worker` running
+//!   in-process on port 0, built from [`test_settings`].
+//!
+//! Set `TEST_LOG=1` to see the services' logs.
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{mpsc, Once};
+use std::time::Duration;
+
+use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+use hast_common::config::Settings;
+use hast_common::db::{Backend, Database};
+
+/// How long tests wait for a condition before failing.
+pub const WAIT: Duration = Duration::from_secs(20);
+
+static TRACING: Once = Once::new();
+
+/// Installs a stdout bunyan subscriber when `TEST_LOG` is set.
+pub fn init_test_logging() {
+    TRACING.call_once(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            let subscriber =
+                hast_common::telemetry::get_subscriber("test", "info", std::io::stdout);
+            let _ = hast_common::telemetry::init_subscriber(subscriber);
+        }
+    });
+}
+
+/// A free TCP port on 127.0.0.1 (bound, read, released).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+fn nats_server_bin() -> PathBuf {
+    std::env::var_os("NATS_SERVER_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("nats-server"))
+}
+
+/// A real nats-server with JetStream, killed on drop.
+#[derive(Debug)]
+pub struct NatsServer {
+    child: Option<Child>,
+    store: tempfile::TempDir,
+    /// Client port.
+    pub port: u16,
+    /// Monitoring (HTTP) port.
+    pub monitor_port: u16,
+}
+
+impl NatsServer {
+    /// Starts a server on free loopback ports with a fresh store directory.
+    pub fn start() -> Self {
+        let store = tempfile::tempdir().expect("temp dir for the JetStream store");
+        let mut server = Self {
+            child: None,
+            store,
+            port: free_port(),
+            monitor_port: free_port(),
+        };
+        server.spawn();
+        server
+    }
+
+    /// `nats://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// `http://127.0.0.1:<monitor_port>`.
+    pub fn monitor_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.monitor_port)
+    }
+
+    /// Starts the process and waits for "Server is ready". A fresh server whose port
+    /// was taken meanwhile (another test raced for it) retries on new ports.
+    fn spawn(&mut self) {
+        let fresh = self.child.is_none() && !self.store.path().join("jetstream").exists();
+        let mut last_error = String::new();
+        for _ in 0..5 {
+            match self.try_spawn() {
+                Ok(child) => {
+                    self.child = Some(child);
+                    return;
+                }
+                Err(err) => last_error = err,
+            }
+            if fresh {
+                self.port = free_port();
+                self.monitor_port = free_port();
+            }
+        }
+        panic!("nats-server did not start: {last_error}");
+    }
+
+    fn try_spawn(&self) -> Result<Child, String> {
+        let mut child = Command::new(nats_server_bin())
+            .args(["-a", "127.0.0.1", "-js", "-n", "hast-test"])
+            .arg("-p")
+            .arg(self.port.to_string())
+            .arg("-m")
+            .arg(self.monitor_port.to_string())
+            .arg("-sd")
+            .arg(self.store.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| {
+                format!(
+                    "cannot run {:?} ({e}); run scripts/test.sh, which installs it",
+                    nats_server_bin()
+                )
+            })?;
+        // The server logs "Server is ready" on stderr once it accepts clients; keep
+        // draining stderr afterwards so the pipe never fills.
+        let stderr = child.stderr.take().ok_or("no stderr pipe")?;
+        let (ready_tx, ready_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut ready_tx = Some(ready_tx);
+            let mut seen = Vec::new();
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if std::env::var_os("TEST_LOG").is_some() {
+                    eprintln!("[nats-server] {line}");
+                }
+                if line.contains("Server is ready") {
+                    if let Some(tx) = ready_tx.take() {
+                        let _ = tx.send(Ok(()));
+                    }
+                } else if ready_tx.is_some() {
+                    seen.push(line);
+                }
+            }
+            if let Some(tx) = ready_tx.take() {
+                let _ = tx.send(Err(seen.join("\n")));
+            }
+        });
+        match ready_rx.recv_timeout(WAIT) {
+            Ok(Ok(())) => Ok(child),
+            Ok(Err(output)) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                Err(format!("exited before it was ready:\n{output}"))
+            }
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                Err(format!("not ready within {WAIT:?}"))
+            }
+        }
+    }
+
+    /// Kills the server (SIGKILL); the store directory stays.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same ports with the same store.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A database for one test: a SQLite file or a PostgreSQL database, removed on drop.
+#[derive(Debug)]
+pub struct TestDatabase {
+    /// The `DATABASE_URL` of this database.
+    pub url: String,
+    backend: Backend,
+    _dir: Option<tempfile::TempDir>,
+    pg: Option<PgTestDb>,
+}
+
+#[derive(Debug)]
+struct PgTestDb {
+    admin_url: String,
+    name: String,
+}
+
+/// The admin URL of the test PostgreSQL server (`scripts/test.sh` exports it).
+pub fn postgres_admin_url() -> String {
+    std::env::var("HAST_TEST_POSTGRES_URL").unwrap_or_else(|_| {
+        panic!("HAST_TEST_POSTGRES_URL is not set: run the tests through scripts/test.sh, which starts PostgreSQL")
+    })
+}
+
+/// Replaces the database name of a postgres URL.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, _) = url.rsplit_once('/').expect("postgres URL with a database");
+    format!("{base}/{name}")
+}
+
+impl TestDatabase {
+    /// A fresh, empty database of the given backend.
+    pub async fn new(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => Self::sqlite(),
+            Backend::Postgres => Self::postgres().await,
+        }
+    }
+
+    /// A fresh SQLite file in a temporary directory.
+    pub fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("hast.db").display());
+        Self {
+            url,
+            backend: Backend::Sqlite,
+            _dir: Some(dir),
+            pg: None,
+        }
+    }
+
+    /// A fresh PostgreSQL database on the test server.
+    pub async fn postgres() -> Self {
+        let admin_url = postgres_admin_url();
+        let name = format!("hast_test_{}", uuid::Uuid::now_v7().simple());
+        let mut admin = AsyncPgConnection::establish(&admin_url)
+            .await
+            .expect("connect to the test PostgreSQL server");
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create the test database");
+        Self {
+            url: with_database(&admin_url, &name),
+            backend: Backend::Postgres,
+            _dir: None,
+            pg: Some(PgTestDb { admin_url, name }),
+        }
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A connected, migrated [`Database`].
+    pub async fn connect(&self) -> Database {
+        let db = Database::connect(&self.url, 4).expect("database pool");
+        db.run_migrations().await.expect("migrations");
+        db
+    }
+
+    /// Refuses new connections and ends existing ones (PostgreSQL only): an outage.
+    pub async fn block_connections(&self) {
+        let pg = self
+            .pg
+            .as_ref()
+            .expect("outages are simulated on PostgreSQL");
+        let mut admin = AsyncPgConnection::establish(&pg.admin_url).await.unwrap();
+        admin
+            .batch_execute(&format!(
+                "ALTER DATABASE {0} ALLOW_CONNECTIONS false; \
+                 SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{0}';",
+                pg.name
+            ))
+            .await
+            .unwrap();
+    }
+
+    /// Ends an outage started by [`Self::block_connections`].
+    pub async fn allow_connections(&self) {
+        let pg = self.pg.as_ref().expect("PostgreSQL");
+        let mut admin = AsyncPgConnection::establish(&pg.admin_url).await.unwrap();
+        admin
+            .batch_execute(&format!(
+                "ALTER DATABASE {} ALLOW_CONNECTIONS true",
+                pg.name
+            ))
+            .await
+            .unwrap();
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some(pg) = self.pg.take() else { return };
+        // Drop runs outside async context: use a throwaway runtime on its own thread.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            rt.block_on(async {
+                let mut admin = AsyncPgConnection::establish(&pg.admin_url).await.ok()?;
+                admin
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", pg.name))
+                    .await
+                    .ok()
+            })
+        })
+        .join();
+    }
+}
+
+/// Settings for a test: loopback, port 0, the given database and NATS, plus overrides.
+pub fn test_settings(database_url: &str, nats_url: &str, overrides: &[(&str, &str)]) -> Settings {
+    let mut vars: HashMap<String, String> = [
+        ("APP_ENV", "development"),
+        ("BIND_ADDR", "127.0.0.1:0"),
+        ("WORKER_METRICS_ADDR", "127.0.0.1:0"),
+        ("DATABASE_URL", database_url),
+        ("DATABASE_POOL_SIZE", "4"),
+        ("NATS_URL", nats_url),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    for (k, v) in overrides {
+        vars.insert((*k).to_owned(), (*v).to_owned());
+    }
+    Settings::from_lookup(|k| vars.get(k).cloned()).expect("valid test settings")
+}
+
+/// A running API and what a test needs to talk to it.
+#[derive(Debug)]
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestApp {
+    /// `http://127.0.0.1:<port><path>`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// GET `path`.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Builds and starts the API in this process.
+pub async fn spawn_app(settings: Settings) -> TestApp {
+    init_test_logging();
+    let app = hast_api::Application::build(settings)
+        .await
+        .expect("the API starts");
+    let addr = app.local_addr();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let task = tokio::spawn(app.run_until_stopped(async {
+        let _ = rx.await;
+    }));
+    TestApp {
+        addr,
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("HTTP client"),
+        shutdown: Some(tx),
+        task: Some(task),
+    }
+}
+
+/// A running worker.
+#[derive(Debug)]
+pub struct TestWorker {
+    /// This worker's id (its key in the `workers` bucket).
+    pub id: String,
+    /// Where it serves `/healthz`.
+    pub metrics_addr: Option<SocketAddr>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestWorker {
+    /// Requests a graceful stop and waits until the worker has finished.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for TestWorker {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Builds and starts a worker in this process. When this returns, the worker's first
+/// heartbeat has been written.
+pub async fn spawn_worker(settings: Settings) -> TestWorker {
+    init_test_logging();
+    let worker = hast_worker::Worker::build(settings)
+        .await
+        .expect("the worker starts");
+    let id = worker.identity.id.clone();
+    let metrics_addr = worker.metrics_addr();
+    let workers = worker.topology.workers.clone();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let task = tokio::spawn(worker.run_until_stopped(async {
+        let _ = rx.await;
+    }));
+    // Wait for the first heartbeat (an event in the bucket, not a sleep).
+    let mut watch = workers
+        .watch_with_history(id.as_str())
+        .await
+        .expect("watch");
+    tokio::time::timeout(WAIT, futures::StreamExt::next(&mut watch))
+        .await
+        .expect("the worker's first heartbeat");
+    TestWorker {
+        id,
+        metrics_addr,
+        shutdown: Some(tx),
+        task: Some(task),
+    }
+}
+
+/// Polls `probe` until it returns `Some`, failing the test after [`WAIT`]. For
+/// conditions that have no event to await (e.g. an HTTP status changing after an
+/// outage); `interval` is the polling period, not a synchronisation sleep.
+pub async fn eventually<T, F, Fut>(what: &str, interval: Duration, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {WAIT:?} waiting for {what}"
+        );
+        tokio::time::sleep(interval).await;
+    }
+}

@@ -1,0 +1,106 @@
+//! The JetStream topology: created idempotently, reconciled on change, and visible to
+//! operators through the monitoring endpoint.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use hast_common::jobs::KINDS;
+use hast_common::nats::bootstrap::{bootstrap, TopologyConfig};
+use hast_common::nats::names::{consumer_name, JOBS_STREAM};
+use hast_tests::{test_settings, NatsServer};
+
+fn config(ack_wait: Duration) -> TopologyConfig {
+    TopologyConfig {
+        replicas: 1,
+        ack_wait,
+        max_attempts: 5,
+        max_ack_pending: 100,
+        session_ttl: Duration::from_secs(3600),
+        kinds: KINDS.iter().map(|k| (*k).to_owned()).collect(),
+    }
+}
+
+#[tokio::test]
+async fn bootstrap_twice_is_idempotent_and_reconciles_a_changed_setting() {
+    let nats = NatsServer::start();
+    let client = async_nats::connect(nats.url()).await.unwrap();
+
+    bootstrap(client.clone(), &config(Duration::from_secs(30)))
+        .await
+        .unwrap();
+    bootstrap(client.clone(), &config(Duration::from_secs(30)))
+        .await
+        .unwrap();
+    let topology = bootstrap(client.clone(), &config(Duration::from_secs(45)))
+        .await
+        .unwrap();
+
+    let mut stream = topology.jetstream.get_stream(JOBS_STREAM).await.unwrap();
+    let info = stream.consumer_info(consumer_name("echo")).await.unwrap();
+    assert_eq!(
+        info.config.ack_wait,
+        Duration::from_secs(45),
+        "ack_wait reconciled"
+    );
+    assert_eq!(info.config.max_deliver, 6);
+    assert_eq!(
+        stream.info().await.unwrap().state.consumer_count,
+        KINDS.len()
+    );
+    let status = topology.job_status.status().await.unwrap();
+    assert_eq!(status.history(), 10);
+}
+
+#[tokio::test]
+async fn the_monitoring_endpoint_shows_the_work_queue_and_its_consumers() {
+    let nats = NatsServer::start();
+    let client = async_nats::connect(nats.url()).await.unwrap();
+    let settings = test_settings("sqlite://unused.db", &nats.url(), &[]);
+    bootstrap(client, &TopologyConfig::from_settings(&settings, KINDS))
+        .await
+        .unwrap();
+
+    let jsz: serde_json::Value = reqwest::get(format!(
+        "{}/jsz?streams=true&consumers=true&config=true",
+        nats.monitor_url()
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+
+    let streams = jsz["account_details"][0]["stream_detail"]
+        .as_array()
+        .unwrap();
+    let jobs = streams
+        .iter()
+        .find(|s| s["name"] == JOBS_STREAM)
+        .expect("JOBS stream");
+    assert_eq!(jobs["config"]["retention"], "workqueue");
+    assert_eq!(jobs["config"]["storage"], "file");
+    let consumers: Vec<&str> = jobs["consumer_detail"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    for name in [
+        "worker-analysis",
+        "worker-chat",
+        "worker-echo",
+        "worker-health",
+    ] {
+        assert!(
+            consumers.contains(&name),
+            "{name} missing from {consumers:?}"
+        );
+    }
+    assert!(streams.iter().any(|s| s["name"] == "JOBS_DLQ"));
+    for bucket in ["KV_job_status", "KV_sessions", "KV_workers", "OBJ_images"] {
+        assert!(
+            streams.iter().any(|s| s["name"] == bucket),
+            "{bucket} missing"
+        );
+    }
+}

@@ -1,0 +1,90 @@
+//! This worker's entry in the `workers` KV bucket, refreshed every
+//! [`WORKER_HEARTBEAT_INTERVAL`] and removed on a clean stop.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use async_nats::jetstream::kv;
+use chrono::Utc;
+use hast_common::nats::bootstrap::WORKER_HEARTBEAT_INTERVAL;
+use hast_common::workers::WorkerHeartbeat;
+use tokio::sync::watch;
+
+/// Identity of this worker process and its live counters.
+#[derive(Debug)]
+pub struct WorkerIdentity {
+    pub id: String,
+    pub host: String,
+    pub pid: u32,
+    pub kinds: Vec<String>,
+    pub started_at: chrono::DateTime<Utc>,
+    /// Jobs running now; the job loop updates it.
+    pub in_flight: AtomicUsize,
+}
+
+impl WorkerIdentity {
+    /// A new identity for this process.
+    pub fn new(kinds: Vec<String>) -> Self {
+        Self {
+            id: uuid::Uuid::now_v7().to_string(),
+            host: hostname_or_unknown(),
+            pid: std::process::id(),
+            kinds,
+            started_at: Utc::now(),
+            in_flight: AtomicUsize::new(0),
+        }
+    }
+
+    /// The heartbeat as of now.
+    pub fn heartbeat(&self) -> WorkerHeartbeat {
+        WorkerHeartbeat {
+            id: self.id.clone(),
+            host: self.host.clone(),
+            pid: self.pid,
+            kinds: self.kinds.clone(),
+            in_flight: self.in_flight.load(Ordering::Relaxed),
+            started_at: self.started_at,
+            last_seen: Utc::now(),
+        }
+    }
+}
+
+fn hostname_or_unknown() -> String {
+    hostname::get()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Writes one heartbeat.
+pub async fn beat(bucket: &kv::Store, identity: &WorkerIdentity) -> Result<(), String> {
+    let body = serde_json::to_vec(&identity.heartbeat()).map_err(|e| e.to_string())?;
+    bucket
+        .put(identity.id.as_str(), body.into())
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// Beats until `stop` turns true, then deletes this worker's key.
+pub async fn run(
+    bucket: kv::Store,
+    identity: Arc<WorkerIdentity>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut ticker = tokio::time::interval(WORKER_HEARTBEAT_INTERVAL);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {
+                if let Err(err) = beat(&bucket, &identity).await {
+                    tracing::warn!(error = %err, "heartbeat failed");
+                }
+            }
+            _ = stop.changed() => break,
+        }
+    }
+    if let Err(err) = bucket.delete(identity.id.as_str()).await {
+        tracing::warn!(error = %err, "could not remove heartbeat on shutdown");
+    }
+}
