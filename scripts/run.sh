@@ -165,6 +165,7 @@ tcp_open() {
 
 # ---------------------------------------------------------------------------
 hast_section "nats-server"
+command -v curl >/dev/null 2>&1 || _hast_apt_install curl ca-certificates
 ensure_nats_server
 
 hast_section "cargo build --release --bin hast-api --bin hast-worker"
@@ -222,7 +223,7 @@ fi
     echo
     echo "Hast is running at $API_URL"
     echo "  health:  $API_URL/healthz  $API_URL/api/v1/health"
-    echo "  worker:  $METRICS_URL/healthz  $METRICS_URL/metrics"
+    echo "  worker:  $METRICS_URL/healthz"
     if [[ -n "$NATS_PID" ]]; then
         echo "  NATS:    nats://127.0.0.1:4222 (monitoring http://127.0.0.1:8222, log data/nats-server.log)"
     fi

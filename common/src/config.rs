@@ -292,6 +292,13 @@ impl Settings {
                 reason: "expected sqlite://PATH or postgres://USER:PASSWORD@HOST/DB".into(),
             });
         }
+        if let Err(err) = crate::nats::server_addrs(&self.nats_url) {
+            return Err(ConfigError::Invalid {
+                variable: "NATS_URL",
+                value: self.nats_url.clone(),
+                reason: err.to_string(),
+            });
+        }
         for origin in &self.cors_allowed_origins {
             if !(origin.starts_with("http://") || origin.starts_with("https://")) {
                 return Err(ConfigError::Invalid {
@@ -469,6 +476,8 @@ mod tests {
         assert!(err.to_string().starts_with("DATABASE_URL"), "{err}");
         let err = settings(&[("COOKIE_SECURE", "maybe")]).unwrap_err();
         assert!(err.to_string().starts_with("COOKIE_SECURE"), "{err}");
+        let err = settings(&[("NATS_URL", "nats://a:4222,nats://b:port")]).unwrap_err();
+        assert!(err.to_string().starts_with("NATS_URL"), "{err}");
         let err = settings(&[("APP_ENV", "staging")]).unwrap_err();
         assert!(err.to_string().starts_with("APP_ENV"), "{err}");
     }

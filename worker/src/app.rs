@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use hast_common::config::Settings;
 use hast_common::db::{Database, DbError, MigrationError};
-use hast_common::jobs::KINDS;
+use hast_common::jobs::kind_names;
 use hast_common::nats::bootstrap::{bootstrap, BootstrapError, Topology, TopologyConfig};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -61,7 +61,7 @@ impl Worker {
             hast_common::nats::connect(&settings, "hast-worker", NATS_STARTUP_TIMEOUT).await?;
         let topology = bootstrap(
             nats.clone(),
-            &TopologyConfig::from_settings(&settings, KINDS),
+            &TopologyConfig::from_settings(&settings, &kind_names()),
         )
         .await?;
         let bind = |source| StartupError::Bind {
@@ -72,7 +72,7 @@ impl Worker {
             .await
             .map_err(bind)?;
         let identity = Arc::new(WorkerIdentity::new(
-            KINDS.iter().map(|k| (*k).to_owned()).collect(),
+            kind_names().iter().map(|k| (*k).to_owned()).collect(),
         ));
         tracing::info!(
             worker.id = %identity.id,

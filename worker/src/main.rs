@@ -1,10 +1,18 @@
 use anyhow::Context;
+use clap::Parser;
 use hast_common::config::Settings;
 use hast_common::telemetry::{get_subscriber, init_subscriber, DEFAULT_FILTER};
 use hast_worker::Worker;
 
+/// Hast worker: pulls jobs from JetStream, runs them and persists their results.
+/// Configured entirely through environment variables (see README.md).
+#[derive(Debug, Parser)]
+#[command(name = "hast-worker", version, about)]
+struct Cli {}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    Cli::parse();
     init_subscriber(get_subscriber(
         "hast-worker",
         DEFAULT_FILTER,

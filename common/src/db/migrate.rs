@@ -7,13 +7,12 @@
 //! processes are serialised by an `IMMEDIATE` transaction (SQLite) or a transaction-level
 //! advisory lock (PostgreSQL); each migration then runs as a savepoint inside it.
 
-use diesel::connection::SimpleConnection;
-use diesel::{Connection, RunQueryDsl, SqliteConnection};
+use diesel::{Connection, RunQueryDsl};
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::AsyncPgConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
-use super::{sqlite_path, Backend, SQLITE_PRAGMAS};
+use super::{open_sqlite, sqlite_path, Backend};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
@@ -46,10 +45,7 @@ pub(crate) async fn run_pending(url: &str) -> Result<Vec<String>, MigrationError
 
 fn run_sqlite(url: &str) -> Result<Vec<String>, MigrationError> {
     let path = sqlite_path(url)?;
-    let mut conn =
-        SqliteConnection::establish(path).map_err(|e| MigrationError::Connect(e.to_string()))?;
-    conn.batch_execute(SQLITE_PRAGMAS)
-        .map_err(|e| MigrationError::Connect(e.to_string()))?;
+    let mut conn = open_sqlite(path).map_err(|e| MigrationError::Connect(e.to_string()))?;
     conn.immediate_transaction(|conn| apply(conn, SQLITE_MIGRATIONS))
 }
 

@@ -26,7 +26,7 @@ use diesel::sqlite::SqliteConnection;
 use diesel_async::pooled_connection::deadpool::Pool;
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
-use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+use diesel_async::AsyncPgConnection;
 use futures::FutureExt;
 
 pub use migrate::MigrationError;
@@ -37,6 +37,26 @@ pub(crate) const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; \
      PRAGMA journal_mode = WAL; \
      PRAGMA foreign_keys = ON; \
      PRAGMA synchronous = NORMAL;";
+
+/// Opens a SQLite file and applies [`SQLITE_PRAGMAS`]. Several processes opening a
+/// brand-new file at once race to switch it to WAL, and SQLite reports that race as
+/// "database is locked" without consulting the busy timeout, so it is retried briefly.
+pub(crate) fn open_sqlite(path: &str) -> diesel::ConnectionResult<SqliteConnection> {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    let mut conn = SqliteConnection::establish(path)?;
+    let mut attempts = 0;
+    loop {
+        match conn.batch_execute(SQLITE_PRAGMAS) {
+            Ok(()) => return Ok(conn),
+            Err(e) if attempts < 50 && e.to_string().contains("locked") => {
+                attempts += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => return Err(ConnectionError::CouldntSetupConfiguration(e)),
+        }
+    }
+}
 
 /// How long a caller waits for a pooled connection before giving up.
 const POOL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -173,12 +193,12 @@ impl Database {
                 config.custom_setup = Box::new(|path: &str| {
                     let path = path.to_owned();
                     async move {
-                        let mut conn =
-                            SyncConnectionWrapper::<SqliteConnection>::establish(&path).await?;
-                        conn.batch_execute(SQLITE_PRAGMAS)
+                        let conn = tokio::task::spawn_blocking(move || open_sqlite(&path))
                             .await
-                            .map_err(ConnectionError::CouldntSetupConfiguration)?;
-                        Ok(conn)
+                            .map_err(|e| {
+                                ConnectionError::BadConnection(format!("setup task failed: {e}"))
+                            })??;
+                        Ok(SyncConnectionWrapper::new(conn))
                     }
                     .boxed()
                 });

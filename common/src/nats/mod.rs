@@ -18,12 +18,29 @@ pub enum ConnectError {
         path: String,
         source: std::io::Error,
     },
+    #[error("NATS_URL: invalid server {url:?}: {reason}")]
+    InvalidUrl { url: String, reason: String },
     #[error("cannot connect to NATS at {url} after {attempts} attempts: {last_error}")]
     GaveUp {
         url: String,
         attempts: u32,
         last_error: String,
     },
+}
+
+/// The servers of a comma-separated `NATS_URL` (a cluster is given as several seeds).
+pub fn server_addrs(urls: &str) -> Result<Vec<async_nats::ServerAddr>, ConnectError> {
+    urls.split(',')
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(|u| {
+            u.parse::<async_nats::ServerAddr>()
+                .map_err(|e| ConnectError::InvalidUrl {
+                    url: u.to_owned(),
+                    reason: e.to_string(),
+                })
+        })
+        .collect()
 }
 
 /// Delay between reconnection attempts after a connection was lost: grows to 2 s, so a
@@ -69,7 +86,7 @@ pub async fn connect(
                 }
             })?;
         }
-        match options.connect(settings.nats_url.as_str()).await {
+        match options.connect(server_addrs(&settings.nats_url)?).await {
             Ok(client) => return Ok(client),
             Err(err) => {
                 if started.elapsed() >= give_up_after {
@@ -88,5 +105,22 @@ pub async fn connect(
                 tokio::time::sleep(reconnect_delay(attempts as usize * 5)).await;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_comma_separated_nats_url_names_every_seed() {
+        let addrs =
+            server_addrs("nats://nats-1:4222, nats://nats-2:4222,nats://nats-3:4222").unwrap();
+        assert_eq!(addrs.len(), 3);
+        assert_eq!(addrs[1].host(), "nats-2");
+        assert!(matches!(
+            server_addrs("nats://host:notaport"),
+            Err(ConnectError::InvalidUrl { .. })
+        ));
     }
 }
