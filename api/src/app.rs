@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use hast_common::config::Settings;
 use hast_common::db::{Database, DbError, MigrationError};
-use hast_common::jobs::KINDS;
+use hast_common::jobs::kind_names;
 use hast_common::nats::bootstrap::{bootstrap, BootstrapError, TopologyConfig};
 use tokio::net::TcpListener;
 
@@ -63,7 +63,7 @@ impl Application {
         let nats = hast_common::nats::connect(&settings, "hast-api", NATS_STARTUP_TIMEOUT).await?;
         let topology = bootstrap(
             nats.clone(),
-            &TopologyConfig::from_settings(&settings, KINDS),
+            &TopologyConfig::from_settings(&settings, &kind_names()),
         )
         .await?;
         tracing::info!(nats.url = %settings.nats_url, "NATS topology ready");

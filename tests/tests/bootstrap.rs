@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use hast_common::jobs::KINDS;
+use hast_common::jobs::kind_names;
 use hast_common::nats::bootstrap::{bootstrap, TopologyConfig};
 use hast_common::nats::names::{consumer_name, JOBS_STREAM};
 use hast_tests::{test_settings, NatsServer};
@@ -16,7 +16,7 @@ fn config(ack_wait: Duration) -> TopologyConfig {
         max_attempts: 5,
         max_ack_pending: 100,
         session_ttl: Duration::from_secs(3600),
-        kinds: KINDS.iter().map(|k| (*k).to_owned()).collect(),
+        kinds: kind_names().iter().map(|k| (*k).to_owned()).collect(),
     }
 }
 
@@ -45,7 +45,7 @@ async fn bootstrap_twice_is_idempotent_and_reconciles_a_changed_setting() {
     assert_eq!(info.config.max_deliver, 6);
     assert_eq!(
         stream.info().await.unwrap().state.consumer_count,
-        KINDS.len()
+        kind_names().len()
     );
     let status = topology.job_status.status().await.unwrap();
     assert_eq!(status.history(), 10);
@@ -56,9 +56,12 @@ async fn the_monitoring_endpoint_shows_the_work_queue_and_its_consumers() {
     let nats = NatsServer::start();
     let client = async_nats::connect(nats.url()).await.unwrap();
     let settings = test_settings("sqlite://unused.db", &nats.url(), &[]);
-    bootstrap(client, &TopologyConfig::from_settings(&settings, KINDS))
-        .await
-        .unwrap();
+    bootstrap(
+        client,
+        &TopologyConfig::from_settings(&settings, &kind_names()),
+    )
+    .await
+    .unwrap();
 
     let jsz: serde_json::Value = reqwest::get(format!(
         "{}/jsz?streams=true&consumers=true&config=true",
@@ -97,7 +100,13 @@ async fn the_monitoring_endpoint_shows_the_work_queue_and_its_consumers() {
         );
     }
     assert!(streams.iter().any(|s| s["name"] == "JOBS_DLQ"));
-    for bucket in ["KV_job_status", "KV_sessions", "KV_workers", "OBJ_images"] {
+    for bucket in [
+        "KV_job_status",
+        "KV_sessions",
+        "KV_workers",
+        "KV_idempotency",
+        "OBJ_images",
+    ] {
         assert!(
             streams.iter().any(|s| s["name"] == bucket),
             "{bucket} missing"

@@ -10,8 +10,8 @@ use std::time::Duration;
 use async_nats::jetstream::{self, consumer, kv, object_store, stream};
 
 use super::names::{
-    consumer_name, job_subject, DLQ_STREAM, DLQ_SUBJECTS, IMAGES_BUCKET, JOBS_STREAM,
-    JOBS_SUBJECTS, JOB_STATUS_BUCKET, SESSIONS_BUCKET, WORKERS_BUCKET,
+    consumer_name, job_subject, DLQ_STREAM, DLQ_SUBJECTS, IDEMPOTENCY_BUCKET, IMAGES_BUCKET,
+    JOBS_STREAM, JOBS_SUBJECTS, JOB_STATUS_BUCKET, SESSIONS_BUCKET, WORKERS_BUCKET,
 };
 use crate::config::Settings;
 
@@ -24,6 +24,8 @@ pub const DLQ_MAX_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
 pub const JOB_STATUS_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
 /// Revisions kept per job status key (the SSE stream and operators read the history).
 pub const JOB_STATUS_HISTORY: i64 = 10;
+/// How long an `Idempotency-Key` is remembered.
+pub const IDEMPOTENCY_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
 /// How often a worker refreshes its heartbeat.
 pub const WORKER_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
 /// A worker that has not written a heartbeat for this long is gone.
@@ -69,6 +71,7 @@ pub struct Topology {
     pub job_status: kv::Store,
     pub sessions: kv::Store,
     pub workers: kv::Store,
+    pub idempotency: kv::Store,
     pub images: object_store::ObjectStore,
 }
 
@@ -194,6 +197,19 @@ pub async fn bootstrap(
         .await
         .map_err(|e| failed(format!("bucket {WORKERS_BUCKET}"), e))?;
 
+    let idempotency = js
+        .create_or_update_key_value(kv::Config {
+            bucket: IDEMPOTENCY_BUCKET.into(),
+            description: "Hast Idempotency-Key records".into(),
+            history: 1,
+            max_age: IDEMPOTENCY_MAX_AGE,
+            storage: stream::StorageType::File,
+            num_replicas: config.replicas,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| failed(format!("bucket {IDEMPOTENCY_BUCKET}"), e))?;
+
     let images = ensure_object_store(&js, config).await?;
 
     Ok(Topology {
@@ -201,6 +217,7 @@ pub async fn bootstrap(
         job_status,
         sessions,
         workers,
+        idempotency,
         images,
     })
 }

@@ -15,6 +15,8 @@ pub const JOB_STATUS_BUCKET: &str = "job_status";
 pub const SESSIONS_BUCKET: &str = "sessions";
 /// KV bucket: worker id → heartbeat JSON (short TTL).
 pub const WORKERS_BUCKET: &str = "workers";
+/// KV bucket: hash of (owner, `Idempotency-Key`) → the job it created.
+pub const IDEMPOTENCY_BUCKET: &str = "idempotency";
 /// Object store for uploaded photos and rendered overlays.
 pub const IMAGES_BUCKET: &str = "images";
 

@@ -1,0 +1,74 @@
+//! Jobs: the kinds the platform knows, their status document, the KV status store,
+//! the message envelope, and submission (used by the API and the ops CLI).
+//!
+//! A kind is a subject `jobs.<kind>` with a durable consumer `worker-<kind>`. [`KINDS`]
+//! is the one registration list: the API reads which kinds exist and which are public
+//! from it, bootstrap creates a consumer per entry, and the worker refuses to start
+//! unless it has a handler for every entry (and no others).
+
+pub mod envelope;
+pub mod kinds;
+pub mod status;
+pub mod store;
+pub mod submit;
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+pub use envelope::JobEnvelope;
+pub use status::{JobFailure, JobState, JobStatus};
+pub use store::{StatusError, StatusStore};
+pub use submit::{NewJob, SubmitError, Submitted, Submitter};
+
+/// A job kind: its name, who may submit it, how long one attempt may run, and how
+/// its payload is validated before it is accepted.
+#[derive(Debug)]
+pub struct KindSpec {
+    /// Subject suffix: `jobs.<name>`.
+    pub name: &'static str,
+    /// Whether clients may submit it through `POST /api/v1/jobs`.
+    pub public: bool,
+    /// Deadline of one attempt.
+    pub timeout: Duration,
+    /// Checks a payload; the message says what is wrong.
+    pub validate: fn(&Value) -> Result<(), String>,
+}
+
+/// Every job kind. Keep in step with the worker's handler list (checked at start-up).
+pub const KINDS: &[KindSpec] = &[
+    KindSpec {
+        name: "analysis",
+        public: false,
+        timeout: Duration::from_secs(120),
+        validate: kinds::object_payload,
+    },
+    KindSpec {
+        name: "chat",
+        public: false,
+        timeout: Duration::from_secs(120),
+        validate: kinds::object_payload,
+    },
+    KindSpec {
+        name: kinds::echo::KIND,
+        public: true,
+        timeout: Duration::from_secs(90),
+        validate: kinds::echo::validate,
+    },
+    KindSpec {
+        name: kinds::health::KIND,
+        public: false,
+        timeout: Duration::from_secs(10),
+        validate: kinds::object_payload,
+    },
+];
+
+/// The spec of `name`, if it is a known kind.
+pub fn kind(name: &str) -> Option<&'static KindSpec> {
+    KINDS.iter().find(|k| k.name == name)
+}
+
+/// The names of every kind.
+pub fn kind_names() -> Vec<&'static str> {
+    KINDS.iter().map(|k| k.name).collect()
+}

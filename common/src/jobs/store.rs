@@ -1,0 +1,164 @@
+//! [`StatusStore`]: job statuses in the `job_status` KV bucket, changed only by
+//! compare-and-swap on the entry's revision, so a stale writer cannot move a job
+//! backwards and a terminal state never changes.
+
+use async_nats::jetstream::kv::{self, CreateErrorKind, UpdateErrorKind};
+use futures::StreamExt;
+
+use super::status::JobStatus;
+
+/// What can go wrong reading or writing a status.
+#[derive(Debug, thiserror::Error)]
+pub enum StatusError {
+    #[error("job not found")]
+    NotFound,
+    #[error("job already exists")]
+    AlreadyExists,
+    /// The job is in a terminal state; nothing may change it.
+    #[error("job is already {0}")]
+    Terminal(&'static str),
+    #[error("NATS unavailable: {0}")]
+    Unavailable(String),
+    #[error("corrupt status document: {0}")]
+    Corrupt(String),
+}
+
+/// How many times a transition re-reads and retries after losing a CAS race.
+const CAS_RETRIES: usize = 16;
+
+/// Job statuses in KV.
+#[derive(Clone)]
+pub struct StatusStore {
+    bucket: kv::Store,
+}
+
+impl std::fmt::Debug for StatusStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StatusStore")
+    }
+}
+
+impl StatusStore {
+    pub fn new(bucket: kv::Store) -> Self {
+        Self { bucket }
+    }
+
+    /// The underlying bucket (for watches).
+    pub fn bucket(&self) -> &kv::Store {
+        &self.bucket
+    }
+
+    /// Writes a new status; fails with [`StatusError::AlreadyExists`] if the id is taken.
+    pub async fn create(&self, status: &JobStatus) -> Result<u64, StatusError> {
+        let body = encode(status)?;
+        self.bucket
+            .create(&status.id, body.into())
+            .await
+            .map_err(|e| match e.kind() {
+                CreateErrorKind::AlreadyExists => StatusError::AlreadyExists,
+                _ => StatusError::Unavailable(e.to_string()),
+            })
+    }
+
+    /// The current status and its revision.
+    pub async fn get(&self, id: &str) -> Result<(JobStatus, u64), StatusError> {
+        if !valid_key(id) {
+            return Err(StatusError::NotFound);
+        }
+        let entry = self
+            .bucket
+            .entry(id)
+            .await
+            .map_err(|e| StatusError::Unavailable(e.to_string()))?
+            .ok_or(StatusError::NotFound)?;
+        if entry.operation != kv::Operation::Put {
+            return Err(StatusError::NotFound);
+        }
+        Ok((decode(&entry.value)?, entry.revision))
+    }
+
+    /// Applies `change` to the current status with compare-and-swap, retrying when
+    /// another writer got there first. `change` returns `false` to leave the status as
+    /// it is. A terminal status is never changed: [`StatusError::Terminal`].
+    pub async fn transition(
+        &self,
+        id: &str,
+        mut change: impl FnMut(&mut JobStatus) -> bool,
+    ) -> Result<JobStatus, StatusError> {
+        for _ in 0..CAS_RETRIES {
+            let (mut status, revision) = self.get(id).await?;
+            if status.status.is_terminal() {
+                return Err(StatusError::Terminal(status.status.as_str()));
+            }
+            if !change(&mut status) {
+                return Ok(status);
+            }
+            status.updated_at = chrono::Utc::now();
+            match self
+                .bucket
+                .update(id, encode(&status)?.into(), revision)
+                .await
+            {
+                Ok(_) => return Ok(status),
+                Err(e) if e.kind() == UpdateErrorKind::WrongLastRevision => continue,
+                Err(e) => return Err(StatusError::Unavailable(e.to_string())),
+            }
+        }
+        Err(StatusError::Unavailable(format!(
+            "status of {id} kept changing; gave up after {CAS_RETRIES} attempts"
+        )))
+    }
+
+    /// The current status, then every change, ending after a terminal state.
+    pub async fn follow(
+        &self,
+        id: &str,
+    ) -> Result<impl futures::Stream<Item = JobStatus> + Send + 'static, StatusError> {
+        let (current, revision) = self.get(id).await?;
+        let updates = self
+            .bucket
+            .watch_from_revision(id, revision + 1)
+            .await
+            .map_err(|e| StatusError::Unavailable(e.to_string()))?;
+        let first = futures::stream::iter([current.clone()]);
+        let rest = updates.filter_map(|entry| async move {
+            let entry = entry.ok()?;
+            (entry.operation == kv::Operation::Put)
+                .then(|| decode(&entry.value).ok())
+                .flatten()
+        });
+        let stream = first.chain(rest);
+        Ok(take_until_terminal(stream))
+    }
+}
+
+/// Yields items up to and including the first terminal status.
+fn take_until_terminal(
+    stream: impl futures::Stream<Item = JobStatus> + Send + 'static,
+) -> impl futures::Stream<Item = JobStatus> + Send + 'static {
+    futures::stream::unfold((Box::pin(stream), false), |(mut s, done)| async move {
+        if done {
+            return None;
+        }
+        let item = s.next().await?;
+        let terminal = item.status.is_terminal();
+        Some((item, (s, terminal)))
+    })
+}
+
+/// KV keys allow `[-/_=.a-zA-Z0-9]`; job ids are UUIDs, anything else cannot exist.
+pub fn valid_key(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+}
+
+fn encode(status: &JobStatus) -> Result<Vec<u8>, StatusError> {
+    serde_json::to_vec(status).map_err(|e| StatusError::Corrupt(e.to_string()))
+}
+
+fn decode(bytes: &[u8]) -> Result<JobStatus, StatusError> {
+    serde_json::from_slice(bytes).map_err(|e| StatusError::Corrupt(e.to_string()))
+}
