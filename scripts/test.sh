@@ -25,6 +25,9 @@ cargo fmt --all -- --check
 hast_section "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
+hast_section "cargo build --workspace --bins (tests start hast-worker processes)"
+cargo build --workspace --bins
+
 hast_section "cargo test --workspace --all-targets $*"
 cargo test --workspace --all-targets "$@"
 

@@ -7,7 +7,6 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use hast_common::config::Settings;
@@ -81,12 +80,7 @@ impl Application {
         Ok(Self {
             listener,
             local_addr,
-            state: AppState {
-                settings: Arc::new(settings),
-                db,
-                nats,
-                topology,
-            },
+            state: AppState::new(settings, db, nats, topology),
         })
     }
 

@@ -1,8 +1,9 @@
-//! The `hast-api` command line.
+//! The `hast-api` command line: the server, migrations, and operator commands that
+//! talk to NATS directly (they print JSON, one object per line, for `jq`).
 
 use clap::{Parser, Subcommand};
 
-/// Hast HTTP API.
+/// Hast HTTP API and operator tools.
 #[derive(Debug, Parser)]
 #[command(name = "hast-api", version, about)]
 pub struct Cli {
@@ -17,4 +18,44 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations to DATABASE_URL and exit.
     Migrate,
+    /// Live workers (from their heartbeats).
+    Workers,
+    /// Jobs.
+    #[command(subcommand)]
+    Jobs(JobsCommand),
+    /// Dead letters in JOBS_DLQ.
+    #[command(subcommand)]
+    Dlq(DlqCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// Show a job's status.
+    Show { id: String },
+    /// Submit a job of any kind (operators may submit non-public kinds).
+    Submit {
+        kind: String,
+        /// The payload as JSON.
+        #[arg(default_value = "{}")]
+        payload: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DlqCommand {
+    /// List dead letters, oldest first.
+    List {
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Show one dead letter.
+    Show { sequence: u64 },
+    /// Submit a dead letter's job again as a new job linked to the original.
+    Replay { sequence: u64 },
+    /// Remove every dead letter.
+    Purge {
+        /// Required: purging cannot be undone.
+        #[arg(long)]
+        yes: bool,
+    },
 }

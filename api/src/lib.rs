@@ -11,12 +11,14 @@
 //! - [`error`]: `ApiError` and the single mapping of failures to JSON error responses.
 //! - [`extract`]: shared request extractors (state, JSON bodies).
 //! - [`state`]: `AppState`, what handlers get.
-//! - [`cli`]: the `hast-api` command line (`serve`, `migrate`).
+//! - [`cli`]: the `hast-api` command line (`serve`, `migrate`, `workers`, `jobs`, `dlq`).
+//! - [`ops`]: the operator commands.
 
 pub mod app;
 pub mod cli;
 pub mod error;
 pub mod extract;
+pub mod ops;
 pub mod request_context;
 pub mod routes;
 pub mod server;

@@ -18,6 +18,9 @@ async fn main() -> anyhow::Result<()> {
                 .context("start-up failed")?;
             app.run_until_stopped(hast_common::shutdown::signal()).await;
         }
+        Command::Workers => hast_api::ops::workers(&settings).await?,
+        Command::Jobs(command) => hast_api::ops::jobs(&settings, command).await?,
+        Command::Dlq(command) => hast_api::ops::dlq(&settings, command).await?,
         Command::Migrate => {
             let db =
                 Database::connect(settings.database_url.expose(), settings.database_pool_size)?;

@@ -65,6 +65,23 @@ impl fmt::Display for CorrelationId {
     }
 }
 
+/// The path with its identifiers replaced by `{id}`, so metrics have one series per
+/// route rather than per resource.
+pub fn route_label(path: &str) -> String {
+    let mut label = String::with_capacity(path.len());
+    for segment in path.split('/').filter(|s| !s.is_empty()) {
+        label.push('/');
+        let looks_like_id = segment.len() >= 16
+            || segment.bytes().all(|b| b.is_ascii_digit())
+            || uuid::Uuid::parse_str(segment).is_ok();
+        label.push_str(if looks_like_id { "{id}" } else { segment });
+    }
+    if label.is_empty() {
+        label.push('/');
+    }
+    label
+}
+
 /// The client's socket address, as seen by this process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientAddr(pub Option<SocketAddr>);
@@ -125,9 +142,39 @@ where
                 let status = response.status().as_u16();
                 let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
                 tracing::info!(http.status = status, latency_ms, "{method} {path} {status}");
+                metrics::histogram!(
+                    "hast_http_request_duration_seconds",
+                    "method" => method.to_string(),
+                    "route" => route_label(&path),
+                    "status" => status.to_string(),
+                )
+                .record(latency_ms / 1000.0);
                 Ok(response)
             }
             .instrument(span),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn route_labels_hide_identifiers() {
+        assert_eq!(route_label("/"), "/");
+        assert_eq!(
+            route_label("/api/v1/jobs/0192f0c4-7d1e-7cc3-8a35-2f3b9b0d6a11/events"),
+            "/api/v1/jobs/{id}/events"
+        );
+        assert_eq!(route_label("/api/v1/health"), "/api/v1/health");
+    }
+
+    #[test]
+    fn correlation_ids_are_validated() {
+        assert!(CorrelationId::parse("abc-123_x.y:z").is_some());
+        assert!(CorrelationId::parse("").is_none());
+        assert!(CorrelationId::parse("has space").is_none());
+        assert!(CorrelationId::parse(&"a".repeat(129)).is_none());
     }
 }

@@ -4,13 +4,54 @@ use std::sync::Arc;
 
 use hast_common::config::Settings;
 use hast_common::db::Database;
+use hast_common::jobs::{StatusStore, Submitter};
 use hast_common::nats::bootstrap::Topology;
+use metrics_exporter_prometheus::PrometheusHandle;
 
-/// What handlers need: settings, the database, NATS and the JetStream topology.
-#[derive(Clone, Debug)]
+/// What handlers need: settings, the database, NATS, the JetStream topology, job
+/// submission and status, and the metrics handle.
+#[derive(Clone)]
 pub struct AppState {
     pub settings: Arc<Settings>,
     pub db: Database,
     pub nats: async_nats::Client,
     pub topology: Topology,
+    pub submitter: Submitter,
+    pub statuses: StatusStore,
+    pub metrics: PrometheusHandle,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("db", &self.db)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// Builds the state from connected parts.
+    pub fn new(
+        settings: Settings,
+        db: Database,
+        nats: async_nats::Client,
+        topology: Topology,
+    ) -> Self {
+        let statuses = StatusStore::new(topology.job_status.clone());
+        let submitter = Submitter::new(
+            topology.jetstream.clone(),
+            statuses.clone(),
+            topology.idempotency.clone(),
+            settings.job_max_attempts,
+        );
+        Self {
+            settings: Arc::new(settings),
+            db,
+            nats,
+            topology,
+            submitter,
+            statuses,
+            metrics: hast_common::metrics::install(),
+        }
+    }
 }

@@ -176,6 +176,10 @@ pub struct Settings {
     pub job_max_attempts: u32,
     /// `JOB_ACK_WAIT`: how long a delivered job may go without a heartbeat before redelivery.
     pub job_ack_wait: Duration,
+    /// `JOB_BACKOFF_BASE`: retry delay after the first failed attempt.
+    pub job_backoff_base: Duration,
+    /// `JOB_BACKOFF_CAP`: the longest retry delay.
+    pub job_backoff_cap: Duration,
     /// `JOB_MAX_ACK_PENDING`: jobs of one kind in flight across all workers.
     pub job_max_ack_pending: i64,
     /// `SHUTDOWN_GRACE`: how long in-flight work may run after SIGTERM.
@@ -238,6 +242,8 @@ impl Settings {
             )?,
             job_max_attempts: parse(&get, "JOB_MAX_ATTEMPTS", 5u32)?,
             job_ack_wait: parse_duration(&get, "JOB_ACK_WAIT", Duration::from_secs(30))?,
+            job_backoff_base: parse_duration(&get, "JOB_BACKOFF_BASE", Duration::from_secs(1))?,
+            job_backoff_cap: parse_duration(&get, "JOB_BACKOFF_CAP", Duration::from_secs(300))?,
             job_max_ack_pending: parse(&get, "JOB_MAX_ACK_PENDING", 1000i64)?,
             shutdown_grace: parse_duration(&get, "SHUTDOWN_GRACE", Duration::from_secs(25))?,
         };
@@ -279,6 +285,14 @@ impl Settings {
                 variable: "JOB_ACK_WAIT",
                 value: humantime::format_duration(self.job_ack_wait).to_string(),
                 reason: "must be at least 1s".into(),
+            });
+        }
+        if self.job_backoff_base.is_zero() || self.job_backoff_cap < self.job_backoff_base {
+            return Err(ConfigError::Invalid {
+                variable: "JOB_BACKOFF_CAP",
+                value: humantime::format_duration(self.job_backoff_cap).to_string(),
+                reason: "JOB_BACKOFF_BASE must be positive and JOB_BACKOFF_CAP at least as large"
+                    .into(),
             });
         }
         let url = self.database_url.expose();

@@ -8,11 +8,13 @@
 //!   consumers, KV buckets, object store) whose names are in [`nats::names`].
 //! - [`jobs`]: the job kinds.
 //! - [`workers`]: worker heartbeats.
+//! - [`metrics`]: the Prometheus recorder.
 //! - [`shutdown`]: the SIGTERM/SIGINT signal.
 
 pub mod config;
 pub mod db;
 pub mod jobs;
+pub mod metrics;
 pub mod nats;
 pub mod shutdown;
 pub mod telemetry;

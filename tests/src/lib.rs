@@ -482,3 +482,158 @@ where
         tokio::time::sleep(interval).await;
     }
 }
+
+/// Job helpers: observe statuses directly in KV, as operators would.
+pub mod jobs {
+    use futures::StreamExt;
+    use hast_common::jobs::{JobState, JobStatus, StatusStore};
+    use serde_json::Value;
+
+    use super::{TestApp, WAIT};
+
+    /// A status store on the test's NATS server.
+    pub async fn status_store(nats_url: &str) -> StatusStore {
+        let client = async_nats::connect(nats_url).await.expect("NATS");
+        let js = async_nats::jetstream::new(client);
+        StatusStore::new(
+            js.get_key_value("job_status")
+                .await
+                .expect("job_status bucket"),
+        )
+    }
+
+    /// `POST /api/v1/jobs` and the decoded answer.
+    pub async fn submit(app: &TestApp, kind: &str, payload: Value) -> (u16, Value) {
+        submit_with(app, kind, payload, None).await
+    }
+
+    /// `POST /api/v1/jobs` with an optional `Idempotency-Key`.
+    pub async fn submit_with(
+        app: &TestApp,
+        kind: &str,
+        payload: Value,
+        key: Option<&str>,
+    ) -> (u16, Value) {
+        let mut request = app
+            .client
+            .post(app.url("/api/v1/jobs"))
+            .json(&serde_json::json!({"kind": kind, "payload": payload}));
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
+        let response = request.send().await.expect("POST /api/v1/jobs");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("JSON body"))
+    }
+
+    /// Submits and asserts 202; returns the job id.
+    pub async fn submit_ok(app: &TestApp, kind: &str, payload: Value) -> String {
+        let (status, body) = submit(app, kind, payload).await;
+        assert_eq!(status, 202, "{body}");
+        body["id"].as_str().expect("job id").to_owned()
+    }
+
+    /// Waits (on the KV watch, not by polling) until the job reaches `state`.
+    pub async fn wait_for(statuses: &StatusStore, id: &str, state: JobState) -> JobStatus {
+        let follow = async {
+            let mut updates = std::pin::pin!(statuses.follow(id).await.expect("follow"));
+            let mut last = None;
+            while let Some(status) = updates.next().await {
+                if status.status == state {
+                    return status;
+                }
+                last = Some(status);
+            }
+            panic!("job {id} ended as {last:?}, never {state:?}");
+        };
+        tokio::time::timeout(WAIT, follow)
+            .await
+            .unwrap_or_else(|_| panic!("job {id} did not become {state:?} within {WAIT:?}"))
+    }
+
+    /// Every revision of a job's status still in KV, oldest first.
+    pub async fn history(nats_url: &str, id: &str) -> Vec<JobStatus> {
+        let client = async_nats::connect(nats_url).await.expect("NATS");
+        let kv = async_nats::jetstream::new(client)
+            .get_key_value("job_status")
+            .await
+            .expect("bucket");
+        let mut entries = kv.history(id).await.expect("history");
+        let mut out = Vec::new();
+        while let Some(Ok(entry)) = entries.next().await {
+            if let Ok(status) = serde_json::from_slice(&entry.value) {
+                out.push(status);
+            }
+        }
+        out
+    }
+}
+
+/// The path of a workspace binary built next to the running test (`cargo build` is
+/// run once per test process so it is current).
+pub fn workspace_binary(name: &str) -> PathBuf {
+    static BUILD: Once = Once::new();
+    BUILD.call_once(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--quiet", "-p", "hast-api", "-p", "hast-worker"])
+            .status()
+            .expect("run cargo build");
+        assert!(status.success(), "cargo build of the binaries failed");
+    });
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/<test> → target/<profile>/<name>
+    let dir = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("target profile directory");
+    dir.join(name)
+}
+
+/// A `hast-worker` running as a separate process (so it can be killed).
+#[derive(Debug)]
+pub struct WorkerProcess {
+    child: Child,
+}
+
+impl WorkerProcess {
+    /// Starts `hast-worker` with the given environment, on a free metrics port.
+    pub fn start(database_url: &str, nats_url: &str, env: &[(&str, &str)]) -> Self {
+        let mut command = Command::new(workspace_binary("hast-worker"));
+        command
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("DATABASE_URL", database_url)
+            .env("NATS_URL", nats_url)
+            .env("WORKER_METRICS_ADDR", format!("127.0.0.1:{}", free_port()))
+            .env("RUST_LOG", "warn")
+            .stdout(if std::env::var_os("TEST_LOG").is_some() {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            });
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        Self {
+            child: command.spawn().expect("start hast-worker"),
+        }
+    }
+
+    /// SIGKILL: no chance to clean up.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

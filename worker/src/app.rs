@@ -18,7 +18,10 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::heartbeat::{self, WorkerIdentity};
+use crate::jobs::{check_registry, register_all};
 use crate::metrics_server;
+use crate::runner::{Runner, Signals};
+use hast_common::jobs::StatusStore;
 
 /// How long start-up waits for NATS before giving up.
 pub const NATS_STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -34,6 +37,8 @@ pub enum StartupError {
     Nats(#[from] hast_common::nats::ConnectError),
     #[error(transparent)]
     Bootstrap(#[from] BootstrapError),
+    #[error("job registry: {0}")]
+    Registry(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -95,9 +100,27 @@ impl Worker {
         self.metrics_listener.local_addr().ok()
     }
 
-    /// Runs until `shutdown` resolves, then stops cleanly.
+    /// Runs jobs until `shutdown` resolves, then stops cleanly: no more fetching,
+    /// running jobs get `SHUTDOWN_GRACE` to finish, the rest are handed back.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) {
+        let registry = register_all();
+        if let Err(err) = check_registry(&registry) {
+            tracing::error!(error = %err, "refusing to run jobs");
+            return;
+        }
+        let concurrency = self.settings.worker_concurrency;
+        let runner = Arc::new(Runner {
+            settings: self.settings.clone(),
+            db: self.db.clone(),
+            nats: self.nats.clone(),
+            jetstream: self.topology.jetstream.clone(),
+            statuses: StatusStore::new(self.topology.job_status.clone()),
+            registry,
+            identity: self.identity.clone(),
+            slots: Arc::new(tokio::sync::Semaphore::new(concurrency)),
+        });
         let (stop_tx, stop_rx) = watch::channel(false);
+        let (abandon_tx, abandon_rx) = watch::channel(false);
         // The first beat is written before anything else, so the worker is visible
         // to `/api/v1/health` as soon as this returns control to the runtime.
         if let Err(err) = heartbeat::beat(&self.topology.workers, &self.identity).await {
@@ -108,11 +131,37 @@ impl Worker {
             self.identity.clone(),
             stop_rx.clone(),
         ));
-        let metrics = tokio::spawn(metrics_server::serve(self.metrics_listener, stop_rx));
+        let metrics = tokio::spawn(metrics_server::serve(
+            self.metrics_listener,
+            metrics_server::MetricsState::new(self.topology.jetstream.clone()),
+            stop_rx.clone(),
+        ));
+        let loops = tokio::spawn(runner.clone().run(Signals {
+            stop: stop_rx.clone(),
+            abandon: abandon_rx,
+        }));
 
         shutdown.await;
-        tracing::info!("hast-worker stopping");
+        tracing::info!("hast-worker stopping: no new jobs");
         let _ = stop_tx.send(true);
+        match loops.await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => tracing::error!(error = %err, "job loop failed"),
+            Err(err) => tracing::error!(error = %err, "job loop ended abnormally"),
+        }
+        let all_slots = u32::try_from(concurrency).unwrap_or(u32::MAX);
+        let grace = self.settings.shutdown_grace;
+        let drained = tokio::time::timeout(grace, runner.slots.acquire_many(all_slots)).await;
+        if drained.is_err() {
+            tracing::warn!(
+                grace_s = grace.as_secs(),
+                "jobs still running after the grace period; handing them back"
+            );
+            let _ = abandon_tx.send(true);
+            let _ =
+                tokio::time::timeout(Duration::from_secs(5), runner.slots.acquire_many(all_slots))
+                    .await;
+        }
         for task in [heartbeats, metrics] {
             if let Err(err) = task.await {
                 tracing::warn!(error = %err, "background task ended abnormally");

@@ -4,11 +4,17 @@
 //!
 //! Layout:
 //! - [`app`]: start-up and shutdown (`Worker::build`, `run_until_stopped`).
+//! - [`runner`]: the job loop (pull, run, record, acknowledge, retry, dead-letter).
+//! - [`jobs`]: the handler trait, one file per job kind, the registration list.
+//! - [`backoff`]: retry delays.
 //! - [`heartbeat`]: this worker's entry in the `workers` KV bucket.
-//! - [`metrics_server`]: `/healthz` on `WORKER_METRICS_ADDR`.
+//! - [`metrics_server`]: `/healthz` and `/metrics` on `WORKER_METRICS_ADDR`.
 
 pub mod app;
+pub mod backoff;
 pub mod heartbeat;
+pub mod jobs;
 pub mod metrics_server;
+pub mod runner;
 
 pub use app::Worker;

@@ -4,6 +4,8 @@
 //! method filters, so an unknown path is 404 and a known path with the wrong method 405.
 
 mod health;
+pub mod jobs;
+mod metrics;
 
 use warp::{Filter, Rejection, Reply};
 
@@ -18,5 +20,8 @@ pub fn routes(
 }
 
 fn api(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
-    health::routes(state).boxed()
+    health::routes(state.clone())
+        .or(jobs::routes(state.clone()))
+        .or(metrics::routes(state))
+        .boxed()
 }

@@ -6,6 +6,7 @@
 //! from it, bootstrap creates a consumer per entry, and the worker refuses to start
 //! unless it has a handler for every entry (and no others).
 
+pub mod dlq;
 pub mod envelope;
 pub mod kinds;
 pub mod status;

@@ -120,7 +120,10 @@ impl Submitter {
             }
         }
         let kind = job.kind.clone();
-        let outcome = tokio::time::timeout(SUBMIT_TIMEOUT, self.submit_inner(job))
+        // Boxed: the submission state machine is large, and callers (HTTP handlers)
+        // should not carry it inline on their stack.
+        let inner: futures::future::BoxFuture<'_, _> = Box::pin(self.submit_inner(job));
+        let outcome = tokio::time::timeout(SUBMIT_TIMEOUT, inner)
             .await
             .unwrap_or_else(|_| {
                 Err(SubmitError::Unavailable(format!(

@@ -3,7 +3,9 @@
 //! - `sleep_ms`: take this long (at most [`MAX_SLEEP_MS`]);
 //! - `fail_times`: fail transiently on the first N attempts, then succeed;
 //! - `fail`: fail permanently;
-//! - `panic`: panic in the handler (a panic fails that job only).
+//! - `panic`: panic in the handler (a panic fails that job only);
+//! - `fail_unless_replayed`: fail permanently unless the job is a dead-letter replay
+//!   (drives the dead-letter → replay → completed path).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -20,6 +22,7 @@ pub struct EchoControls {
     pub fail_times: Option<u32>,
     pub fail: Option<bool>,
     pub panic: Option<bool>,
+    pub fail_unless_replayed: Option<bool>,
 }
 
 impl EchoControls {

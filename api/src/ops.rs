@@ -1,0 +1,99 @@
+//! Operator commands behind `hast-api workers|jobs|dlq`.
+
+use anyhow::{bail, Context};
+use hast_common::config::Settings;
+use hast_common::jobs::{dlq, kind_names, NewJob, StatusStore, Submitter};
+use hast_common::nats::bootstrap::{bootstrap, Topology, TopologyConfig};
+use hast_common::workers::live_workers;
+use serde::Serialize;
+
+use crate::cli::{DlqCommand, JobsCommand};
+
+async fn topology(settings: &Settings) -> anyhow::Result<Topology> {
+    let client =
+        hast_common::nats::connect(settings, "hast-ops", std::time::Duration::from_secs(5))
+            .await
+            .context("cannot reach NATS")?;
+    Ok(bootstrap(
+        client,
+        &TopologyConfig::from_settings(settings, &kind_names()),
+    )
+    .await?)
+}
+
+fn submitter(settings: &Settings, topology: &Topology) -> Submitter {
+    Submitter::new(
+        topology.jetstream.clone(),
+        StatusStore::new(topology.job_status.clone()),
+        topology.idempotency.clone(),
+        settings.job_max_attempts,
+    )
+}
+
+fn print(value: &impl Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string(value)?);
+    Ok(())
+}
+
+/// `hast-api workers`
+pub async fn workers(settings: &Settings) -> anyhow::Result<()> {
+    let topology = topology(settings).await?;
+    for worker in live_workers(&topology.workers).await? {
+        print(&worker)?;
+    }
+    Ok(())
+}
+
+/// `hast-api jobs …`
+pub async fn jobs(settings: &Settings, command: JobsCommand) -> anyhow::Result<()> {
+    let topology = topology(settings).await?;
+    match command {
+        JobsCommand::Show { id } => {
+            let (status, _) = StatusStore::new(topology.job_status.clone())
+                .get(&id)
+                .await
+                .with_context(|| format!("job {id}"))?;
+            print(&status)
+        }
+        JobsCommand::Submit { kind, payload } => {
+            let payload = serde_json::from_str(&payload).context("payload is not JSON")?;
+            let submitted = submitter(settings, &topology)
+                .submit(NewJob {
+                    kind,
+                    payload,
+                    owner_id: None,
+                    correlation_id: None,
+                    idempotency_key: None,
+                    replay_of: None,
+                })
+                .await?;
+            print(&submitted.status)
+        }
+    }
+}
+
+/// `hast-api dlq …`
+pub async fn dlq(settings: &Settings, command: DlqCommand) -> anyhow::Result<()> {
+    let topology = topology(settings).await?;
+    let js = &topology.jetstream;
+    match command {
+        DlqCommand::List { limit } => {
+            for letter in dlq::list(js, limit).await? {
+                print(&letter)?;
+            }
+            Ok(())
+        }
+        DlqCommand::Show { sequence } => print(&dlq::show(js, sequence).await?),
+        DlqCommand::Replay { sequence } => {
+            let submitted = dlq::replay(js, &submitter(settings, &topology), sequence).await?;
+            print(&submitted.status)
+        }
+        DlqCommand::Purge { yes } => {
+            if !yes {
+                bail!("purging dead letters cannot be undone; pass --yes");
+            }
+            let purged = dlq::purge(js).await?;
+            print(&serde_json::json!({ "purged": purged }))
+        }
+    }
+}

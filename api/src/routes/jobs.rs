@@ -1,0 +1,226 @@
+//! Jobs: submit, status, live events, cancel.
+//!
+//! - `POST   /api/v1/jobs`             `{"kind","payload"}` → 202 with the job status
+//!   (public kinds only; `Idempotency-Key` header honoured).
+//! - `GET    /api/v1/jobs/{id}`        the job status.
+//! - `GET    /api/v1/jobs/{id}/events` Server-Sent Events: the current status, then one
+//!   event per change; ends after a terminal state.
+//! - `DELETE /api/v1/jobs/{id}`        cancel; answers the (cancelled) status.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use futures::StreamExt;
+use hast_common::jobs::{JobState, NewJob, StatusError, SubmitError};
+use serde::Deserialize;
+use serde_json::Value;
+use warp::http::StatusCode;
+use warp::sse::Event;
+use warp::{Filter, Rejection, Reply};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{json_body, with_state, MAX_JSON_BYTES};
+use crate::request_context::CorrelationId;
+use crate::state::AppState;
+
+/// Interval of SSE keep-alive comments.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubmitRequest {
+    kind: String,
+    #[serde(default = "empty_object")]
+    payload: Value,
+}
+
+fn empty_object() -> Value {
+    Value::Object(Default::default())
+}
+
+pub fn routes(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    let jobs = warp::path!("api" / "v1" / "jobs");
+    let job = warp::path!("api" / "v1" / "jobs" / String);
+    let events = warp::path!("api" / "v1" / "jobs" / String / "events");
+
+    // POST /api/v1/jobs
+    let submit = jobs
+        .and(warp::post())
+        .and(with_state(state.clone()))
+        .and(warp::ext::get::<CorrelationId>())
+        .and(warp::header::optional::<String>("idempotency-key"))
+        .and(json_body::<SubmitRequest>(MAX_JSON_BYTES))
+        .then(submit)
+        .boxed();
+    // GET /api/v1/jobs/{id}
+    let show = job
+        .and(warp::get())
+        .and(with_state(state.clone()))
+        .then(show)
+        .boxed();
+    // DELETE /api/v1/jobs/{id}
+    let cancel = job
+        .and(warp::delete())
+        .and(with_state(state.clone()))
+        .then(cancel)
+        .boxed();
+    // GET /api/v1/jobs/{id}/events
+    let stream = events
+        .and(warp::get())
+        .and(with_state(state))
+        .then(events_stream)
+        .boxed();
+    submit.or(show).or(cancel).or(stream)
+}
+
+async fn submit(
+    state: AppState,
+    correlation_id: CorrelationId,
+    idempotency_key: Option<String>,
+    request: SubmitRequest,
+) -> ApiResult<warp::reply::Response> {
+    let spec = hast_common::jobs::kind(&request.kind)
+        .filter(|k| k.public)
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "unknown_kind",
+                format!("no public job kind named {:?}", request.kind),
+            )
+        })?;
+    let submitted = state
+        .submitter
+        .submit(NewJob {
+            kind: spec.name.to_owned(),
+            payload: request.payload,
+            owner_id: None,
+            correlation_id: Some(correlation_id.to_string()),
+            idempotency_key,
+            replay_of: None,
+        })
+        .await
+        .map_err(submit_error)?;
+    tracing::info!(
+        job.id = %submitted.status.id,
+        job.kind = %submitted.status.kind,
+        job.created = submitted.created,
+        "job accepted"
+    );
+    Ok(warp::reply::with_status(
+        warp::reply::json(&submitted.status.public_json()),
+        StatusCode::ACCEPTED,
+    )
+    .into_response())
+}
+
+/// Maps a submission failure to its HTTP answer (also used by other routes).
+pub fn submit_error(err: SubmitError) -> ApiError {
+    match err {
+        SubmitError::UnknownKind(kind) => {
+            ApiError::bad_request("unknown_kind", format!("no job kind named {kind:?}"))
+        }
+        SubmitError::InvalidPayload(msg) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_payload", msg)
+        }
+        SubmitError::InvalidIdempotencyKey(msg) => {
+            ApiError::bad_request("invalid_idempotency_key", msg)
+        }
+        SubmitError::IdempotencyMismatch => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            "this Idempotency-Key was used for a different request",
+        ),
+        SubmitError::Unavailable(msg) => {
+            tracing::warn!(error = %msg, "job queue unavailable");
+            ApiError::unavailable(
+                "queue_unavailable",
+                "the job queue is unavailable; try again shortly",
+            )
+        }
+    }
+}
+
+/// Maps a status-store failure to its HTTP answer.
+pub fn status_error(err: StatusError) -> ApiError {
+    match err {
+        StatusError::NotFound => ApiError::not_found("no such job"),
+        StatusError::Terminal(state) => ApiError::new(
+            StatusCode::CONFLICT,
+            "job_finished",
+            format!("the job is already {state}"),
+        ),
+        StatusError::Unavailable(msg) => {
+            tracing::warn!(error = %msg, "job status unavailable");
+            ApiError::unavailable(
+                "queue_unavailable",
+                "job status is unavailable; try again shortly",
+            )
+        }
+        other => ApiError::internal("job status", other),
+    }
+}
+
+async fn show(id: String, state: AppState) -> ApiResult<warp::reply::Json> {
+    let (status, _) = with_timeout(state.statuses.get(&id)).await?;
+    Ok(warp::reply::json(&status.public_json()))
+}
+
+async fn cancel(id: String, state: AppState) -> ApiResult<warp::reply::Json> {
+    let result = with_timeout(async {
+        state
+            .statuses
+            .transition(&id, |s| {
+                s.status = JobState::Cancelled;
+                s.finished_at = Some(chrono::Utc::now());
+                s.next_attempt_at = None;
+                true
+            })
+            .await
+    })
+    .await;
+    let status = result?;
+    tracing::info!(job.id = %id, "job cancelled");
+    Ok(warp::reply::json(&status.public_json()))
+}
+
+async fn events_stream(id: String, state: AppState) -> ApiResult<warp::reply::Response> {
+    let statuses = with_timeout(async { state.statuses.follow(&id).await }).await?;
+    // warp needs a `Sync` stream and the KV watch is not one: forward it through a
+    // channel. The forwarder ends when the client goes away or the job finishes.
+    let (mut tx, rx) = futures::channel::mpsc::channel(16);
+    tokio::spawn(async move {
+        let mut statuses = std::pin::pin!(statuses);
+        while let Some(status) = statuses.next().await {
+            if futures::SinkExt::send(&mut tx, status).await.is_err() {
+                break;
+            }
+        }
+    });
+    let events = rx.map(|status| {
+        Ok::<_, Infallible>(
+            Event::default()
+                .event(status.status.as_str())
+                .id(status.updated_at.timestamp_micros().to_string())
+                .json_data(status.public_json())
+                .unwrap_or_else(|_| Event::default().comment("unserialisable status")),
+        )
+    });
+    Ok(
+        warp::sse::reply(warp::sse::keep_alive().interval(KEEP_ALIVE).stream(events))
+            .into_response(),
+    )
+}
+
+/// Bounds a status-store call so a NATS outage answers 503 instead of hanging.
+async fn with_timeout<T>(
+    call: impl std::future::Future<Output = Result<T, StatusError>>,
+) -> ApiResult<T> {
+    tokio::time::timeout(Duration::from_secs(5), call)
+        .await
+        .map_err(|_| {
+            ApiError::unavailable(
+                "queue_unavailable",
+                "job status is unavailable; try again shortly",
+            )
+        })?
+        .map_err(status_error)
+}

@@ -1,0 +1,591 @@
+//! The job platform end to end: real nats-server, real databases, the real API and
+//! workers. Statuses are observed through KV watches (events), never sleeps.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use hast_common::db::Backend;
+use hast_common::jobs::{dlq, JobState, StatusStore, Submitter};
+use hast_tests::jobs::{history, status_store, submit, submit_ok, submit_with, wait_for};
+use hast_tests::{
+    eventually, spawn_app, spawn_worker, test_settings, NatsServer, TestApp, TestDatabase,
+    TestWorker, WorkerProcess,
+};
+use serde_json::json;
+
+const POLL: Duration = Duration::from_millis(50);
+
+/// Fast retries for tests.
+const FAST: &[(&str, &str)] = &[
+    ("JOB_BACKOFF_BASE", "200ms"),
+    ("JOB_BACKOFF_CAP", "2s"),
+    ("JOB_ACK_WAIT", "1s"),
+    ("SHUTDOWN_GRACE", "300ms"),
+];
+
+struct Stack {
+    nats: NatsServer,
+    db: TestDatabase,
+    app: TestApp,
+    statuses: StatusStore,
+}
+
+impl Stack {
+    async fn start(backend: Backend, extra: &[(&str, &str)]) -> Self {
+        let nats = NatsServer::start();
+        let db = TestDatabase::new(backend).await;
+        let app = spawn_app(test_settings(&db.url, &nats.url(), &overrides(extra))).await;
+        let statuses = status_store(&nats.url()).await;
+        Self {
+            nats,
+            db,
+            app,
+            statuses,
+        }
+    }
+
+    async fn worker(&self, extra: &[(&str, &str)]) -> TestWorker {
+        spawn_worker(test_settings(
+            &self.db.url,
+            &self.nats.url(),
+            &overrides(extra),
+        ))
+        .await
+    }
+
+    async fn results(&self) -> i64 {
+        self.db.connect().await.count_job_results().await.unwrap()
+    }
+}
+
+fn overrides<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    FAST.iter().chain(extra.iter()).copied().collect()
+}
+
+async fn happy_path(backend: Backend) {
+    let stack = Stack::start(backend, &[]).await;
+    let _worker = stack.worker(&[]).await;
+
+    let (status, body) = submit(&stack.app, "echo", json!({"palm": "right"})).await;
+    let id = body["id"].as_str().unwrap().to_owned();
+    let done = wait_for(&stack.statuses, &id, JobState::Completed).await;
+
+    assert_eq!(status, 202);
+    assert_eq!(body["status"], "queued");
+    assert_eq!(body["kind"], "echo");
+    assert!(
+        uuid::Uuid::parse_str(&id).unwrap().get_version_num() == 7,
+        "UUIDv7 ids"
+    );
+    assert_eq!(done.result, Some(json!({"palm": "right"})));
+    assert_eq!((done.attempt, done.progress), (1, 100));
+    let row = stack
+        .db
+        .connect()
+        .await
+        .find_job_result(&id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.outcome, "completed");
+    assert_eq!(row.result.as_deref(), Some(r#"{"palm":"right"}"#));
+    let shown: serde_json::Value = stack
+        .app
+        .get(&format!("/api/v1/jobs/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["status"], "completed");
+    assert!(shown.get("owner_id").is_none());
+}
+
+async fn idempotent_submit_runs_once(backend: Backend) {
+    let stack = Stack::start(backend, &[]).await;
+    let _worker = stack.worker(&[]).await;
+
+    let (s1, first) = submit_with(&stack.app, "echo", json!({"n": 1}), Some("key-1")).await;
+    let (s2, second) = submit_with(&stack.app, "echo", json!({"n": 1}), Some("key-1")).await;
+    let id = first["id"].as_str().unwrap();
+    wait_for(&stack.statuses, id, JobState::Completed).await;
+    let (s3, third) = submit_with(&stack.app, "echo", json!({"n": 1}), Some("key-1")).await;
+    let (s4, other) = submit_with(&stack.app, "echo", json!({"n": 2}), Some("key-1")).await;
+
+    assert_eq!((s1, s2, s3), (202, 202, 202));
+    assert_eq!(second["id"], first["id"]);
+    assert_eq!(third["id"], first["id"]);
+    assert_eq!(
+        third["status"], "completed",
+        "a repeat after completion returns the finished job"
+    );
+    assert_eq!(
+        s4, 422,
+        "a reused key with another payload is refused: {other}"
+    );
+    assert_eq!(stack.results().await, 1, "one execution, one row");
+}
+
+async fn transient_failures_back_off_then_complete(backend: Backend) {
+    let stack = Stack::start(backend, &[]).await;
+    let _worker = stack.worker(&[]).await;
+
+    let id = submit_ok(&stack.app, "echo", json!({"fail_times": 2})).await;
+    let done = wait_for(&stack.statuses, &id, JobState::Completed).await;
+    let revisions = history(&stack.nats.url(), &id).await;
+
+    assert_eq!(done.attempt, 3);
+    let retries: Vec<_> = revisions
+        .iter()
+        .filter(|s| s.status == JobState::Retrying)
+        .collect();
+    assert_eq!(retries.len(), 2, "{revisions:?}");
+    assert!(retries
+        .iter()
+        .all(|r| r.error.as_ref().unwrap().code == "echo_transient"));
+    // The planned delays grow, and each next attempt started no earlier than planned.
+    let planned: Vec<i64> = retries
+        .iter()
+        .map(|r| (r.next_attempt_at.unwrap() - r.updated_at).num_milliseconds())
+        .collect();
+    assert!(planned[0] >= 90 && planned[0] <= 210, "{planned:?}");
+    assert!(planned[1] >= 190 && planned[1] <= 410, "{planned:?}");
+    assert!(planned[1] > planned[0], "gaps grow: {planned:?}");
+    let starts: Vec<_> = revisions
+        .iter()
+        .filter(|s| s.status == JobState::Running)
+        .map(|s| (s.attempt, s.started_at.unwrap()))
+        .collect();
+    assert_eq!(
+        starts.iter().map(|s| s.0).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
+    for (retry, next_start) in retries.iter().zip(starts.iter().skip(1)) {
+        let early = (retry.next_attempt_at.unwrap() - next_start.1).num_milliseconds();
+        assert!(
+            early <= 50,
+            "attempt {} started {early} ms before its planned time",
+            next_start.0
+        );
+    }
+    assert_eq!(stack.results().await, 1);
+}
+
+async fn permanent_failure_is_dead_lettered_and_replay_completes(backend: Backend) {
+    let stack = Stack::start(backend, &[]).await;
+    let _worker = stack.worker(&[]).await;
+
+    let id = submit_ok(&stack.app, "echo", json!({"fail_unless_replayed": true})).await;
+    let failed = wait_for(&stack.statuses, &id, JobState::Failed).await;
+    let (js, submitter) = ops(&stack).await;
+    let letters = eventually("the dead letter", POLL, || async {
+        let letters = dlq::list(&js, 10).await.unwrap();
+        (!letters.is_empty()).then_some(letters)
+    })
+    .await;
+    let replayed = dlq::replay(&js, &submitter, letters[0].sequence)
+        .await
+        .unwrap();
+    let done = wait_for(&stack.statuses, &replayed.status.id, JobState::Completed).await;
+
+    assert_eq!(failed.attempt, 1, "a permanent failure is not retried");
+    assert_eq!(failed.error.as_ref().unwrap().code, "echo_failed");
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].job_id, id);
+    assert_eq!(letters[0].error_code, "echo_failed");
+    assert_eq!(letters[0].original_subject, "jobs.echo");
+    assert_eq!(done.replay_of.as_deref(), Some(id.as_str()));
+    assert!(
+        dlq::list(&js, 10).await.unwrap().is_empty(),
+        "a replayed letter leaves the DLQ"
+    );
+    let db = stack.db.connect().await;
+    assert_eq!(
+        db.find_job_result(&id).await.unwrap().unwrap().outcome,
+        "failed"
+    );
+    assert_eq!(
+        db.find_job_result(&done.id).await.unwrap().unwrap().outcome,
+        "completed"
+    );
+}
+
+async fn ops(stack: &Stack) -> (async_nats::jetstream::Context, Submitter) {
+    let client = async_nats::connect(stack.nats.url()).await.unwrap();
+    let js = async_nats::jetstream::new(client);
+    let idempotency = js.get_key_value("idempotency").await.unwrap();
+    let submitter = Submitter::new(js.clone(), stack.statuses.clone(), idempotency, 5);
+    (js, submitter)
+}
+
+async fn exhausted_attempts_fail_and_dead_letter(backend: Backend) {
+    let stack = Stack::start(backend, &[("JOB_MAX_ATTEMPTS", "2")]).await;
+    let _worker = stack.worker(&[("JOB_MAX_ATTEMPTS", "2")]).await;
+
+    let id = submit_ok(&stack.app, "echo", json!({"fail_times": 10})).await;
+    let failed = wait_for(&stack.statuses, &id, JobState::Failed).await;
+    let (js, _) = ops(&stack).await;
+    let letters = eventually("the dead letter", POLL, || async {
+        let letters = dlq::list(&js, 10).await.unwrap();
+        (!letters.is_empty()).then_some(letters)
+    })
+    .await;
+
+    assert_eq!((failed.attempt, failed.max_attempts), (2, 2));
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].attempts, 2);
+    assert_eq!(letters[0].error_code, "echo_transient");
+}
+
+/// Runs each scenario once per backend.
+macro_rules! on_both_backends {
+    ($($scenario:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    super::$scenario(hast_common::db::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    super::$scenario(hast_common::db::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    happy_path,
+    idempotent_submit_runs_once,
+    transient_failures_back_off_then_complete,
+    permanent_failure_is_dead_lettered_and_replay_completes,
+    exhausted_attempts_fail_and_dead_letter,
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_submissions_get_clear_errors_and_create_nothing() {
+    let stack = Stack::start(Backend::Sqlite, &[]).await;
+
+    let (unknown, unknown_body) = submit(&stack.app, "teleport", json!({})).await;
+    let (private, _) = submit(&stack.app, "health", json!({})).await;
+    let (bad_payload, bad_body) = submit(&stack.app, "echo", json!({"sleep_ms": "soon"})).await;
+    let (not_object, _) = submit(&stack.app, "echo", json!([1, 2])).await;
+    let malformed = stack
+        .app
+        .client
+        .post(stack.app.url("/api/v1/jobs"))
+        .header("content-type", "application/json")
+        .body("{\"kind\":")
+        .send()
+        .await
+        .unwrap();
+    let missing = stack
+        .app
+        .get("/api/v1/jobs/0192f0c4-7d1e-7cc3-8a35-2f3b9b0d6a11")
+        .await;
+    let garbage_id = stack.app.get("/api/v1/jobs/..%2F..").await;
+
+    assert_eq!(unknown, 400);
+    assert_eq!(unknown_body["error"]["code"], "unknown_kind");
+    assert_eq!(
+        private, 400,
+        "non-public kinds cannot be submitted over HTTP"
+    );
+    assert_eq!(bad_payload, 422);
+    assert_eq!(bad_body["error"]["code"], "invalid_payload");
+    assert_eq!(not_object, 422);
+    assert_eq!(malformed.status(), 400);
+    assert_eq!(missing.status(), 404);
+    assert_eq!(garbage_id.status(), 404);
+    let keys = stack.statuses.bucket().status().await.unwrap().values();
+    assert_eq!(keys, 0, "nothing was queued");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queued_job_is_cancelled_at_once_and_never_runs() {
+    let stack = Stack::start(Backend::Sqlite, &[]).await;
+    let id = submit_ok(&stack.app, "echo", json!({})).await;
+
+    let cancelled = stack
+        .app
+        .client
+        .delete(stack.app.url(&format!("/api/v1/jobs/{id}")))
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = cancelled.json().await.unwrap();
+    let worker = stack.worker(&[]).await;
+    // The worker must receive and drop the message: the consumer empties.
+    let client = async_nats::connect(stack.nats.url()).await.unwrap();
+    let js = async_nats::jetstream::new(client);
+    eventually("the cancelled message to be consumed", POLL, || async {
+        let mut stream = js.get_stream("JOBS").await.unwrap();
+        (stream.info().await.unwrap().state.messages == 0).then_some(())
+    })
+    .await;
+    let again = stack
+        .app
+        .client
+        .delete(stack.app.url(&format!("/api/v1/jobs/{id}")))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(body["status"], "cancelled");
+    assert_eq!(
+        stack.statuses.get(&id).await.unwrap().0.status,
+        JobState::Cancelled
+    );
+    assert_eq!(stack.results().await, 0, "a cancelled job never runs");
+    assert_eq!(
+        again.status(),
+        409,
+        "a finished job cannot be cancelled again"
+    );
+    worker.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_job_is_abandoned_when_cancelled() {
+    let stack = Stack::start(Backend::Sqlite, &[]).await;
+    let _worker = stack.worker(&[]).await;
+    let id = submit_ok(&stack.app, "echo", json!({"sleep_ms": 30000})).await;
+    wait_for(&stack.statuses, &id, JobState::Running).await;
+
+    let response = stack
+        .app
+        .client
+        .delete(stack.app.url(&format!("/api/v1/jobs/{id}")))
+        .send()
+        .await
+        .unwrap();
+    let client = async_nats::connect(stack.nats.url()).await.unwrap();
+    let js = async_nats::jetstream::new(client);
+    eventually("the worker to let go of the message", POLL, || async {
+        let mut stream = js.get_stream("JOBS").await.unwrap();
+        (stream.info().await.unwrap().state.messages == 0).then_some(())
+    })
+    .await;
+
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        stack.statuses.get(&id).await.unwrap().0.status,
+        JobState::Cancelled
+    );
+    assert_eq!(stack.results().await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_event_stream_shows_queued_running_completed_then_closes() {
+    let stack = Stack::start(Backend::Sqlite, &[]).await;
+    let id = submit_ok(&stack.app, "echo", json!({"sleep_ms": 100})).await;
+
+    let response = stack.app.get(&format!("/api/v1/jobs/{id}/events")).await;
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let mut body = response.bytes_stream();
+    let first = futures::StreamExt::next(&mut body).await.unwrap().unwrap();
+    let worker = stack.worker(&[]).await;
+    let mut text = String::from_utf8(first.to_vec()).unwrap();
+    let rest = tokio::time::timeout(hast_tests::WAIT, async {
+        while let Some(chunk) = futures::StreamExt::next(&mut body).await {
+            text.push_str(std::str::from_utf8(&chunk.unwrap()).unwrap());
+        }
+    })
+    .await;
+
+    assert!(rest.is_ok(), "the stream closes after the terminal state");
+    assert_eq!(content_type, "text/event-stream");
+    let events: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("event:"))
+        .collect();
+    assert_eq!(events, vec!["queued", "running", "completed"], "{text}");
+    let last_data = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .next_back()
+        .unwrap();
+    let last: serde_json::Value = serde_json::from_str(last_data).unwrap();
+    assert_eq!(last["status"], "completed");
+    assert_eq!(last["result"], json!({"sleep_ms": 100}));
+    worker.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_handler_fails_only_its_job() {
+    let stack = Stack::start(Backend::Sqlite, &[]).await;
+    let _worker = stack.worker(&[]).await;
+
+    let bad = submit_ok(&stack.app, "echo", json!({"panic": true})).await;
+    let good = submit_ok(&stack.app, "echo", json!({"ok": true})).await;
+    let failed = wait_for(&stack.statuses, &bad, JobState::Failed).await;
+    let done = wait_for(&stack.statuses, &good, JobState::Completed).await;
+
+    assert_eq!(failed.error.unwrap().code, "panicked");
+    assert_eq!(done.result, Some(json!({"ok": true})));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_share_500_jobs_and_each_completes_exactly_once() {
+    let stack = Stack::start(Backend::Sqlite, &[]).await;
+    let a = stack.worker(&[]).await;
+    let b = stack.worker(&[]).await;
+
+    let submits = (0..500).map(|n| {
+        let app = &stack.app;
+        async move { submit_ok(app, "echo", json!({ "n": n })).await }
+    });
+    let ids: Vec<String> = futures::future::join_all(submits).await;
+    for id in &ids {
+        wait_for(&stack.statuses, id, JobState::Completed).await;
+    }
+
+    assert_eq!(stack.results().await, 500);
+    let db = stack.db.connect().await;
+    for (n, id) in ids.iter().enumerate().step_by(97) {
+        let row = db.find_job_result(id).await.unwrap().unwrap();
+        assert_eq!(row.result.unwrap(), json!({ "n": n }).to_string());
+        assert_eq!(row.attempts, 1);
+    }
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_worker_s_job_is_redelivered_and_completes_once() {
+    let stack = Stack::start(Backend::Sqlite, &[]).await;
+    let mut doomed =
+        WorkerProcess::start(&stack.db.url, &stack.nats.url(), &[("JOB_ACK_WAIT", "1s")]);
+    let id = submit_ok(&stack.app, "echo", json!({"sleep_ms": 2000})).await;
+    let running = wait_for(&stack.statuses, &id, JobState::Running).await;
+
+    doomed.kill();
+    let _survivor = stack.worker(&[]).await;
+    let done = wait_for(&stack.statuses, &id, JobState::Completed).await;
+
+    assert_eq!(running.attempt, 1);
+    assert_eq!(done.attempt, 2, "redelivered after ack_wait");
+    assert_eq!(stack.results().await, 1, "no duplicate row");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_leaves_no_job_running() {
+    let stack = Stack::start(Backend::Sqlite, &[]).await;
+    let worker = stack.worker(&[]).await;
+    let quick = submit_ok(&stack.app, "echo", json!({"sleep_ms": 50})).await;
+    let slow = submit_ok(&stack.app, "echo", json!({"sleep_ms": 20000})).await;
+    wait_for(&stack.statuses, &quick, JobState::Completed).await;
+    wait_for(&stack.statuses, &slow, JobState::Running).await;
+
+    worker.stop().await;
+    let after_stop = stack.statuses.get(&slow).await.unwrap().0;
+    let _next = stack.worker(&[]).await;
+    let running_again = wait_for(&stack.statuses, &slow, JobState::Running).await;
+
+    assert_eq!(
+        after_stop.status,
+        JobState::Retrying,
+        "handed back, not left running"
+    );
+    assert_eq!(after_stop.error.unwrap().code, "worker_shutdown");
+    assert_eq!(
+        running_again.attempt, 2,
+        "redelivered at once to the next worker"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_accepted_job_is_lost_when_nats_restarts() {
+    let mut stack = Stack::start(Backend::Sqlite, &[]).await;
+    let _worker = stack.worker(&[]).await;
+    let mut ids = Vec::new();
+    for n in 0..20 {
+        ids.push(submit_ok(&stack.app, "echo", json!({"n": n, "sleep_ms": 100})).await);
+    }
+
+    stack.nats.stop();
+    let (down_status, down_body) = submit(&stack.app, "echo", json!({"during": "outage"})).await;
+    stack.nats.restart();
+    let recovered = eventually(
+        "submissions to be accepted again",
+        Duration::from_millis(200),
+        || async {
+            let (status, body) = submit(&stack.app, "echo", json!({"after": "outage"})).await;
+            (status == 202).then_some(body["id"].as_str().unwrap().to_owned())
+        },
+    )
+    .await;
+    ids.push(recovered);
+    let statuses = status_store(&stack.nats.url()).await;
+    for id in &ids {
+        wait_for(&statuses, id, JobState::Completed).await;
+    }
+
+    assert_eq!(down_status, 503, "{down_body}");
+    assert_eq!(down_body["error"]["code"], "queue_unavailable");
+    assert_eq!(stack.results().await, ids.len() as i64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_complete_after_a_database_outage() {
+    let stack = Stack::start(Backend::Postgres, &[]).await;
+    let _worker = stack.worker(&[]).await;
+    stack.db.block_connections().await;
+
+    let ids = vec![
+        submit_ok(&stack.app, "echo", json!({"n": 1})).await,
+        submit_ok(&stack.app, "echo", json!({"n": 2})).await,
+    ];
+    for id in &ids {
+        wait_for(&stack.statuses, id, JobState::Running).await;
+    }
+    stack.db.allow_connections().await;
+    for id in &ids {
+        wait_for(&stack.statuses, id, JobState::Completed).await;
+    }
+
+    assert_eq!(stack.results().await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_jobs_and_requests() {
+    let stack = Stack::start(Backend::Sqlite, &[]).await;
+    let worker = stack.worker(&[]).await;
+    let id = submit_ok(&stack.app, "echo", json!({})).await;
+    wait_for(&stack.statuses, &id, JobState::Completed).await;
+
+    let api = stack.app.get("/metrics").await.text().await.unwrap();
+    let from_worker = reqwest::get(format!("http://{}/metrics", worker.metrics_addr.unwrap()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+
+    assert!(
+        api.contains("hast_jobs_submitted_total{kind=\"echo\"}"),
+        "{api}"
+    );
+    assert!(
+        api.contains("hast_http_request_duration_seconds_bucket"),
+        "{api}"
+    );
+    assert!(api.contains("route=\"/api/v1/jobs\""), "{api}");
+    assert!(api.contains("hast_queue_depth{kind=\"echo\"} 0"), "{api}");
+    assert!(api.contains("hast_dlq_depth 0"), "{api}");
+    assert!(
+        from_worker.contains("hast_jobs_completed_total{kind=\"echo\"}"),
+        "{from_worker}"
+    );
+    assert!(
+        from_worker.contains("hast_job_duration_seconds_bucket"),
+        "{from_worker}"
+    );
+}

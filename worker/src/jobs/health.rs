@@ -1,0 +1,40 @@
+//! `health`: the worker checks its own database and NATS connection.
+
+use std::time::{Duration, Instant};
+
+use futures::future::BoxFuture;
+use hast_common::jobs::kinds::health::KIND;
+use serde_json::{json, Value};
+
+use super::{Handler, JobContext, JobError};
+
+pub struct Health;
+
+impl Handler for Health {
+    fn kind(&self) -> &'static str {
+        KIND
+    }
+
+    fn run(&self, ctx: JobContext, _payload: Value) -> BoxFuture<'static, Result<Value, JobError>> {
+        Box::pin(async move {
+            let started = Instant::now();
+            ctx.db
+                .ping(Duration::from_secs(2))
+                .await
+                .map_err(|e| JobError::transient("database_unavailable", e.to_string()))?;
+            let database_ms = started.elapsed().as_secs_f64() * 1000.0;
+            let started = Instant::now();
+            ctx.nats
+                .flush()
+                .await
+                .map_err(|e| JobError::transient("nats_unavailable", e.to_string()))?;
+            let nats_ms = started.elapsed().as_secs_f64() * 1000.0;
+            Ok(json!({
+                "worker": ctx.identity.id,
+                "host": ctx.identity.host,
+                "database_ms": database_ms,
+                "nats_ms": nats_ms,
+            }))
+        })
+    }
+}

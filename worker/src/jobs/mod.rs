@@ -1,0 +1,156 @@
+//! Job handlers: one file per kind, one registration list ([`register_all`]).
+//!
+//! A handler gets the payload and a [`JobContext`] and returns the result JSON or a
+//! [`JobError`] that says whether trying again could help. Delivery is at-least-once,
+//! so handlers must be idempotent: the runner stores results keyed by job id.
+
+mod echo;
+mod health;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use hast_common::db::Database;
+use hast_common::jobs::StatusStore;
+use serde_json::Value;
+
+use crate::heartbeat::WorkerIdentity;
+
+/// Why a job attempt failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JobError {
+    /// Trying again later may succeed (a timeout, a dependency briefly down).
+    #[error("{code}: {message}")]
+    Transient { code: String, message: String },
+    /// Trying again cannot succeed (invalid input, a refused request).
+    #[error("{code}: {message}")]
+    Permanent { code: String, message: String },
+}
+
+impl JobError {
+    pub fn transient(code: &str, message: impl Into<String>) -> Self {
+        Self::Transient {
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+    pub fn permanent(code: &str, message: impl Into<String>) -> Self {
+        Self::Permanent {
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+    pub fn code(&self) -> &str {
+        match self {
+            Self::Transient { code, .. } | Self::Permanent { code, .. } => code,
+        }
+    }
+    pub fn message(&self) -> &str {
+        match self {
+            Self::Transient { message, .. } | Self::Permanent { message, .. } => message,
+        }
+    }
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Transient { .. })
+    }
+}
+
+/// What a handler may use.
+#[derive(Clone, Debug)]
+pub struct JobContext {
+    pub job_id: String,
+    pub attempt: u32,
+    /// The dead-lettered job this one replays, if any.
+    pub replay_of: Option<String>,
+    pub db: Database,
+    pub nats: async_nats::Client,
+    pub statuses: StatusStore,
+    pub identity: Arc<WorkerIdentity>,
+}
+
+impl JobContext {
+    /// Reports progress (0–100) through the job status. Best effort: a failure to
+    /// report never fails the job.
+    pub async fn progress(&self, percent: u8) {
+        let percent = percent.min(100);
+        let _ = self
+            .statuses
+            .transition(&self.job_id, |s| {
+                let changed = s.progress != percent;
+                s.progress = percent;
+                changed
+            })
+            .await;
+    }
+}
+
+/// A job kind's implementation.
+pub trait Handler: Send + Sync + 'static {
+    /// The kind name; must be in `hast_common::jobs::KINDS`.
+    fn kind(&self) -> &'static str;
+    /// Runs one attempt.
+    fn run(&self, ctx: JobContext, payload: Value) -> BoxFuture<'static, Result<Value, JobError>>;
+}
+
+/// Every handler, by kind.
+pub type Registry = HashMap<&'static str, Arc<dyn Handler>>;
+
+/// The one registration list.
+pub fn register_all() -> Registry {
+    let handlers: Vec<Arc<dyn Handler>> = vec![
+        Arc::new(echo::Echo),
+        Arc::new(health::Health),
+        Arc::new(NotYetAvailable("analysis")),
+        Arc::new(NotYetAvailable("chat")),
+    ];
+    handlers.into_iter().map(|h| (h.kind(), h)).collect()
+}
+
+/// Checks that the registry covers exactly the kinds in `hast_common::jobs::KINDS`.
+pub fn check_registry(registry: &Registry) -> Result<(), String> {
+    let mut declared = hast_common::jobs::kind_names();
+    let mut registered: Vec<&str> = registry.keys().copied().collect();
+    declared.sort_unstable();
+    registered.sort_unstable();
+    if declared == registered {
+        Ok(())
+    } else {
+        Err(format!(
+            "job kinds declared {declared:?} but handlers registered for {registered:?}"
+        ))
+    }
+}
+
+/// A declared kind whose handler arrives in a later release: its jobs fail
+/// permanently and visibly (dead-lettered, replayable later) instead of waiting forever.
+struct NotYetAvailable(&'static str);
+
+impl Handler for NotYetAvailable {
+    fn kind(&self) -> &'static str {
+        self.0
+    }
+    fn run(
+        &self,
+        _ctx: JobContext,
+        _payload: Value,
+    ) -> BoxFuture<'static, Result<Value, JobError>> {
+        let kind = self.0;
+        Box::pin(async move {
+            Err(JobError::permanent(
+                "not_implemented",
+                format!("{kind} jobs are not available in this version"),
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_declared_kind_has_exactly_one_handler() {
+        check_registry(&register_all()).unwrap();
+    }
+}

@@ -1,0 +1,620 @@
+//! The job loop: pull, run, record, acknowledge.
+//!
+//! One pull loop per kind shares the worker's slots ([`Semaphore`] with
+//! `WORKER_CONCURRENCY` permits). A loop first waits for one free slot, takes any other
+//! free ones, and fetches at most that many messages, so a worker never holds more
+//! messages than it can run. Each message is processed in its own task (see
+//! [`process`]):
+//!
+//! 1. skip it if its status is already terminal (cancelled, or completed by an earlier
+//!    delivery whose ack was lost);
+//! 2. mark it `running` with attempt = delivery count;
+//! 3. run the handler in its own task (a panic fails only this job) under the kind's
+//!    deadline, sending `Progress` acks every `ack_wait / 3` and checking for
+//!    cancellation at each of them;
+//! 4. success: store the result (one row per job id; retried while the database is
+//!    unreachable, without re-running the handler), mark `completed`, then ack and wait
+//!    for the server's confirmation;
+//!    transient failure before the last attempt: mark `retrying` with `next_attempt_at`
+//!    and Nak with that delay;
+//!    permanent failure or last attempt: store the failure, mark `failed`, copy the
+//!    message to `JOBS_DLQ` with headers saying why, then Term.
+//!
+//! Shutdown: the loops stop fetching; running jobs get `SHUTDOWN_GRACE` to finish;
+//! what is still running then is abandoned: Nak'd for immediate redelivery and marked
+//! `retrying` (never left `running`).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::consumer::PullConsumer;
+use async_nats::jetstream::message::AckKind;
+use async_nats::jetstream::{self, Message};
+use async_nats::HeaderMap;
+use chrono::Utc;
+use futures::StreamExt;
+use hast_common::config::Settings;
+use hast_common::db::models::JobResult;
+use hast_common::db::{self, Database, DbError};
+use hast_common::jobs::envelope::{
+    CORRELATION_HEADER, DLQ_ATTEMPTS_HEADER, DLQ_ERROR_CODE_HEADER, DLQ_ERROR_HEADER,
+    DLQ_JOB_ID_HEADER, DLQ_SUBJECT_HEADER, MSG_ID_HEADER,
+};
+use hast_common::jobs::{JobEnvelope, JobFailure, JobState, JobStatus, StatusError, StatusStore};
+use hast_common::nats::names::{consumer_name, dlq_subject, JOBS_STREAM};
+use serde_json::Value;
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+use tracing::Instrument;
+
+use crate::backoff::retry_delay;
+use crate::heartbeat::WorkerIdentity;
+use crate::jobs::{JobContext, JobError, Registry};
+
+/// How long one fetch waits for messages before the loop checks for shutdown again.
+const FETCH_EXPIRES: Duration = Duration::from_secs(2);
+/// Most messages fetched in one request.
+const MAX_BATCH: usize = 256;
+
+/// Everything the loop and its tasks share.
+pub struct Runner {
+    pub settings: Arc<Settings>,
+    pub db: Database,
+    pub nats: async_nats::Client,
+    pub jetstream: jetstream::Context,
+    pub statuses: StatusStore,
+    pub registry: Registry,
+    pub identity: Arc<WorkerIdentity>,
+    /// Free job slots.
+    pub slots: Arc<Semaphore>,
+}
+
+impl std::fmt::Debug for Runner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runner")
+            .field("worker", &self.identity.id)
+            .finish()
+    }
+}
+
+/// Signals from the worker to its loops and tasks.
+#[derive(Clone, Debug)]
+pub struct Signals {
+    /// Turns true when the loops must stop fetching.
+    pub stop: watch::Receiver<bool>,
+    /// Turns true when running jobs must be abandoned.
+    pub abandon: watch::Receiver<bool>,
+}
+
+impl Runner {
+    /// Runs one pull loop per kind until `signals.stop`; returns when the loops have
+    /// stopped (running jobs may still be finishing: wait on [`Runner::slots`]).
+    pub async fn run(self: Arc<Self>, signals: Signals) -> Result<(), async_nats::Error> {
+        let stream = self.jetstream.get_stream(JOBS_STREAM).await?;
+        let mut loops = Vec::new();
+        for kind in self.registry.keys() {
+            let consumer: PullConsumer = stream.get_consumer(&consumer_name(kind)).await?;
+            loops.push(tokio::spawn(self.clone().pull_loop(
+                kind,
+                consumer,
+                signals.clone(),
+            )));
+        }
+        for handle in loops {
+            if let Err(err) = handle.await {
+                tracing::error!(error = %err, "pull loop ended abnormally");
+            }
+        }
+        Ok(())
+    }
+
+    async fn pull_loop(
+        self: Arc<Self>,
+        kind: &'static str,
+        consumer: PullConsumer,
+        signals: Signals,
+    ) {
+        let mut stop = signals.stop.clone();
+        loop {
+            if *stop.borrow() {
+                break;
+            }
+            let first = tokio::select! {
+                permit = self.slots.clone().acquire_owned() => match permit {
+                    Ok(p) => p,
+                    Err(_) => break,
+                },
+                _ = stop.changed() => break,
+            };
+            let mut permits = vec![first];
+            while permits.len() < MAX_BATCH {
+                match self.slots.clone().try_acquire_owned() {
+                    Ok(p) => permits.push(p),
+                    Err(_) => break,
+                }
+            }
+            let batch = consumer
+                .fetch()
+                .max_messages(permits.len())
+                .expires(FETCH_EXPIRES)
+                .messages()
+                .await;
+            let mut batch = match batch {
+                Ok(batch) => batch,
+                Err(err) => {
+                    tracing::warn!(job.kind = kind, error = %err, "fetch failed; retrying");
+                    drop(permits);
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                        _ = stop.changed() => {}
+                    }
+                    continue;
+                }
+            };
+            while let Some(message) = batch.next().await {
+                let message = match message {
+                    Ok(m) => m,
+                    Err(err) => {
+                        tracing::debug!(job.kind = kind, error = %err, "fetch ended");
+                        break;
+                    }
+                };
+                let Some(permit) = permits.pop() else {
+                    // Cannot happen (we asked for permits.len()); never run unslotted work.
+                    let _ = message.ack_with(AckKind::Nak(None)).await;
+                    continue;
+                };
+                if *stop.borrow() {
+                    let _ = message.ack_with(AckKind::Nak(None)).await;
+                    continue;
+                }
+                tokio::spawn(
+                    self.clone()
+                        .process(message, permit, signals.abandon.clone()),
+                );
+            }
+        }
+        tracing::info!(job.kind = kind, "pull loop stopped");
+    }
+
+    /// Processes one delivered message; `_permit` frees the slot when dropped.
+    async fn process(
+        self: Arc<Self>,
+        message: Message,
+        _permit: OwnedSemaphorePermit,
+        abandon: watch::Receiver<bool>,
+    ) {
+        let attempt = message
+            .info()
+            .map(|i| u32::try_from(i.delivered).unwrap_or(u32::MAX))
+            .unwrap_or(1);
+        let correlation_id = message
+            .headers
+            .as_ref()
+            .and_then(|h| h.get(CORRELATION_HEADER))
+            .map(|v| v.as_str().to_owned())
+            .unwrap_or_default();
+        let envelope: JobEnvelope = match serde_json::from_slice(&message.payload) {
+            Ok(e) => e,
+            Err(err) => {
+                tracing::error!(error = %err, subject = %message.subject, "malformed job message");
+                let failure = JobFailure {
+                    code: "malformed_message".into(),
+                    message: err.to_string(),
+                };
+                self.dead_letter(&message, "unknown", "unknown", &failure, attempt)
+                    .await;
+                let _ = message.ack_with(AckKind::Term).await;
+                return;
+            }
+        };
+        let span = tracing::info_span!(
+            "job",
+            job.id = %envelope.id,
+            job.kind = %envelope.kind,
+            attempt,
+            correlation_id = %correlation_id,
+        );
+        self.identity
+            .in_flight
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // Boxed: the state machine is large; keep it off the runtime thread's stack.
+        Box::pin(
+            self.clone()
+                .process_envelope(&message, envelope, attempt, abandon)
+                .instrument(span),
+        )
+        .await;
+        self.identity
+            .in_flight
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    async fn process_envelope(
+        self: Arc<Self>,
+        message: &Message,
+        envelope: JobEnvelope,
+        attempt: u32,
+        mut abandon: watch::Receiver<bool>,
+    ) {
+        let kind = envelope.kind.clone();
+        let max_attempts = self.settings.job_max_attempts;
+        // 1. The status decides whether there is anything to do.
+        match self.statuses.get(&envelope.id).await {
+            Ok((status, _)) if status.status.is_terminal() => {
+                tracing::info!(
+                    job.status = status.status.as_str(),
+                    "job already finished; skipping"
+                );
+                let _ = message.ack_with(AckKind::Term).await;
+                return;
+            }
+            Ok(_) => {}
+            Err(StatusError::NotFound) => {
+                // Published without a status (or it expired): recreate it.
+                let mut status = JobStatus::queued(
+                    envelope.id.clone(),
+                    &kind,
+                    max_attempts,
+                    envelope.owner_id.clone(),
+                );
+                status.replay_of = envelope.replay_of.clone();
+                let _ = self.statuses.create(&status).await;
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "job status unavailable; retrying soon");
+                let _ = message
+                    .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
+                    .await;
+                return;
+            }
+        }
+        if attempt > max_attempts {
+            // The worker running the last attempt died: fail visibly now.
+            let failure = JobFailure {
+                code: "attempts_exhausted".into(),
+                message: format!("no attempt succeeded in {max_attempts}"),
+            };
+            self.fail(message, &envelope, &failure, max_attempts).await;
+            return;
+        }
+        // 2. Running.
+        let started = Utc::now();
+        match self
+            .statuses
+            .transition(&envelope.id, |s| {
+                s.status = JobState::Running;
+                s.attempt = attempt;
+                s.started_at = Some(started);
+                s.next_attempt_at = None;
+                true
+            })
+            .await
+        {
+            Ok(_) => {}
+            Err(StatusError::Terminal(state)) => {
+                tracing::info!(job.status = state, "job finished meanwhile; skipping");
+                let _ = message.ack_with(AckKind::Term).await;
+                return;
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot mark job running; retrying soon");
+                let _ = message
+                    .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
+                    .await;
+                return;
+            }
+        }
+        tracing::info!("job started");
+        // 3. Run under a deadline with heartbeats.
+        let Some(handler) = self.registry.get(kind.as_str()).cloned() else {
+            let failure = JobFailure {
+                code: "unknown_kind".into(),
+                message: format!("no handler for {kind}"),
+            };
+            self.fail(message, &envelope, &failure, attempt).await;
+            return;
+        };
+        let timeout = hast_common::jobs::kind(&kind)
+            .map(|k| k.timeout)
+            .unwrap_or(Duration::from_secs(60));
+        let ctx = JobContext {
+            job_id: envelope.id.clone(),
+            attempt,
+            replay_of: envelope.replay_of.clone(),
+            db: self.db.clone(),
+            nats: self.nats.clone(),
+            statuses: self.statuses.clone(),
+            identity: self.identity.clone(),
+        };
+        let clock = Instant::now();
+        let mut task = tokio::spawn(
+            handler
+                .run(ctx, envelope.payload.clone())
+                .instrument(tracing::Span::current()),
+        );
+        let heartbeat_every = (self.settings.job_ack_wait / 3).max(Duration::from_millis(100));
+        let mut heartbeat = tokio::time::interval_at(
+            tokio::time::Instant::now() + heartbeat_every,
+            heartbeat_every,
+        );
+        let deadline = tokio::time::sleep(timeout);
+        tokio::pin!(deadline);
+        let outcome: Result<Value, JobError> = loop {
+            tokio::select! {
+                joined = &mut task => break match joined {
+                    Ok(result) => result,
+                    Err(err) if err.is_panic() => {
+                        tracing::error!("job handler panicked");
+                        Err(JobError::permanent("panicked", "the job handler panicked"))
+                    }
+                    Err(err) => Err(JobError::transient("aborted", err.to_string())),
+                },
+                _ = heartbeat.tick() => {
+                    let _ = message.ack_with(AckKind::Progress).await;
+                    if let Ok((status, _)) = self.statuses.get(&envelope.id).await {
+                        if status.status == JobState::Cancelled {
+                            task.abort();
+                            tracing::info!("job cancelled while running; abandoned");
+                            metrics::counter!("hast_jobs_cancelled_total", "kind" => kind.clone()).increment(1);
+                            let _ = message.ack_with(AckKind::Term).await;
+                            return;
+                        }
+                    }
+                }
+                () = &mut deadline => {
+                    task.abort();
+                    break Err(JobError::transient(
+                        "timeout",
+                        format!("the job did not finish within {timeout:?}"),
+                    ));
+                }
+                _ = abandon.changed() => {
+                    task.abort();
+                    self.abandon(message, &envelope).await;
+                    return;
+                }
+            }
+        };
+        let seconds = clock.elapsed().as_secs_f64();
+        // 4. Settle.
+        match outcome {
+            Ok(result) => {
+                metrics::histogram!("hast_job_duration_seconds", "kind" => kind.clone(), "outcome" => "completed").record(seconds);
+                self.complete(message, &envelope, attempt, result, &mut abandon)
+                    .await;
+            }
+            Err(err) if err.is_transient() && attempt < max_attempts => {
+                metrics::histogram!("hast_job_duration_seconds", "kind" => kind.clone(), "outcome" => "retrying").record(seconds);
+                self.retry(message, &envelope, attempt, &err).await;
+            }
+            Err(err) => {
+                metrics::histogram!("hast_job_duration_seconds", "kind" => kind.clone(), "outcome" => "failed").record(seconds);
+                let failure = JobFailure {
+                    code: err.code().to_owned(),
+                    message: err.message().to_owned(),
+                };
+                self.fail(message, &envelope, &failure, attempt).await;
+            }
+        }
+    }
+
+    async fn complete(
+        &self,
+        message: &Message,
+        envelope: &JobEnvelope,
+        attempt: u32,
+        result: Value,
+        abandon: &mut watch::Receiver<bool>,
+    ) {
+        let now = db::now();
+        let row = JobResult {
+            job_id: envelope.id.clone(),
+            kind: envelope.kind.clone(),
+            owner_id: envelope.owner_id.clone(),
+            outcome: "completed".into(),
+            result: Some(result.to_string()),
+            error: None,
+            attempts: i32::try_from(attempt).unwrap_or(i32::MAX),
+            created_at: db::now_from(envelope.created_at),
+            finished_at: now,
+        };
+        if !self.persist(message, &row, abandon).await {
+            self.abandon(message, envelope).await;
+            return;
+        }
+        let finished = Utc::now();
+        match self
+            .statuses
+            .transition(&envelope.id, |s| {
+                s.status = JobState::Completed;
+                s.progress = 100;
+                s.error = None;
+                s.finished_at = Some(finished);
+                s.result = Some(result.clone());
+                true
+            })
+            .await
+        {
+            Ok(_) | Err(StatusError::Terminal(_)) => {}
+            Err(err) => {
+                // The result is stored; the status write is retried by the redelivery.
+                tracing::warn!(error = %err, "cannot mark job completed; redelivering");
+                let _ = message
+                    .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
+                    .await;
+                return;
+            }
+        }
+        if let Err(err) = message.double_ack().await {
+            tracing::warn!(error = %err, "ack not confirmed; a redelivery will be skipped");
+        }
+        metrics::counter!("hast_jobs_completed_total", "kind" => envelope.kind.clone())
+            .increment(1);
+        tracing::info!("job completed");
+    }
+
+    /// Stores a result row, retrying while the database is unreachable and keeping the
+    /// message alive meanwhile. Returns false if the worker is shutting down first.
+    async fn persist(
+        &self,
+        message: &Message,
+        row: &JobResult,
+        abandon: &mut watch::Receiver<bool>,
+    ) -> bool {
+        let mut delay = Duration::from_millis(100);
+        let mut last_progress = Instant::now();
+        loop {
+            match self.db.record_job_result(row).await {
+                Ok(_) => return true,
+                Err(err @ (DbError::Conflict(_) | DbError::ForeignKey(_))) => {
+                    // The row cannot be written as it is; keep the outcome in the status.
+                    tracing::error!(error = %err, "job result rejected by the database");
+                    return true;
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, retry_in_ms = delay.as_millis() as u64, "cannot store job result; retrying");
+                }
+            }
+            if last_progress.elapsed() >= self.settings.job_ack_wait / 3 {
+                let _ = message.ack_with(AckKind::Progress).await;
+                last_progress = Instant::now();
+            }
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                _ = abandon.changed() => return false,
+            }
+            delay = (delay * 2).min(Duration::from_secs(2));
+        }
+    }
+
+    async fn retry(&self, message: &Message, envelope: &JobEnvelope, attempt: u32, err: &JobError) {
+        let delay = retry_delay(
+            attempt,
+            self.settings.job_backoff_base,
+            self.settings.job_backoff_cap,
+        );
+        let next = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
+        let failure = JobFailure {
+            code: err.code().to_owned(),
+            message: err.message().to_owned(),
+        };
+        let _ = self
+            .statuses
+            .transition(&envelope.id, |s| {
+                s.status = JobState::Retrying;
+                s.error = Some(failure.clone());
+                s.next_attempt_at = Some(next);
+                true
+            })
+            .await;
+        let _ = message.ack_with(AckKind::Nak(Some(delay))).await;
+        metrics::counter!("hast_jobs_retried_total", "kind" => envelope.kind.clone()).increment(1);
+        tracing::warn!(
+            error.code = err.code(),
+            error.message = err.message(),
+            retry_in_ms = delay.as_millis() as u64,
+            "job attempt failed; will retry"
+        );
+    }
+
+    async fn fail(
+        &self,
+        message: &Message,
+        envelope: &JobEnvelope,
+        failure: &JobFailure,
+        attempt: u32,
+    ) {
+        let row = JobResult {
+            job_id: envelope.id.clone(),
+            kind: envelope.kind.clone(),
+            owner_id: envelope.owner_id.clone(),
+            outcome: "failed".into(),
+            result: None,
+            error: serde_json::to_string(failure).ok(),
+            attempts: i32::try_from(attempt).unwrap_or(i32::MAX),
+            created_at: db::now_from(envelope.created_at),
+            finished_at: db::now(),
+        };
+        if let Err(err) = self.db.record_job_result(&row).await {
+            tracing::warn!(error = %err, "cannot store the failure; the status and dead letter still record it");
+        }
+        let finished = Utc::now();
+        let _ = self
+            .statuses
+            .transition(&envelope.id, |s| {
+                s.status = JobState::Failed;
+                s.error = Some(failure.clone());
+                s.finished_at = Some(finished);
+                s.next_attempt_at = None;
+                true
+            })
+            .await;
+        self.dead_letter(message, &envelope.id, &envelope.kind, failure, attempt)
+            .await;
+        let _ = message.ack_with(AckKind::Term).await;
+        metrics::counter!("hast_jobs_failed_total", "kind" => envelope.kind.clone()).increment(1);
+        tracing::error!(error.code = %failure.code, error.message = %failure.message, "job failed");
+    }
+
+    /// Copies the message to `dlq.<kind>` with headers saying why.
+    async fn dead_letter(
+        &self,
+        message: &Message,
+        job_id: &str,
+        kind: &str,
+        failure: &JobFailure,
+        attempts: u32,
+    ) {
+        let mut headers = HeaderMap::new();
+        headers.insert(MSG_ID_HEADER, job_id);
+        headers.insert(DLQ_JOB_ID_HEADER, job_id);
+        headers.insert(DLQ_ERROR_CODE_HEADER, failure.code.as_str());
+        headers.insert(
+            DLQ_ERROR_HEADER,
+            failure.message.replace(['\r', '\n'], " ").as_str(),
+        );
+        headers.insert(DLQ_ATTEMPTS_HEADER, attempts.to_string().as_str());
+        headers.insert(DLQ_SUBJECT_HEADER, message.subject.as_str());
+        if let Some(cid) = message
+            .headers
+            .as_ref()
+            .and_then(|h| h.get(CORRELATION_HEADER))
+        {
+            headers.insert(CORRELATION_HEADER, cid.as_str());
+        }
+        let published = async {
+            self.jetstream
+                .publish_with_headers(dlq_subject(kind), headers, message.payload.clone())
+                .await?
+                .await
+                .map(|_| ())
+                .map_err(async_nats::Error::from)
+        };
+        match published.await {
+            Ok(()) => {
+                metrics::counter!("hast_jobs_dead_lettered_total", "kind" => kind.to_owned())
+                    .increment(1);
+            }
+            Err(err) => tracing::error!(error = %err, "could not write the dead letter"),
+        }
+    }
+
+    /// Gives a running job back: Nak for immediate redelivery, status `retrying`.
+    async fn abandon(&self, message: &Message, envelope: &JobEnvelope) {
+        let now = Utc::now();
+        let _ = self
+            .statuses
+            .transition(&envelope.id, |s| {
+                s.status = JobState::Retrying;
+                s.error = Some(JobFailure {
+                    code: "worker_shutdown".into(),
+                    message: "the worker stopped during this attempt".into(),
+                });
+                s.next_attempt_at = Some(now);
+                true
+            })
+            .await;
+        let _ = message.ack_with(AckKind::Nak(None)).await;
+        tracing::warn!("job abandoned at shutdown; redelivering");
+    }
+}
