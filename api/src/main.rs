@@ -9,7 +9,16 @@ use hast_common::telemetry::{get_subscriber, init_subscriber, DEFAULT_FILTER};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    init_subscriber(get_subscriber("hast-api", DEFAULT_FILTER, std::io::stdout))?;
+    // The server logs to stdout; operator commands keep stdout for their JSON output.
+    let serving = matches!(
+        cli.command,
+        None | Some(Command::Serve) | Some(Command::Migrate)
+    );
+    if serving {
+        init_subscriber(get_subscriber("hast-api", DEFAULT_FILTER, std::io::stdout))?;
+    } else {
+        init_subscriber(get_subscriber("hast-api", "warn", std::io::stderr))?;
+    }
     let settings = Settings::from_env().context("invalid configuration")?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {

@@ -2,8 +2,8 @@
 
 use anyhow::{bail, Context};
 use hast_common::config::Settings;
-use hast_common::jobs::{dlq, kind_names, NewJob, StatusStore, Submitter};
-use hast_common::nats::bootstrap::{bootstrap, Topology, TopologyConfig};
+use hast_common::jobs::{dlq, NewJob, StatusStore, Submitter};
+use hast_common::nats::bootstrap::{open, Topology};
 use hast_common::workers::live_workers;
 use serde::Serialize;
 
@@ -14,11 +14,9 @@ async fn topology(settings: &Settings) -> anyhow::Result<Topology> {
         hast_common::nats::connect(settings, "hast-ops", std::time::Duration::from_secs(5))
             .await
             .context("cannot reach NATS")?;
-    Ok(bootstrap(
-        client,
-        &TopologyConfig::from_settings(settings, &kind_names()),
-    )
-    .await?)
+    // Open, never reconcile: an operator's shell must not rewrite the consumers'
+    // settings with its own environment.
+    Ok(open(client).await?)
 }
 
 fn submitter(settings: &Settings, topology: &Topology) -> Submitter {

@@ -145,7 +145,7 @@ where
                 metrics::histogram!(
                     "hast_http_request_duration_seconds",
                     "method" => method.to_string(),
-                    "route" => route_label(&path),
+                    "route" => if status == 404 { "(unmatched)".to_owned() } else { route_label(&path) },
                     "status" => status.to_string(),
                 )
                 .record(latency_ms / 1000.0);

@@ -287,7 +287,14 @@ impl Settings {
                 reason: "must be at least 1s".into(),
             });
         }
-        if self.job_backoff_base.is_zero() || self.job_backoff_cap < self.job_backoff_base {
+        if self.job_backoff_base.is_zero() {
+            return Err(ConfigError::Invalid {
+                variable: "JOB_BACKOFF_BASE",
+                value: "0s".into(),
+                reason: "must be positive".into(),
+            });
+        }
+        if self.job_backoff_cap < self.job_backoff_base {
             return Err(ConfigError::Invalid {
                 variable: "JOB_BACKOFF_CAP",
                 value: humantime::format_duration(self.job_backoff_cap).to_string(),

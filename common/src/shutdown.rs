@@ -27,3 +27,45 @@ pub async fn signal() {
         () = terminate => tracing::info!(signal = "SIGTERM", "shutdown requested"),
     }
 }
+
+/// Listens for SIGTERM/SIGINT for the life of the process: the returned future
+/// resolves on the first signal, and a second signal calls `on_second` (typically an
+/// immediate exit). One set of listeners is kept throughout, so a second signal sent
+/// right after the first is never missed.
+#[cfg(unix)]
+pub fn first_then(
+    on_second: impl FnOnce() + Send + 'static,
+) -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (first_tx, first_rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            tracing::error!("cannot listen for SIGTERM/SIGINT");
+            return;
+        };
+        let mut first_tx = Some(first_tx);
+        loop {
+            let name = tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = int.recv() => "SIGINT",
+            };
+            match first_tx.take() {
+                Some(tx) => {
+                    tracing::info!(signal = name, "shutdown requested");
+                    let _ = tx.send(());
+                }
+                None => {
+                    tracing::warn!(signal = name, "second signal: stopping now");
+                    on_second();
+                    return;
+                }
+            }
+        }
+    });
+    async move {
+        let _ = first_rx.await;
+    }
+}

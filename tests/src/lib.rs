@@ -576,7 +576,9 @@ pub fn workspace_binary(name: &str) -> PathBuf {
     BUILD.call_once(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)
-            .args(["build", "--quiet", "-p", "hast-api", "-p", "hast-worker"])
+            // The same command as scripts/test.sh, so features resolve identically
+            // and this is a no-op after it.
+            .args(["build", "--quiet", "--workspace", "--bins"])
             .status()
             .expect("run cargo build");
         assert!(status.success(), "cargo build of the binaries failed");
@@ -624,6 +626,31 @@ impl WorkerProcess {
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Sends a signal (`TERM`, `INT`, …) with the `kill` command.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{name} failed");
+    }
+
+    /// Waits (up to [`WAIT`]) for the process to exit; its exit code.
+    pub async fn exited(&mut self) -> Option<i32> {
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status.code();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the worker did not exit"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// The process id.

@@ -589,3 +589,35 @@ async fn metrics_count_jobs_and_requests() {
         "{from_worker}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_waits_for_running_jobs_and_a_second_signal_exits_at_once() {
+    let stack = Stack::start(Backend::Sqlite, &[]).await;
+    let env = [("SHUTDOWN_GRACE", "60s"), ("JOB_ACK_WAIT", "1s")];
+    let mut patient = WorkerProcess::start(&stack.db.url, &stack.nats.url(), &env);
+    let short = submit_ok(&stack.app, "echo", json!({"sleep_ms": 300})).await;
+    wait_for(&stack.statuses, &short, JobState::Running).await;
+
+    patient.signal("TERM");
+    let done = wait_for(&stack.statuses, &short, JobState::Completed).await;
+    let code = patient.exited().await;
+
+    assert_eq!(
+        done.attempt, 1,
+        "the running job finished within the grace period"
+    );
+    assert_eq!(code, Some(0));
+
+    let mut impatient = WorkerProcess::start(&stack.db.url, &stack.nats.url(), &env);
+    let long = submit_ok(&stack.app, "echo", json!({"sleep_ms": 50000})).await;
+    wait_for(&stack.statuses, &long, JobState::Running).await;
+    impatient.signal("TERM");
+    impatient.signal("TERM");
+    let code = impatient.exited().await;
+
+    assert_eq!(
+        code,
+        Some(130),
+        "a second signal exits without waiting 60 s"
+    );
+}

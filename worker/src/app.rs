@@ -54,12 +54,15 @@ pub struct Worker {
     pub nats: async_nats::Client,
     pub topology: Topology,
     pub identity: Arc<WorkerIdentity>,
+    registry: crate::jobs::Registry,
     metrics_listener: TcpListener,
 }
 
 impl Worker {
     /// Connects to everything and binds `WORKER_METRICS_ADDR`.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let registry = register_all();
+        check_registry(&registry).map_err(StartupError::Registry)?;
         let db = Database::connect(settings.database_url.expose(), settings.database_pool_size)?;
         db.run_migrations().await?;
         let nats =
@@ -91,6 +94,7 @@ impl Worker {
             nats,
             topology,
             identity,
+            registry,
             metrics_listener,
         })
     }
@@ -103,11 +107,7 @@ impl Worker {
     /// Runs jobs until `shutdown` resolves, then stops cleanly: no more fetching,
     /// running jobs get `SHUTDOWN_GRACE` to finish, the rest are handed back.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) {
-        let registry = register_all();
-        if let Err(err) = check_registry(&registry) {
-            tracing::error!(error = %err, "refusing to run jobs");
-            return;
-        }
+        let registry = self.registry;
         let concurrency = self.settings.worker_concurrency;
         let runner = Arc::new(Runner {
             settings: self.settings.clone(),
@@ -116,6 +116,7 @@ impl Worker {
             jetstream: self.topology.jetstream.clone(),
             statuses: StatusStore::new(self.topology.job_status.clone()),
             registry,
+            results: crate::result_writer::ResultWriter::start(self.db.clone()),
             identity: self.identity.clone(),
             slots: Arc::new(tokio::sync::Semaphore::new(concurrency)),
         });

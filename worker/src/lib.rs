@@ -7,6 +7,7 @@
 //! - [`runner`]: the job loop (pull, run, record, acknowledge, retry, dead-letter).
 //! - [`jobs`]: the handler trait, one file per job kind, the registration list.
 //! - [`backoff`]: retry delays.
+//! - [`result_writer`]: group commit of job results.
 //! - [`heartbeat`]: this worker's entry in the `workers` KV bucket.
 //! - [`metrics_server`]: `/healthz` and `/metrics` on `WORKER_METRICS_ADDR`.
 
@@ -15,6 +16,7 @@ pub mod backoff;
 pub mod heartbeat;
 pub mod jobs;
 pub mod metrics_server;
+pub mod result_writer;
 pub mod runner;
 
 pub use app::Worker;

@@ -20,8 +20,9 @@ async fn main() -> anyhow::Result<()> {
     ))?;
     let settings = Settings::from_env().context("invalid configuration")?;
     let worker = Worker::build(settings).await.context("start-up failed")?;
-    worker
-        .run_until_stopped(hast_common::shutdown::signal())
-        .await;
+    // A second signal means "now": exit without waiting for running jobs (they are
+    // redelivered after JOB_ACK_WAIT).
+    let shutdown = hast_common::shutdown::first_then(|| std::process::exit(130));
+    worker.run_until_stopped(shutdown).await;
     Ok(())
 }

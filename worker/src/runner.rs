@@ -49,6 +49,7 @@ use tracing::Instrument;
 use crate::backoff::retry_delay;
 use crate::heartbeat::WorkerIdentity;
 use crate::jobs::{JobContext, JobError, Registry};
+use crate::result_writer::ResultWriter;
 
 /// How long one fetch waits for messages before the loop checks for shutdown again.
 const FETCH_EXPIRES: Duration = Duration::from_secs(2);
@@ -63,6 +64,8 @@ pub struct Runner {
     pub jetstream: jetstream::Context,
     pub statuses: StatusStore,
     pub registry: Registry,
+    /// Group-commit writer for results.
+    pub results: ResultWriter,
     pub identity: Arc<WorkerIdentity>,
     /// Free job slots.
     pub slots: Arc<Semaphore>,
@@ -107,6 +110,10 @@ impl Runner {
         Ok(())
     }
 
+    /// Pulls jobs of one kind. While the queue is empty the loop long-polls for a
+    /// single message holding a single slot (an idle kind costs one slot and one
+    /// request per [`FETCH_EXPIRES`]); once work arrives it fetches bursts of as many
+    /// messages as there are free slots, without waiting, until the queue is drained.
     async fn pull_loop(
         self: Arc<Self>,
         kind: &'static str,
@@ -114,6 +121,7 @@ impl Runner {
         signals: Signals,
     ) {
         let mut stop = signals.stop.clone();
+        let mut draining = false;
         loop {
             if *stop.borrow() {
                 break;
@@ -126,23 +134,33 @@ impl Runner {
                 _ = stop.changed() => break,
             };
             let mut permits = vec![first];
-            while permits.len() < MAX_BATCH {
-                match self.slots.clone().try_acquire_owned() {
-                    Ok(p) => permits.push(p),
-                    Err(_) => break,
+            if draining {
+                while permits.len() < MAX_BATCH {
+                    match self.slots.clone().try_acquire_owned() {
+                        Ok(p) => permits.push(p),
+                        Err(_) => break,
+                    }
                 }
             }
-            let batch = consumer
-                .fetch()
-                .max_messages(permits.len())
-                .expires(FETCH_EXPIRES)
-                .messages()
-                .await;
+            let wanted = permits.len();
+            let batch = if draining {
+                // Whatever is there now, up to `wanted`; returns at once when empty.
+                consumer.fetch().max_messages(wanted).messages().await
+            } else {
+                // Wait (bounded) for the next message.
+                consumer
+                    .batch()
+                    .max_messages(wanted)
+                    .expires(FETCH_EXPIRES)
+                    .messages()
+                    .await
+            };
             let mut batch = match batch {
                 Ok(batch) => batch,
                 Err(err) => {
                     tracing::warn!(job.kind = kind, error = %err, "fetch failed; retrying");
                     drop(permits);
+                    draining = false;
                     tokio::select! {
                         _ = tokio::time::sleep(Duration::from_millis(500)) => {}
                         _ = stop.changed() => {}
@@ -150,6 +168,7 @@ impl Runner {
                     continue;
                 }
             };
+            let mut received = 0;
             while let Some(message) = batch.next().await {
                 let message = match message {
                     Ok(m) => m,
@@ -158,6 +177,7 @@ impl Runner {
                         break;
                     }
                 };
+                received += 1;
                 let Some(permit) = permits.pop() else {
                     // Cannot happen (we asked for permits.len()); never run unslotted work.
                     let _ = message.ack_with(AckKind::Nak(None)).await;
@@ -172,6 +192,9 @@ impl Runner {
                         .process(message, permit, signals.abandon.clone()),
                 );
             }
+            // A full batch means more may be waiting: keep draining. Otherwise go back
+            // to waiting for the next message.
+            draining = received == wanted;
         }
         tracing::info!(job.kind = kind, "pull loop stopped");
     }
@@ -238,61 +261,83 @@ impl Runner {
     ) {
         let kind = envelope.kind.clone();
         let max_attempts = self.settings.job_max_attempts;
-        // 1. The status decides whether there is anything to do.
-        match self.statuses.get(&envelope.id).await {
-            Ok((status, _)) if status.status.is_terminal() => {
-                tracing::info!(
-                    job.status = status.status.as_str(),
-                    "job already finished; skipping"
-                );
-                let _ = message.ack_with(AckKind::Term).await;
-                return;
-            }
-            Ok(_) => {}
-            Err(StatusError::NotFound) => {
-                // Published without a status (or it expired): recreate it.
-                let mut status = JobStatus::queued(
-                    envelope.id.clone(),
-                    &kind,
-                    max_attempts,
-                    envelope.owner_id.clone(),
-                );
-                status.replay_of = envelope.replay_of.clone();
-                let _ = self.statuses.create(&status).await;
-            }
-            Err(err) => {
-                tracing::warn!(error = %err, "job status unavailable; retrying soon");
-                let _ = message
-                    .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
-                    .await;
-                return;
-            }
-        }
+        // 1. The worker running the last attempt died: fail visibly now (unless an
+        //    earlier delivery finished the job and only its ack was lost).
         if attempt > max_attempts {
-            // The worker running the last attempt died: fail visibly now.
-            let failure = JobFailure {
-                code: "attempts_exhausted".into(),
-                message: format!("no attempt succeeded in {max_attempts}"),
-            };
-            self.fail(message, &envelope, &failure, max_attempts).await;
+            match self.statuses.get(&envelope.id).await {
+                Ok((status, _)) if status.status.is_terminal() => {
+                    let _ = message.ack_with(AckKind::Term).await;
+                }
+                _ => {
+                    let failure = JobFailure {
+                        code: "attempts_exhausted".into(),
+                        message: format!("no attempt succeeded in {max_attempts}"),
+                    };
+                    self.fail(message, &envelope, &failure, max_attempts).await;
+                }
+            }
             return;
         }
-        // 2. Running.
+        // A redelivery of a job whose result is already stored (the worker died
+        // between storing it and acknowledging): finish from the stored row instead of
+        // running the handler again.
+        if attempt > 1 {
+            if let Ok(Some(row)) = self.db.find_job_result(&envelope.id).await {
+                if row.outcome == "completed" {
+                    let result: Option<Value> = row
+                        .result
+                        .as_deref()
+                        .and_then(|r| serde_json::from_str(r).ok());
+                    let finished = Utc::now();
+                    let _ = self
+                        .statuses
+                        .transition(&envelope.id, |s| {
+                            s.status = JobState::Completed;
+                            s.progress = 100;
+                            s.finished_at = Some(finished);
+                            s.result = result.clone();
+                            true
+                        })
+                        .await;
+                    let _ = message.double_ack().await;
+                    tracing::info!("job result already stored; completed without re-running");
+                    return;
+                }
+            }
+        }
+        // 2. Running (the transition refuses terminal states: cancelled, or finished by
+        //    an earlier delivery whose ack was lost).
         let started = Utc::now();
-        match self
+        let mark_running = |s: &mut JobStatus| {
+            s.status = JobState::Running;
+            s.attempt = attempt;
+            s.started_at = Some(started);
+            s.next_attempt_at = None;
+            true
+        };
+        let mut running = self
             .statuses
-            .transition(&envelope.id, |s| {
-                s.status = JobState::Running;
-                s.attempt = attempt;
-                s.started_at = Some(started);
-                s.next_attempt_at = None;
-                true
-            })
-            .await
-        {
-            Ok(_) => {}
+            .transition_from(&envelope.id, None, mark_running)
+            .await;
+        if let Err(StatusError::NotFound) = running {
+            // Published without a status (or it expired): recreate it.
+            let mut status = JobStatus::queued(
+                envelope.id.clone(),
+                &kind,
+                max_attempts,
+                envelope.owner_id.clone(),
+            );
+            status.replay_of = envelope.replay_of.clone();
+            let _ = self.statuses.create(&status).await;
+            running = self
+                .statuses
+                .transition_from(&envelope.id, None, mark_running)
+                .await;
+        }
+        let running = match running {
+            Ok(running) => running,
             Err(StatusError::Terminal(state)) => {
-                tracing::info!(job.status = state, "job finished meanwhile; skipping");
+                tracing::info!(job.status = state, "job already finished; skipping");
                 let _ = message.ack_with(AckKind::Term).await;
                 return;
             }
@@ -303,7 +348,7 @@ impl Runner {
                     .await;
                 return;
             }
-        }
+        };
         tracing::info!("job started");
         // 3. Run under a deadline with heartbeats.
         let Some(handler) = self.registry.get(kind.as_str()).cloned() else {
@@ -380,7 +425,7 @@ impl Runner {
         match outcome {
             Ok(result) => {
                 metrics::histogram!("hast_job_duration_seconds", "kind" => kind.clone(), "outcome" => "completed").record(seconds);
-                self.complete(message, &envelope, attempt, result, &mut abandon)
+                self.complete(message, &envelope, attempt, result, running, &mut abandon)
                     .await;
             }
             Err(err) if err.is_transient() && attempt < max_attempts => {
@@ -404,6 +449,7 @@ impl Runner {
         envelope: &JobEnvelope,
         attempt: u32,
         result: Value,
+        running: (JobStatus, u64),
         abandon: &mut watch::Receiver<bool>,
     ) {
         let now = db::now();
@@ -425,7 +471,7 @@ impl Runner {
         let finished = Utc::now();
         match self
             .statuses
-            .transition(&envelope.id, |s| {
+            .transition_from(&envelope.id, Some(running), |s| {
                 s.status = JobState::Completed;
                 s.progress = 100;
                 s.error = None;
@@ -464,7 +510,7 @@ impl Runner {
         let mut delay = Duration::from_millis(100);
         let mut last_progress = Instant::now();
         loop {
-            match self.db.record_job_result(row).await {
+            match self.results.record(row.clone()).await {
                 Ok(_) => return true,
                 Err(err @ (DbError::Conflict(_) | DbError::ForeignKey(_))) => {
                     // The row cannot be written as it is; keep the outcome in the status.
@@ -535,7 +581,7 @@ impl Runner {
             created_at: db::now_from(envelope.created_at),
             finished_at: db::now(),
         };
-        if let Err(err) = self.db.record_job_result(&row).await {
+        if let Err(err) = self.results.record(row).await {
             tracing::warn!(error = %err, "cannot store the failure; the status and dead letter still record it");
         }
         let finished = Utc::now();
@@ -614,7 +660,10 @@ impl Runner {
                 true
             })
             .await;
-        let _ = message.ack_with(AckKind::Nak(None)).await;
+        // Confirmed, so the Nak is processed before the connection drains.
+        if let Err(err) = message.double_ack_with(AckKind::Nak(None)).await {
+            tracing::warn!(error = %err, "Nak not confirmed; the job is redelivered after JOB_ACK_WAIT");
+        }
         tracing::warn!("job abandoned at shutdown; redelivering");
     }
 }

@@ -41,3 +41,27 @@ impl Database {
         })
     }
 }
+
+impl Database {
+    /// Records several outcomes in one transaction (group commit); for each row,
+    /// whether it was inserted (false: a row for that job id already existed).
+    pub async fn record_job_results(&self, rows: &[JobResult]) -> Result<Vec<bool>, DbError> {
+        use diesel_async::AsyncConnection;
+        with_conn!(self, |conn| {
+            conn.transaction::<_, DbError, _>(async |conn| {
+                let mut inserted = Vec::with_capacity(rows.len());
+                for row in rows {
+                    let n = diesel::insert_into(job_results::table)
+                        .values(row)
+                        .on_conflict(job_results::job_id)
+                        .do_nothing()
+                        .execute(conn)
+                        .await?;
+                    inserted.push(n > 0);
+                }
+                Ok(inserted)
+            })
+            .await
+        })
+    }
+}

@@ -83,15 +83,33 @@ impl StatusStore {
     pub async fn transition(
         &self,
         id: &str,
-        mut change: impl FnMut(&mut JobStatus) -> bool,
+        change: impl FnMut(&mut JobStatus) -> bool,
     ) -> Result<JobStatus, StatusError> {
+        self.transition_from(id, None, change)
+            .await
+            .map(|(status, _)| status)
+    }
+
+    /// Like [`Self::transition`], starting from a status and revision the caller
+    /// already holds (saving a read when nobody else wrote meanwhile). Returns the new
+    /// status and its revision.
+    pub async fn transition_from(
+        &self,
+        id: &str,
+        known: Option<(JobStatus, u64)>,
+        mut change: impl FnMut(&mut JobStatus) -> bool,
+    ) -> Result<(JobStatus, u64), StatusError> {
+        let mut known = known;
         for _ in 0..CAS_RETRIES {
-            let (mut status, revision) = self.get(id).await?;
+            let (mut status, revision) = match known.take() {
+                Some(k) => k,
+                None => self.get(id).await?,
+            };
             if status.status.is_terminal() {
                 return Err(StatusError::Terminal(status.status.as_str()));
             }
             if !change(&mut status) {
-                return Ok(status);
+                return Ok((status, revision));
             }
             status.updated_at = chrono::Utc::now();
             match self
@@ -99,7 +117,7 @@ impl StatusStore {
                 .update(id, encode(&status)?.into(), revision)
                 .await
             {
-                Ok(_) => return Ok(status),
+                Ok(new_revision) => return Ok((status, new_revision)),
                 Err(e) if e.kind() == UpdateErrorKind::WrongLastRevision => continue,
                 Err(e) => return Err(StatusError::Unavailable(e.to_string())),
             }

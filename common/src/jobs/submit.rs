@@ -27,7 +27,7 @@ use super::store::{StatusError, StatusStore};
 use crate::nats::names::job_subject;
 
 /// Deadline of one publish attempt (waiting for the stream's ack).
-const PUBLISH_ATTEMPT_TIMEOUT: Duration = Duration::from_millis(1500);
+const PUBLISH_ATTEMPT_TIMEOUT: Duration = Duration::from_millis(1000);
 /// Publish attempts before a submit gives up (same `Nats-Msg-Id` each time).
 const PUBLISH_ATTEMPTS: u32 = 3;
 /// Deadline of the whole submission.
@@ -120,16 +120,30 @@ impl Submitter {
             }
         }
         let kind = job.kind.clone();
+        let id = uuid::Uuid::now_v7().to_string();
+        let idem_key = job
+            .idempotency_key
+            .as_deref()
+            .map(|k| idempotency_bucket_key(job.owner_id.as_deref(), k));
         // Boxed: the submission state machine is large, and callers (HTTP handlers)
         // should not carry it inline on their stack.
-        let inner: futures::future::BoxFuture<'_, _> = Box::pin(self.submit_inner(job));
-        let outcome = tokio::time::timeout(SUBMIT_TIMEOUT, inner)
-            .await
-            .unwrap_or_else(|_| {
+        let inner: futures::future::BoxFuture<'_, _> = Box::pin(self.submit_inner(job, id.clone()));
+        let outcome = match tokio::time::timeout(SUBMIT_TIMEOUT, inner).await {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                // Whatever got written before the deadline must not look accepted: the
+                // caller is told 503, so the job is failed (a worker skips it even if the
+                // publish did land) and the key is released for the retry.
+                let cleanup = async {
+                    self.mark_submit_failed(&id).await;
+                    self.release_key(idem_key.as_deref()).await;
+                };
+                let _ = tokio::time::timeout(Duration::from_secs(2), cleanup).await;
                 Err(SubmitError::Unavailable(format!(
                     "no answer from NATS within {SUBMIT_TIMEOUT:?}"
                 )))
-            });
+            }
+        };
         if let Ok(s) = &outcome {
             if s.created {
                 metrics::counter!("hast_jobs_submitted_total", "kind" => kind).increment(1);
@@ -138,9 +152,9 @@ impl Submitter {
         outcome
     }
 
-    async fn submit_inner(&self, job: NewJob) -> Result<Submitted, SubmitError> {
+    async fn submit_inner(&self, job: NewJob, id: String) -> Result<Submitted, SubmitError> {
         let envelope = JobEnvelope {
-            id: uuid::Uuid::now_v7().to_string(),
+            id,
             kind: job.kind.clone(),
             payload: job.payload.clone(),
             owner_id: job.owner_id.clone(),
@@ -183,7 +197,8 @@ impl Submitter {
             .map_err(|e| SubmitError::Unavailable(e.to_string()))?;
         let Some(entry) = entry.filter(|e| e.operation == kv::Operation::Put) else {
             // Released between our create and this read: submit afresh.
-            return Box::pin(self.submit_inner(job.clone())).await;
+            return Box::pin(self.submit_inner(job.clone(), uuid::Uuid::now_v7().to_string()))
+                .await;
         };
         let record: IdempotencyRecord = serde_json::from_slice(&entry.value)
             .map_err(|e| SubmitError::Unavailable(e.to_string()))?;
@@ -241,18 +256,7 @@ impl Submitter {
         }
         if let Err(err) = self.publish(envelope, correlation_id).await {
             // Leave no job that looks accepted: mark it failed and free the key.
-            let _ = self
-                .statuses
-                .transition(&envelope.id, |s| {
-                    s.status = JobState::Failed;
-                    s.finished_at = Some(Utc::now());
-                    s.error = Some(JobFailure {
-                        code: "submit_failed".into(),
-                        message: "the job could not be queued".into(),
-                    });
-                    true
-                })
-                .await;
+            self.mark_submit_failed(&envelope.id).await;
             self.release_key(idem_key).await;
             return Err(err);
         }
@@ -260,6 +264,21 @@ impl Submitter {
             status,
             created: true,
         })
+    }
+
+    async fn mark_submit_failed(&self, id: &str) {
+        let _ = self
+            .statuses
+            .transition(id, |s| {
+                s.status = JobState::Failed;
+                s.finished_at = Some(Utc::now());
+                s.error = Some(JobFailure {
+                    code: "submit_failed".into(),
+                    message: "the job could not be queued".into(),
+                });
+                true
+            })
+            .await;
     }
 
     async fn release_key(&self, idem_key: Option<&str>) {

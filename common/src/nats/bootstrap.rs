@@ -131,6 +131,31 @@ pub fn consumer_config(config: &TopologyConfig, kind: &str) -> consumer::pull::C
     }
 }
 
+/// Handles on an existing topology, changing nothing (for operator tools, which must
+/// not reconcile settings with their own environment).
+pub async fn open(client: async_nats::Client) -> Result<Topology, BootstrapError> {
+    let js = jetstream::new(client);
+    let bucket = |name: &'static str| {
+        let js = js.clone();
+        async move {
+            js.get_key_value(name)
+                .await
+                .map_err(|e| failed(format!("bucket {name} (is the service bootstrapped?)"), e))
+        }
+    };
+    Ok(Topology {
+        job_status: bucket(JOB_STATUS_BUCKET).await?,
+        sessions: bucket(SESSIONS_BUCKET).await?,
+        workers: bucket(WORKERS_BUCKET).await?,
+        idempotency: bucket(IDEMPOTENCY_BUCKET).await?,
+        images: js
+            .get_object_store(IMAGES_BUCKET)
+            .await
+            .map_err(|e| failed(format!("object store {IMAGES_BUCKET}"), e))?,
+        jetstream: js,
+    })
+}
+
 /// Creates or reconciles the whole topology and returns handles on it.
 pub async fn bootstrap(
     client: async_nats::Client,

@@ -93,6 +93,12 @@ pub trait Handler: Send + Sync + 'static {
     fn run(&self, ctx: JobContext, payload: Value) -> BoxFuture<'static, Result<Value, JobError>>;
 }
 
+impl std::fmt::Debug for dyn Handler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Handler({})", self.kind())
+    }
+}
+
 /// Every handler, by kind.
 pub type Registry = HashMap<&'static str, Arc<dyn Handler>>;
 

@@ -1,0 +1,246 @@
+//! `hast-bench`: submits `echo` jobs to a running Hast over HTTP and times them.
+//!
+//! Completion is observed the way a client would see it, from the `job_status` KV
+//! bucket (one watch over all keys), so end-to-end latency covers submit → worker →
+//! database → status. Phases:
+//! 1. load: `--jobs` jobs submitted by `--concurrency` tasks;
+//! 2. serial: `--serial` jobs, each submitted only after the previous one completed.
+//!
+//! It prints a JSON report (and a readable summary on stderr), including the CPU the
+//! load generator itself used, so it can be shown not to be the bottleneck.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::Parser;
+use futures::StreamExt;
+use serde_json::json;
+use tokio::sync::Notify;
+
+#[derive(Debug, Parser)]
+#[command(name = "hast-bench", about = "Hast load generator")]
+struct Args {
+    /// Base URL of hast-api.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    api: String,
+    /// NATS URL (to watch job statuses).
+    #[arg(long, default_value = "nats://127.0.0.1:4222")]
+    nats: String,
+    /// Jobs in the load phase.
+    #[arg(long, default_value_t = 10_000)]
+    jobs: usize,
+    /// Concurrent submitters in the load phase.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Jobs in the serial phase.
+    #[arg(long, default_value_t = 500)]
+    serial: usize,
+    /// Give up waiting for completions after this many seconds.
+    #[arg(long, default_value_t = 300)]
+    timeout_s: u64,
+}
+
+/// Completion times by job id, filled by the KV watch.
+#[derive(Default)]
+struct Completions {
+    done: Mutex<HashMap<String, Instant>>,
+    notify: Notify,
+}
+
+impl Completions {
+    fn get(&self, id: &str) -> Option<Instant> {
+        self.done.lock().ok()?.get(id).copied()
+    }
+    fn count(&self) -> usize {
+        self.done.lock().map(|d| d.len()).unwrap_or(0)
+    }
+}
+
+async fn watch(nats: &str, completions: Arc<Completions>) -> anyhow::Result<()> {
+    let client = async_nats::connect(nats).await.context("connect to NATS")?;
+    let kv = async_nats::jetstream::new(client)
+        .get_key_value("job_status")
+        .await
+        .context("job_status bucket")?;
+    let mut updates = kv.watch_all().await?;
+    tokio::spawn(async move {
+        while let Some(Ok(entry)) = updates.next().await {
+            let now = Instant::now();
+            // Cheap check before parsing: only completed statuses matter.
+            if !contains(&entry.value, b"\"status\":\"completed\"") {
+                continue;
+            }
+            if let Ok(mut done) = completions.done.lock() {
+                done.entry(entry.key.clone()).or_insert(now);
+            }
+            completions.notify.notify_waiters();
+        }
+    });
+    Ok(())
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+async fn submit(client: &reqwest::Client, url: &str, n: usize) -> anyhow::Result<String> {
+    let response = client
+        .post(url)
+        .json(&json!({"kind": "echo", "payload": {"n": n}}))
+        .send()
+        .await?;
+    if response.status().as_u16() != 202 {
+        bail!("submit answered {}", response.status());
+    }
+    let body: serde_json::Value = response.json().await?;
+    body["id"]
+        .as_str()
+        .map(str::to_owned)
+        .context("no id in the answer")
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)].as_secs_f64() * 1000.0
+}
+
+/// CPU seconds (user + system) this process has used.
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return f64::NAN;
+    };
+    let after = stat.rsplit(')').next().unwrap_or_default();
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // After the command name: state is field 0, utime 11, stime 12 (clock ticks, 100 Hz).
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+async fn wait_all(
+    completions: &Completions,
+    ids: &[String],
+    deadline: Instant,
+) -> anyhow::Result<Instant> {
+    loop {
+        let notified = completions.notify.notified();
+        let missing = ids
+            .iter()
+            .filter(|id| completions.get(id).is_none())
+            .count();
+        if missing == 0 {
+            let last = ids.iter().filter_map(|id| completions.get(id)).max();
+            return last.context("no completions");
+        }
+        if Instant::now() > deadline {
+            bail!("{missing} jobs did not complete in time");
+        }
+        let _ = tokio::time::timeout(Duration::from_millis(200), notified).await;
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let completions = Arc::new(Completions::default());
+    watch(&args.nats, completions.clone()).await?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency)
+        .timeout(Duration::from_secs(30))
+        .build()?;
+    let url = format!("{}/api/v1/jobs", args.api.trim_end_matches('/'));
+    let deadline = Instant::now() + Duration::from_secs(args.timeout_s);
+
+    // Load phase.
+    let cpu0 = cpu_seconds();
+    let started = Instant::now();
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..args.concurrency {
+        let (client, url, next) = (client.clone(), url.clone(), next.clone());
+        let jobs = args.jobs;
+        tasks.push(tokio::spawn(async move {
+            let mut out = Vec::new();
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= jobs {
+                    break;
+                }
+                let t0 = Instant::now();
+                let id = submit(&client, &url, n).await?;
+                out.push((id, t0, Instant::now()));
+            }
+            Ok::<_, anyhow::Error>(out)
+        }));
+    }
+    let mut submitted = Vec::with_capacity(args.jobs);
+    for task in tasks {
+        submitted.extend(task.await??);
+    }
+    let submit_end = submitted.iter().map(|s| s.2).max().unwrap_or(started);
+    let ids: Vec<String> = submitted.iter().map(|s| s.0.clone()).collect();
+    let last_completion = wait_all(&completions, &ids, deadline).await?;
+    let load_wall = last_completion.duration_since(started).as_secs_f64();
+    let load_cpu = cpu_seconds() - cpu0;
+    let mut submit_lat: Vec<Duration> = submitted.iter().map(|s| s.2 - s.1).collect();
+    let mut e2e_lat: Vec<Duration> = submitted
+        .iter()
+        .filter_map(|s| {
+            completions
+                .get(&s.0)
+                .map(|done| done.saturating_duration_since(s.1))
+        })
+        .collect();
+    submit_lat.sort_unstable();
+    e2e_lat.sort_unstable();
+
+    // Serial phase.
+    let mut serial_lat = Vec::with_capacity(args.serial);
+    for n in 0..args.serial {
+        let t0 = Instant::now();
+        let id = submit(&client, &url, n).await?;
+        let done = wait_all(&completions, std::slice::from_ref(&id), deadline).await?;
+        serial_lat.push(done.saturating_duration_since(t0));
+    }
+    serial_lat.sort_unstable();
+
+    let report = json!({
+        "jobs": args.jobs,
+        "concurrency": args.concurrency,
+        "submit_per_s": args.jobs as f64 / submit_end.duration_since(started).as_secs_f64(),
+        "end_to_end_jobs_per_s": args.jobs as f64 / load_wall,
+        "submit_ms": {"p50": percentile(&submit_lat, 50.0), "p99": percentile(&submit_lat, 99.0)},
+        "end_to_end_ms": {"p50": percentile(&e2e_lat, 50.0), "p99": percentile(&e2e_lat, 99.0)},
+        "serial_jobs": args.serial,
+        "serial_ms": {"p50": percentile(&serial_lat, 50.0), "p99": percentile(&serial_lat, 99.0)},
+        "load_generator_cpu_percent_of_one_core": 100.0 * load_cpu / load_wall,
+        "completions_seen": completions.count(),
+    });
+    eprintln!(
+        "load: {} jobs, c={}: submit {:.0}/s, end-to-end {:.0} jobs/s; submit p50 {:.2} ms p99 {:.2} ms; e2e p50 {:.2} ms p99 {:.2} ms; generator CPU {:.0}% of a core\nserial: {} jobs: p50 {:.2} ms p99 {:.2} ms",
+        args.jobs,
+        args.concurrency,
+        report["submit_per_s"].as_f64().unwrap_or_default(),
+        report["end_to_end_jobs_per_s"].as_f64().unwrap_or_default(),
+        percentile(&submit_lat, 50.0),
+        percentile(&submit_lat, 99.0),
+        percentile(&e2e_lat, 50.0),
+        percentile(&e2e_lat, 99.0),
+        report["load_generator_cpu_percent_of_one_core"].as_f64().unwrap_or_default(),
+        args.serial,
+        percentile(&serial_lat, 50.0),
+        percentile(&serial_lat, 99.0),
+    );
+    println!("{report}");
+    Ok(())
+}

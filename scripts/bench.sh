@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): end-to-end echo jobs through the release binaries.
+#
+#   scripts/bench.sh                      # SQLite and PostgreSQL, defaults below
+#   BENCH_JOBS=20000 BENCH_CONCURRENCY=128 scripts/bench.sh sqlite
+#
+# Starts its own nats-server (temporary store) and, per backend, hast-api and one
+# hast-worker on loopback ports, records their idle RSS, runs hast-bench (load phase
+# then serial phase), records RSS after the load, and stops everything it started.
+# Results: one JSON line per backend on stdout; a summary on stderr.
+set -euo pipefail
+
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$HAST_ROOT"
+
+JOBS="${BENCH_JOBS:-20000}"
+CONCURRENCY="${BENCH_CONCURRENCY:-64}"
+SERIAL="${BENCH_SERIAL:-1000}"
+WORKER_CONCURRENCY="${BENCH_WORKER_CONCURRENCY:-256}"
+BACKENDS=("$@")
+((${#BACKENDS[@]})) || BACKENDS=(sqlite postgres)
+
+ensure_nats_server
+for b in "${BACKENDS[@]}"; do
+    [[ "$b" == postgres ]] && ensure_postgres
+done
+hast_section "cargo build --release"
+cargo build --release -p hast-api -p hast-worker -p hast-bench
+
+WORK="$(mktemp -d /tmp/hast-bench.XXXXXX)"
+PIDS=()
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+cpu_s() { awk '{ split($0, a, ") "); split(a[2], f, " "); printf "%.2f", (f[12] + f[13]) / 100 }' "/proc/$1/stat"; }
+sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a - b }'; }
+rss_mb() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
+wait_http() {
+    local url="$1" i
+    for i in $(seq 1 100); do
+        curl -fsS -m 1 "$url" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    hast_die "$url did not answer"
+}
+
+NATS_PORT="$(free_port)"
+NATS_MON="$(free_port)"
+"$NATS_SERVER_BIN" -a 127.0.0.1 -p "$NATS_PORT" -m "$NATS_MON" -js -sd "$WORK/nats" >"$WORK/nats.log" 2>&1 &
+PIDS+=("$!")
+wait_http "http://127.0.0.1:$NATS_MON/healthz"
+export NATS_URL="nats://127.0.0.1:$NATS_PORT"
+
+for backend in "${BACKENDS[@]}"; do
+    case "$backend" in
+    sqlite) DATABASE_URL="sqlite://$WORK/bench.db" ;;
+    postgres)
+        psql "$HAST_TEST_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS hast_bench WITH (FORCE)" -c "CREATE DATABASE hast_bench"
+        DATABASE_URL="${HAST_TEST_POSTGRES_URL%/*}/hast_bench"
+        ;;
+    *) hast_die "unknown backend $backend" ;;
+    esac
+    export DATABASE_URL
+    API_PORT="$(free_port)"
+    METRICS_PORT="$(free_port)"
+    # A fresh stream per backend, so the runs do not share a backlog.
+    curl -fsS "http://127.0.0.1:$NATS_MON/healthz" >/dev/null
+    BIND_ADDR="127.0.0.1:$API_PORT" RUST_LOG=warn target/release/hast-api >"$WORK/api-$backend.log" 2>&1 &
+    API_PID="$!"
+    PIDS+=("$API_PID")
+    wait_http "http://127.0.0.1:$API_PORT/healthz"
+    WORKER_CONCURRENCY="$WORKER_CONCURRENCY" WORKER_METRICS_ADDR="127.0.0.1:$METRICS_PORT" RUST_LOG=warn \
+        target/release/hast-worker >"$WORK/worker-$backend.log" 2>&1 &
+    WORKER_PID="$!"
+    PIDS+=("$WORKER_PID")
+    wait_http "http://127.0.0.1:$METRICS_PORT/healthz"
+    sleep 1 # settle before reading idle memory (a measurement, not synchronisation)
+    API_IDLE="$(rss_mb "$API_PID")"
+    WORKER_IDLE="$(rss_mb "$WORKER_PID")"
+
+    hast_section "$backend: $JOBS jobs, concurrency $CONCURRENCY, then $SERIAL serial"
+    NATS_CPU0="$(cpu_s "${PIDS[0]}")" API_CPU0="$(cpu_s "$API_PID")" WORKER_CPU0="$(cpu_s "$WORKER_PID")"
+    REPORT="$(target/release/hast-bench --api "http://127.0.0.1:$API_PORT" --nats "$NATS_URL" \
+        --jobs "$JOBS" --concurrency "$CONCURRENCY" --serial "$SERIAL")"
+    CPU="{\"nats_server\":$(sub "$(cpu_s "${PIDS[0]}")" "$NATS_CPU0"),\"api\":$(sub "$(cpu_s "$API_PID")" "$API_CPU0"),\"worker\":$(sub "$(cpu_s "$WORKER_PID")" "$WORKER_CPU0")}"
+    API_AFTER="$(rss_mb "$API_PID")"
+    WORKER_AFTER="$(rss_mb "$WORKER_PID")"
+    echo "{\"backend\":\"$backend\",\"worker_concurrency\":$WORKER_CONCURRENCY,\"rss_mb\":{\"api_idle\":$API_IDLE,\"worker_idle\":$WORKER_IDLE,\"api_after\":$API_AFTER,\"worker_after\":$WORKER_AFTER},\"cpu_seconds\":$CPU,\"bench\":$REPORT}"
+    hast_log "$backend: idle RSS api ${API_IDLE} MB, worker ${WORKER_IDLE} MB; after load api ${API_AFTER} MB, worker ${WORKER_AFTER} MB"
+    kill -TERM "$API_PID" "$WORKER_PID"
+    wait "$API_PID" "$WORKER_PID" 2>/dev/null || true
+done
