@@ -6,6 +6,11 @@ use hast_common::config::Settings;
 use hast_common::db::Database;
 use hast_common::telemetry::{get_subscriber, init_subscriber, DEFAULT_FILTER};
 
+/// mimalloc: the services allocate many small, short-lived buffers per request and
+/// job; see docs/benchmarks.md for the measured effect.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
