@@ -575,12 +575,27 @@ pub fn workspace_binary(name: &str) -> PathBuf {
     static BUILD: Once = Once::new();
     BUILD.call_once(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            // The same command as scripts/test.sh, so features resolve identically
-            // and this is a no-op after it.
+        // The same command and environment as scripts/test.sh's build step, so it is a
+        // no-op after it: the variables cargo sets for a running test (CARGO_PKG_*, …)
+        // would otherwise look like changed inputs to some build scripts.
+        let mut command = Command::new(cargo);
+        command
             .args(["build", "--quiet", "--workspace", "--bins"])
-            .status()
-            .expect("run cargo build");
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+            .env_clear();
+        for key in [
+            "PATH",
+            "HOME",
+            "CARGO_HOME",
+            "RUSTUP_HOME",
+            "RUSTUP_TOOLCHAIN",
+            "CARGO_TARGET_DIR",
+        ] {
+            if let Some(value) = std::env::var_os(key) {
+                command.env(key, value);
+            }
+        }
+        let status = command.status().expect("run cargo build");
         assert!(status.success(), "cargo build of the binaries failed");
     });
     let exe = std::env::current_exe().expect("test executable path");

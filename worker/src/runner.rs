@@ -38,7 +38,7 @@ use hast_common::db::models::JobResult;
 use hast_common::db::{self, Database, DbError};
 use hast_common::jobs::envelope::{
     CORRELATION_HEADER, DLQ_ATTEMPTS_HEADER, DLQ_ERROR_CODE_HEADER, DLQ_ERROR_HEADER,
-    DLQ_JOB_ID_HEADER, DLQ_SUBJECT_HEADER, MSG_ID_HEADER,
+    DLQ_JOB_ID_HEADER, DLQ_SUBJECT_HEADER, MSG_ID_HEADER, STATUS_REVISION_HEADER,
 };
 use hast_common::jobs::{JobEnvelope, JobFailure, JobState, JobStatus, StatusError, StatusStore};
 use hast_common::nats::names::{consumer_name, dlq_subject, JOBS_STREAM};
@@ -315,9 +315,23 @@ impl Runner {
             s.next_attempt_at = None;
             true
         };
+        // On a first delivery the API's `queued` document and revision are known from the
+        // message, so the update needs no read (it falls back to one if anything changed).
+        let known = (attempt == 1)
+            .then(|| {
+                message
+                    .headers
+                    .as_ref()?
+                    .get(STATUS_REVISION_HEADER)?
+                    .as_str()
+                    .parse::<u64>()
+                    .ok()
+            })
+            .flatten()
+            .map(|revision| (JobStatus::queued_for(&envelope, max_attempts), revision));
         let mut running = self
             .statuses
-            .transition_from(&envelope.id, None, mark_running)
+            .transition_from(&envelope.id, known, mark_running)
             .await;
         if let Err(StatusError::NotFound) = running {
             // Published without a status (or it expired): recreate it.

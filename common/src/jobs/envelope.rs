@@ -8,6 +8,9 @@ use serde_json::Value;
 pub const MSG_ID_HEADER: &str = "Nats-Msg-Id";
 /// The request's correlation id, continued in the worker's log lines.
 pub const CORRELATION_HEADER: &str = "X-Correlation-Id";
+/// Revision of the `queued` status written with the job, so the worker's first update
+/// needs no read.
+pub const STATUS_REVISION_HEADER: &str = "Hast-Status-Revision";
 /// Dead-letter headers: why a job ended in `JOBS_DLQ`.
 pub const DLQ_ERROR_CODE_HEADER: &str = "Hast-Error-Code";
 pub const DLQ_ERROR_HEADER: &str = "Hast-Error";

@@ -92,6 +92,22 @@ impl JobStatus {
         }
     }
 
+    /// The `queued` status the API writes for `envelope`: its times are the envelope's
+    /// `created_at`, so a worker can rebuild the exact document and update it by
+    /// revision without reading it first.
+    pub fn queued_for(envelope: &super::JobEnvelope, max_attempts: u32) -> Self {
+        let mut status = Self::queued(
+            envelope.id.clone(),
+            &envelope.kind,
+            max_attempts,
+            envelope.owner_id.clone(),
+        );
+        status.created_at = envelope.created_at;
+        status.updated_at = envelope.created_at;
+        status.replay_of = envelope.replay_of.clone();
+        status
+    }
+
     /// The client-facing JSON (without internal fields).
     pub fn public_json(&self) -> Value {
         let mut value = serde_json::to_value(self).unwrap_or(Value::Null);

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::envelope::{JobEnvelope, CORRELATION_HEADER, MSG_ID_HEADER};
+use super::envelope::{JobEnvelope, CORRELATION_HEADER, MSG_ID_HEADER, STATUS_REVISION_HEADER};
 use super::status::{JobFailure, JobState, JobStatus};
 use super::store::{StatusError, StatusStore};
 use crate::nats::names::job_subject;
@@ -207,7 +207,7 @@ impl Submitter {
         }
         match self.statuses.get(&record.envelope.id).await {
             Ok((status, _)) if status.status == JobState::Queued => {
-                self.publish(&record.envelope, record.correlation_id.as_deref())
+                self.publish(&record.envelope, record.correlation_id.as_deref(), None)
                     .await?;
                 Ok(Submitted {
                     status,
@@ -240,21 +240,16 @@ impl Submitter {
         correlation_id: Option<&str>,
         idem_key: Option<&str>,
     ) -> Result<Submitted, SubmitError> {
-        let mut status = JobStatus::queued(
-            envelope.id.clone(),
-            &envelope.kind,
-            self.max_attempts,
-            envelope.owner_id.clone(),
-        );
-        status.replay_of = envelope.replay_of.clone();
-        match self.statuses.create(&status).await {
-            Ok(_) | Err(StatusError::AlreadyExists) => {}
+        let status = JobStatus::queued_for(envelope, self.max_attempts);
+        let revision = match self.statuses.create(&status).await {
+            Ok(revision) => Some(revision),
+            Err(StatusError::AlreadyExists) => None,
             Err(e) => {
                 self.release_key(idem_key).await;
                 return Err(SubmitError::Unavailable(e.to_string()));
             }
-        }
-        if let Err(err) = self.publish(envelope, correlation_id).await {
+        };
+        if let Err(err) = self.publish(envelope, correlation_id, revision).await {
             // Leave no job that looks accepted: mark it failed and free the key.
             self.mark_submit_failed(&envelope.id).await;
             self.release_key(idem_key).await;
@@ -294,6 +289,7 @@ impl Submitter {
         &self,
         envelope: &JobEnvelope,
         correlation_id: Option<&str>,
+        status_revision: Option<u64>,
     ) -> Result<(), SubmitError> {
         let body = bytes::Bytes::from(
             serde_json::to_vec(envelope).map_err(|e| SubmitError::Unavailable(e.to_string()))?,
@@ -302,6 +298,9 @@ impl Submitter {
         headers.insert(MSG_ID_HEADER, envelope.id.as_str());
         if let Some(cid) = correlation_id {
             headers.insert(CORRELATION_HEADER, cid);
+        }
+        if let Some(revision) = status_revision {
+            headers.insert(STATUS_REVISION_HEADER, revision.to_string().as_str());
         }
         let subject = job_subject(&envelope.kind);
         let mut last_error = String::new();
