@@ -25,6 +25,30 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use hast_common::config::Settings;
 use hast_common::db::{Backend, Database};
 
+/// Runs each scenario (an `async fn(Backend)` in the calling module) as two tests, in
+/// modules `sqlite` and `postgres`, so the same test body covers both backends.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($scenario:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    super::$scenario(hast_common::db::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    super::$scenario(hast_common::db::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
+}
+
 /// How long tests wait for a condition before failing.
 pub const WAIT: Duration = Duration::from_secs(20);
 

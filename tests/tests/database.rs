@@ -227,29 +227,7 @@ async fn deleting_a_user_removes_everything_they_own(backend: Backend) {
     assert!(!db.delete_user(&owner.id).await.unwrap());
 }
 
-/// Runs each scenario as two tests, one per backend.
-macro_rules! on_both_backends {
-    ($($scenario:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $scenario() {
-                    super::$scenario(hast_common::db::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $scenario() {
-                    super::$scenario(hast_common::db::Backend::Postgres).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+hast_tests::on_both_backends!(
     migrations_apply_once,
     concurrent_migrations_do_not_collide,
     users_round_trip,

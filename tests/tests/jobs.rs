@@ -177,11 +177,7 @@ async fn permanent_failure_is_dead_lettered_and_replay_completes(backend: Backen
     let id = submit_ok(&stack.app, "echo", json!({"fail_unless_replayed": true})).await;
     let failed = wait_for(&stack.statuses, &id, JobState::Failed).await;
     let (js, submitter) = ops(&stack).await;
-    let letters = eventually("the dead letter", POLL, || async {
-        let letters = dlq::list(&js, 10).await.unwrap();
-        (!letters.is_empty()).then_some(letters)
-    })
-    .await;
+    let letters = dlq::list(&js, 10).await.unwrap();
     let replayed = dlq::replay(&js, &submitter, letters[0].sequence)
         .await
         .unwrap();
@@ -224,11 +220,7 @@ async fn exhausted_attempts_fail_and_dead_letter(backend: Backend) {
     let id = submit_ok(&stack.app, "echo", json!({"fail_times": 10})).await;
     let failed = wait_for(&stack.statuses, &id, JobState::Failed).await;
     let (js, _) = ops(&stack).await;
-    let letters = eventually("the dead letter", POLL, || async {
-        let letters = dlq::list(&js, 10).await.unwrap();
-        (!letters.is_empty()).then_some(letters)
-    })
-    .await;
+    let letters = dlq::list(&js, 10).await.unwrap();
 
     assert_eq!((failed.attempt, failed.max_attempts), (2, 2));
     assert_eq!(letters.len(), 1);
@@ -236,29 +228,7 @@ async fn exhausted_attempts_fail_and_dead_letter(backend: Backend) {
     assert_eq!(letters[0].error_code, "echo_transient");
 }
 
-/// Runs each scenario once per backend.
-macro_rules! on_both_backends {
-    ($($scenario:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $scenario() {
-                    super::$scenario(hast_common::db::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $scenario() {
-                    super::$scenario(hast_common::db::Backend::Postgres).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+hast_tests::on_both_backends!(
     happy_path,
     idempotent_submit_runs_once,
     transient_failures_back_off_then_complete,

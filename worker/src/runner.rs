@@ -17,8 +17,8 @@
 //!    for the server's confirmation;
 //!    transient failure before the last attempt: mark `retrying` with `next_attempt_at`
 //!    and Nak with that delay;
-//!    permanent failure or last attempt: store the failure, mark `failed`, copy the
-//!    message to `JOBS_DLQ` with headers saying why, then Term.
+//!    permanent failure or last attempt: store the failure, copy the message to
+//!    `JOBS_DLQ` with headers saying why, mark `failed`, then Term.
 //!
 //! Shutdown: the loops stop fetching; running jobs get `SHUTDOWN_GRACE` to finish;
 //! what is still running then is abandoned: Nak'd for immediate redelivery and marked
@@ -598,6 +598,9 @@ impl Runner {
         if let Err(err) = self.results.record(row).await {
             tracing::warn!(error = %err, "cannot store the failure; the status and dead letter still record it");
         }
+        // The dead letter first: once the status says `failed`, its copy is in JOBS_DLQ.
+        self.dead_letter(message, &envelope.id, &envelope.kind, failure, attempt)
+            .await;
         let finished = Utc::now();
         let _ = self
             .statuses
@@ -608,8 +611,6 @@ impl Runner {
                 s.next_attempt_at = None;
                 true
             })
-            .await;
-        self.dead_letter(message, &envelope.id, &envelope.kind, failure, attempt)
             .await;
         let _ = message.ack_with(AckKind::Term).await;
         metrics::counter!("hast_jobs_failed_total", "kind" => envelope.kind.clone()).increment(1);
