@@ -53,6 +53,27 @@ impl Stack {
         .await
     }
 
+    /// `DELETE /api/v1/jobs/{id}`.
+    async fn cancel(&self, id: &str) -> reqwest::Response {
+        self.app
+            .client
+            .delete(self.app.url(&format!("/api/v1/jobs/{id}")))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Waits until no message is left in `JOBS` (every delivery was settled).
+    async fn wait_queue_empty(&self) {
+        let client = async_nats::connect(self.nats.url()).await.unwrap();
+        let js = async_nats::jetstream::new(client);
+        eventually("the JOBS stream to empty", POLL, || async {
+            let mut stream = js.get_stream("JOBS").await.unwrap();
+            (stream.info().await.unwrap().state.messages == 0).then_some(())
+        })
+        .await;
+    }
+
     async fn results(&self) -> i64 {
         self.db.connect().await.count_job_results().await.unwrap()
     }
@@ -280,30 +301,12 @@ async fn a_queued_job_is_cancelled_at_once_and_never_runs() {
     let stack = Stack::start(Backend::Sqlite, &[]).await;
     let id = submit_ok(&stack.app, "echo", json!({})).await;
 
-    let cancelled = stack
-        .app
-        .client
-        .delete(stack.app.url(&format!("/api/v1/jobs/{id}")))
-        .send()
-        .await
-        .unwrap();
+    let cancelled = stack.cancel(&id).await;
     let body: serde_json::Value = cancelled.json().await.unwrap();
     let worker = stack.worker(&[]).await;
     // The worker must receive and drop the message: the consumer empties.
-    let client = async_nats::connect(stack.nats.url()).await.unwrap();
-    let js = async_nats::jetstream::new(client);
-    eventually("the cancelled message to be consumed", POLL, || async {
-        let mut stream = js.get_stream("JOBS").await.unwrap();
-        (stream.info().await.unwrap().state.messages == 0).then_some(())
-    })
-    .await;
-    let again = stack
-        .app
-        .client
-        .delete(stack.app.url(&format!("/api/v1/jobs/{id}")))
-        .send()
-        .await
-        .unwrap();
+    stack.wait_queue_empty().await;
+    let again = stack.cancel(&id).await;
 
     assert_eq!(body["status"], "cancelled");
     assert_eq!(
@@ -326,20 +329,8 @@ async fn a_running_job_is_abandoned_when_cancelled() {
     let id = submit_ok(&stack.app, "echo", json!({"sleep_ms": 30000})).await;
     wait_for(&stack.statuses, &id, JobState::Running).await;
 
-    let response = stack
-        .app
-        .client
-        .delete(stack.app.url(&format!("/api/v1/jobs/{id}")))
-        .send()
-        .await
-        .unwrap();
-    let client = async_nats::connect(stack.nats.url()).await.unwrap();
-    let js = async_nats::jetstream::new(client);
-    eventually("the worker to let go of the message", POLL, || async {
-        let mut stream = js.get_stream("JOBS").await.unwrap();
-        (stream.info().await.unwrap().state.messages == 0).then_some(())
-    })
-    .await;
+    let response = stack.cancel(&id).await;
+    stack.wait_queue_empty().await;
 
     assert_eq!(response.status(), 200);
     assert_eq!(
