@@ -582,3 +582,21 @@ async fn sigterm_waits_for_running_jobs_and_a_second_signal_exits_at_once() {
         "a second signal exits without waiting 60 s"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_handed_back_after_heartbeats_is_redelivered_at_once() {
+    // ack_wait 30 s: heartbeats every 10 s. The job runs past its first heartbeat before
+    // the grace period (12 s) ends; if the hand-back waited for ack_wait, the next worker
+    // would not see it for ~28 s, longer than the test's wait.
+    let slow = [("JOB_ACK_WAIT", "30s"), ("SHUTDOWN_GRACE", "12s")];
+    let stack = Stack::start(Backend::Sqlite, &slow).await;
+    let first = stack.worker(&slow).await;
+    let id = submit_ok(&stack.app, "echo", json!({"sleep_ms": 60000})).await;
+    wait_for(&stack.statuses, &id, JobState::Running).await;
+
+    first.stop().await;
+    let _second = stack.worker(&slow).await;
+    let again = wait_for(&stack.statuses, &id, JobState::Running).await;
+
+    assert_eq!(again.attempt, 2);
+}
