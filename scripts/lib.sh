@@ -252,6 +252,16 @@ ensure_postgres() {
     chown "$owner": "$HAST_PG_SOCKDIR" "$HAST_PG_BASE"
     chmod 0755 "$HAST_PG_SOCKDIR" "$HAST_PG_BASE"
 
+    # A server already answering on the port where role hast can log in (for example the
+    # cluster of another checkout of this project): use it as it is.
+    if _hast_pg_ready && PGPASSWORD=hast PGCONNECT_TIMEOUT=5 "$HAST_PG_BIN/psql" -qAt \
+        -h 127.0.0.1 -p "$HAST_PG_PORT" -U hast -d postgres -c 'SELECT 1' >/dev/null 2>&1; then
+        HAST_TEST_POSTGRES_URL="postgres://hast:hast@127.0.0.1:$HAST_PG_PORT/postgres"
+        export HAST_TEST_POSTGRES_URL
+        hast_log "PostgreSQL already running with role hast: $HAST_TEST_POSTGRES_URL"
+        return 0
+    fi
+
     if ! _hast_pg_ready; then
         # A data dir left by another PostgreSQL major version is unusable: it
         # is only a test cluster, so start over.
