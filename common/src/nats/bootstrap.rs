@@ -185,55 +185,51 @@ pub async fn bootstrap(
             .map_err(|e| failed(format!("consumer {}", consumer_name(kind)), e))?;
     }
 
-    let job_status = js
-        .create_or_update_key_value(kv::Config {
-            bucket: JOB_STATUS_BUCKET.into(),
-            description: "Hast job status by job id".into(),
-            history: JOB_STATUS_HISTORY,
-            max_age: JOB_STATUS_MAX_AGE,
+    let bucket = |name: &'static str, description: &str, history: i64, max_age: Duration| {
+        let js = js.clone();
+        let config = kv::Config {
+            bucket: name.into(),
+            description: description.into(),
+            history,
+            max_age,
             storage: stream::StorageType::File,
             num_replicas: config.replicas,
             ..Default::default()
-        })
-        .await
-        .map_err(|e| failed(format!("bucket {JOB_STATUS_BUCKET}"), e))?;
-    let sessions = js
-        .create_or_update_key_value(kv::Config {
-            bucket: SESSIONS_BUCKET.into(),
-            description: "Hast sessions by token hash".into(),
-            history: 1,
-            max_age: config.session_ttl,
-            storage: stream::StorageType::File,
-            num_replicas: config.replicas,
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| failed(format!("bucket {SESSIONS_BUCKET}"), e))?;
-    let workers = js
-        .create_or_update_key_value(kv::Config {
-            bucket: WORKERS_BUCKET.into(),
-            description: "Hast worker heartbeats".into(),
-            history: 1,
-            max_age: WORKER_HEARTBEAT_TTL,
-            storage: stream::StorageType::File,
-            num_replicas: config.replicas,
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| failed(format!("bucket {WORKERS_BUCKET}"), e))?;
-
-    let idempotency = js
-        .create_or_update_key_value(kv::Config {
-            bucket: IDEMPOTENCY_BUCKET.into(),
-            description: "Hast Idempotency-Key records".into(),
-            history: 1,
-            max_age: IDEMPOTENCY_MAX_AGE,
-            storage: stream::StorageType::File,
-            num_replicas: config.replicas,
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| failed(format!("bucket {IDEMPOTENCY_BUCKET}"), e))?;
+        };
+        async move {
+            js.create_or_update_key_value(config)
+                .await
+                .map_err(|e| failed(format!("bucket {name}"), e))
+        }
+    };
+    let job_status = bucket(
+        JOB_STATUS_BUCKET,
+        "Hast job status by job id",
+        JOB_STATUS_HISTORY,
+        JOB_STATUS_MAX_AGE,
+    )
+    .await?;
+    let sessions = bucket(
+        SESSIONS_BUCKET,
+        "Hast sessions by token hash",
+        1,
+        config.session_ttl,
+    )
+    .await?;
+    let workers = bucket(
+        WORKERS_BUCKET,
+        "Hast worker heartbeats",
+        1,
+        WORKER_HEARTBEAT_TTL,
+    )
+    .await?;
+    let idempotency = bucket(
+        IDEMPOTENCY_BUCKET,
+        "Hast Idempotency-Key records",
+        1,
+        IDEMPOTENCY_MAX_AGE,
+    )
+    .await?;
 
     let images = ensure_object_store(&js, config).await?;
 
