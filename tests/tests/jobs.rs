@@ -19,7 +19,8 @@ const POLL: Duration = Duration::from_millis(50);
 const FAST: &[(&str, &str)] = &[
     ("JOB_BACKOFF_BASE", "200ms"),
     ("JOB_BACKOFF_CAP", "2s"),
-    ("JOB_ACK_WAIT", "1s"),
+    // Heartbeats every ack_wait / 3; 2 s leaves room for a busy 2-core CI machine.
+    ("JOB_ACK_WAIT", "2s"),
     ("SHUTDOWN_GRACE", "300ms"),
 ];
 
@@ -423,7 +424,7 @@ async fn two_workers_share_500_jobs_and_each_completes_exactly_once() {
 async fn a_killed_worker_s_job_is_redelivered_and_completes_once() {
     let stack = Stack::start(Backend::Sqlite, &[]).await;
     let mut doomed =
-        WorkerProcess::start(&stack.db.url, &stack.nats.url(), &[("JOB_ACK_WAIT", "1s")]);
+        WorkerProcess::start(&stack.db.url, &stack.nats.url(), &[("JOB_ACK_WAIT", "2s")]);
     let id = submit_ok(&stack.app, "echo", json!({"sleep_ms": 2000})).await;
     let running = wait_for(&stack.statuses, &id, JobState::Running).await;
 
@@ -432,7 +433,9 @@ async fn a_killed_worker_s_job_is_redelivered_and_completes_once() {
     let done = wait_for(&stack.statuses, &id, JobState::Completed).await;
 
     assert_eq!(running.attempt, 1);
-    assert_eq!(done.attempt, 2, "redelivered after ack_wait");
+    // Redelivered after ack_wait (a second redelivery is allowed if a starved heartbeat
+    // was late; what matters is that it completes and is stored once).
+    assert!(done.attempt >= 2, "redelivered after ack_wait: {done:?}");
     assert_eq!(stack.results().await, 1, "no duplicate row");
 }
 
@@ -554,7 +557,7 @@ async fn metrics_count_jobs_and_requests() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_waits_for_running_jobs_and_a_second_signal_exits_at_once() {
     let stack = Stack::start(Backend::Sqlite, &[]).await;
-    let env = [("SHUTDOWN_GRACE", "60s"), ("JOB_ACK_WAIT", "1s")];
+    let env = [("SHUTDOWN_GRACE", "60s"), ("JOB_ACK_WAIT", "2s")];
     let mut patient = WorkerProcess::start(&stack.db.url, &stack.nats.url(), &env);
     let short = submit_ok(&stack.app, "echo", json!({"sleep_ms": 300})).await;
     wait_for(&stack.statuses, &short, JobState::Running).await;
