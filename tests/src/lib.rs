@@ -677,6 +677,14 @@ impl WorkerProcess {
         assert!(status.success(), "kill -{name} failed");
     }
 
+    /// The exit code if the process has exited (`Some(None)`: killed by a signal).
+    pub fn exit_status(&mut self) -> Option<Option<i32>> {
+        self.child
+            .try_wait()
+            .expect("try_wait")
+            .map(|status| status.code())
+    }
+
     /// Waits (up to [`WAIT`]) for the process to exit; its exit code.
     pub async fn exited(&mut self) -> Option<i32> {
         let deadline = std::time::Instant::now() + WAIT;
