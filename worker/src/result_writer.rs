@@ -53,10 +53,17 @@ async fn run(db: Database, mut rx: mpsc::Receiver<(JobResult, Reply)>) {
                     let _ = reply.send(Ok(inserted));
                 }
             }
-            Err(err) => {
-                let message = err.to_string();
+            Err(DbError::Unavailable(message)) => {
                 for reply in replies {
                     let _ = reply.send(Err(DbError::Unavailable(message.clone())));
+                }
+            }
+            Err(_) => {
+                // One bad row (say, a foreign key to a deleted owner) fails the whole
+                // transaction: store the rows one by one so each caller gets its own answer
+                // and a rejected row cannot make its neighbours retry forever.
+                for (row, reply) in rows.iter().zip(replies) {
+                    let _ = reply.send(db.record_job_result(row).await);
                 }
             }
         }

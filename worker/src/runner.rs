@@ -56,6 +56,19 @@ const FETCH_EXPIRES: Duration = Duration::from_secs(2);
 /// Most messages fetched in one request.
 const MAX_BATCH: usize = 256;
 
+/// The change that marks a job completed with `result`.
+fn mark_completed(result: Option<Value>) -> impl FnMut(&mut JobStatus) -> bool {
+    let finished = Utc::now();
+    move |s| {
+        s.status = JobState::Completed;
+        s.progress = 100;
+        s.error = None;
+        s.finished_at = Some(finished);
+        s.result = result.clone();
+        true
+    }
+}
+
 /// Everything the loop and its tasks share.
 pub struct Runner {
     pub settings: Arc<Settings>,
@@ -288,16 +301,9 @@ impl Runner {
                         .result
                         .as_deref()
                         .and_then(|r| serde_json::from_str(r).ok());
-                    let finished = Utc::now();
                     let _ = self
                         .statuses
-                        .transition(&envelope.id, |s| {
-                            s.status = JobState::Completed;
-                            s.progress = 100;
-                            s.finished_at = Some(finished);
-                            s.result = result.clone();
-                            true
-                        })
+                        .transition(&envelope.id, mark_completed(result))
                         .await;
                     let _ = message.double_ack().await;
                     tracing::info!("job result already stored; completed without re-running");
@@ -482,17 +488,9 @@ impl Runner {
             self.abandon(message, envelope).await;
             return;
         }
-        let finished = Utc::now();
         match self
             .statuses
-            .transition_from(&envelope.id, Some(running), |s| {
-                s.status = JobState::Completed;
-                s.progress = 100;
-                s.error = None;
-                s.finished_at = Some(finished);
-                s.result = Some(result.clone());
-                true
-            })
+            .transition_from(&envelope.id, Some(running), mark_completed(Some(result)))
             .await
         {
             Ok(_) | Err(StatusError::Terminal(_)) => {}
