@@ -9,6 +9,8 @@
 //! - [`jobs`]: the job kinds.
 //! - [`workers`]: worker heartbeats.
 //! - [`metrics`]: the Prometheus recorder.
+//! - [`photo`]: checking an uploaded palm photo and normalising it to an upright,
+//!   metadata-free JPEG.
 //! - [`shutdown`]: the SIGTERM/SIGINT signal.
 
 pub mod config;
@@ -16,6 +18,7 @@ pub mod db;
 pub mod jobs;
 pub mod metrics;
 pub mod nats;
+pub mod photo;
 pub mod shutdown;
 pub mod telemetry;
 pub mod workers;
