@@ -40,6 +40,18 @@ pub enum StartupError {
     },
 }
 
+/// The tokio runtime `hast-api` runs on: multi-threaded, with 8 MiB worker stacks
+/// (warp's nested filter futures need more than tokio's 2 MiB default in debug
+/// builds). `workers` = 0 lets tokio pick one per core.
+pub fn runtime(workers: usize) -> tokio::runtime::Builder {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all().thread_stack_size(8 * 1024 * 1024);
+    if workers > 0 {
+        builder.worker_threads(workers);
+    }
+    builder
+}
+
 /// A built, bound API ready to serve.
 #[derive(Debug)]
 pub struct Application {
@@ -65,7 +77,7 @@ impl Application {
             &TopologyConfig::from_settings(&settings, &kind_names()),
         )
         .await?;
-        tracing::info!(nats.url = %settings.nats_url, "NATS topology ready");
+        tracing::info!(nats.url = %settings.nats_url_redacted(), "NATS topology ready");
 
         let listener = TcpListener::bind(settings.bind_addr)
             .await

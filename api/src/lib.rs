@@ -5,6 +5,7 @@
 //!
 //! Layout:
 //! - [`app`]: start-up (`Application::build`, `run_until_stopped`).
+//! - [`auth`]: sessions, passwords, CSRF, the identity filters and abuse limits.
 //! - [`server`]: the hyper loop, CORS and graceful shutdown.
 //! - [`request_context`]: correlation ids, the request span and the access log.
 //! - [`routes`]: one module per resource (`routes/health.rs`, …).
@@ -14,7 +15,9 @@
 //! - [`cli`]: the `hast-api` command line (`serve`, `migrate`, `workers`, `jobs`, `dlq`).
 //! - [`ops`]: the operator commands.
 
+pub mod accounts;
 pub mod app;
+pub mod auth;
 pub mod cli;
 pub mod error;
 pub mod extract;
@@ -24,4 +27,4 @@ pub mod routes;
 pub mod server;
 pub mod state;
 
-pub use app::Application;
+pub use app::{runtime, Application};

@@ -11,8 +11,14 @@ use hast_common::telemetry::{get_subscriber, init_subscriber, DEFAULT_FILTER};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    hast_api::runtime(0)
+        .build()
+        .context("cannot start the async runtime")?
+        .block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // The server logs to stdout; operator commands keep stdout for their JSON output.
     let serving = matches!(

@@ -8,6 +8,9 @@ use hast_common::jobs::{StatusStore, Submitter};
 use hast_common::nats::bootstrap::Topology;
 use metrics_exporter_prometheus::PrometheusHandle;
 
+use crate::auth::limits::Limiter;
+use crate::auth::sessions::SessionStore;
+
 /// What handlers need: settings, the database, NATS, the JetStream topology, job
 /// submission and status, and the metrics handle.
 #[derive(Clone)]
@@ -19,6 +22,8 @@ pub struct AppState {
     pub submitter: Submitter,
     pub statuses: StatusStore,
     pub metrics: PrometheusHandle,
+    pub sessions: SessionStore,
+    pub limiter: Limiter,
 }
 
 impl std::fmt::Debug for AppState {
@@ -44,7 +49,15 @@ impl AppState {
             topology.idempotency.clone(),
             settings.job_max_attempts,
         );
+        let sessions = SessionStore::new(
+            topology.sessions.clone(),
+            settings.session_secret.clone(),
+            settings.session_ttl,
+        );
+        let limiter = Limiter::new(topology.rate_limits.clone());
         Self {
+            sessions,
+            limiter,
             settings: Arc::new(settings),
             db,
             nats,

@@ -149,14 +149,44 @@ async fn wait_all(
     }
 }
 
+/// Registers a throw-away account and returns its bearer token (jobs need an owner).
+async fn bench_account(api: &str) -> anyhow::Result<String> {
+    let email = format!("bench-{}@example.com", uuid::Uuid::now_v7().simple());
+    let response = reqwest::Client::new()
+        .post(format!(
+            "{}/api/v1/auth/register",
+            api.trim_end_matches('/')
+        ))
+        .json(&serde_json::json!({"email": email, "password": "benchmark password"}))
+        .send()
+        .await?;
+    anyhow::ensure!(
+        response.status().as_u16() == 201,
+        "registering the bench account failed: {}",
+        response.status()
+    );
+    let body: serde_json::Value = response.json().await?;
+    body["token"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("no token in the register answer"))
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let completions = Arc::new(Completions::default());
     watch(&args.nats, completions.clone()).await?;
+    let token = bench_account(&args.api).await?;
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse()?,
+    );
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency)
         .timeout(Duration::from_secs(30))
+        .default_headers(headers)
         .build()?;
     let url = format!("{}/api/v1/jobs", args.api.trim_end_matches('/'));
     let deadline = Instant::now() + Duration::from_secs(args.timeout_s);

@@ -184,9 +184,37 @@ pub struct Settings {
     pub job_max_ack_pending: i64,
     /// `SHUTDOWN_GRACE`: how long in-flight work may run after SIGTERM.
     pub shutdown_grace: Duration,
+    /// Abuse limits, shared by every API replica through NATS KV.
+    pub limits: AbuseLimits,
+    /// `TRUST_FORWARDED_FOR`: take the client address from `X-Forwarded-For` (only
+    /// behind a reverse proxy that sets it).
+    pub trust_forwarded_for: bool,
+}
+
+/// Abuse limits (issue #4). Counters live in the `rate_limits` KV bucket, so they hold
+/// across API replicas.
+#[derive(Debug, Clone)]
+pub struct AbuseLimits {
+    /// `LOGIN_MAX_FAILURES`: failed logins per account and per client address per window.
+    pub login_max_failures: u32,
+    /// `LOGIN_FAILURE_WINDOW`: the window of [`Self::login_max_failures`].
+    pub login_failure_window: Duration,
+    /// `UPLOADS_PER_HOUR`: photo uploads per user per hour.
+    pub uploads_per_hour: u32,
+    /// `GUEST_MAX_ANALYSES`: analyses a guest may create before signing up.
+    pub guest_max_analyses: u32,
 }
 
 impl Settings {
+    /// `NATS_URL` with any password replaced, for logs and error messages.
+    pub fn nats_url_redacted(&self) -> String {
+        self.nats_url
+            .split(',')
+            .map(|u| redact_url_password(u.trim()))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
     /// Reads `.env` (if present) and the process environment, then validates.
     pub fn from_env() -> Result<Self, ConfigError> {
         // A missing .env is normal; a malformed one is reported by dotenvy on stderr-free path:
@@ -246,6 +274,17 @@ impl Settings {
             job_backoff_cap: parse_duration(&get, "JOB_BACKOFF_CAP", Duration::from_secs(300))?,
             job_max_ack_pending: parse(&get, "JOB_MAX_ACK_PENDING", 1000i64)?,
             shutdown_grace: parse_duration(&get, "SHUTDOWN_GRACE", Duration::from_secs(25))?,
+            limits: AbuseLimits {
+                login_max_failures: parse(&get, "LOGIN_MAX_FAILURES", 5u32)?,
+                login_failure_window: parse_duration(
+                    &get,
+                    "LOGIN_FAILURE_WINDOW",
+                    Duration::from_secs(60),
+                )?,
+                uploads_per_hour: parse(&get, "UPLOADS_PER_HOUR", 30u32)?,
+                guest_max_analyses: parse(&get, "GUEST_MAX_ANALYSES", 3u32)?,
+            },
+            trust_forwarded_for: parse_bool(&get, "TRUST_FORWARDED_FOR", false)?,
         };
         settings.validate()?;
         Ok(settings)
@@ -269,6 +308,27 @@ impl Settings {
         positive("WORKER_CONCURRENCY", self.worker_concurrency as u64)?;
         positive("JOB_MAX_ATTEMPTS", u64::from(self.job_max_attempts))?;
         positive("MAX_UPLOAD_BYTES", self.max_upload_bytes)?;
+        positive(
+            "LOGIN_MAX_FAILURES",
+            u64::from(self.limits.login_max_failures),
+        )?;
+        positive("UPLOADS_PER_HOUR", u64::from(self.limits.uploads_per_hour))?;
+        if self.limits.login_failure_window < Duration::from_secs(1)
+            || self.limits.login_failure_window > Duration::from_secs(3600)
+        {
+            return Err(ConfigError::Invalid {
+                variable: "LOGIN_FAILURE_WINDOW",
+                value: humantime::format_duration(self.limits.login_failure_window).to_string(),
+                reason: "must be between 1s and 1h".into(),
+            });
+        }
+        if self.session_ttl < Duration::from_secs(1) {
+            return Err(ConfigError::Invalid {
+                variable: "SESSION_TTL",
+                value: humantime::format_duration(self.session_ttl).to_string(),
+                reason: "must be at least 1s".into(),
+            });
+        }
         positive(
             "JOB_MAX_ACK_PENDING",
             self.job_max_ack_pending.max(0) as u64,

@@ -24,6 +24,7 @@ use std::time::Duration;
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use hast_common::config::Settings;
 use hast_common::db::{Backend, Database};
+use serde_json::Value;
 
 /// Runs each scenario (an `async fn(Backend)` in the calling module) as two tests, in
 /// modules `sqlite` and `postgres`, so the same test body covers both backends.
@@ -368,9 +369,15 @@ pub fn test_settings(database_url: &str, nats_url: &str, overrides: &[(&str, &st
 #[derive(Debug)]
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// Signed in as [`TestApp::user`] with a bearer token.
     pub client: reqwest::Client,
+    /// No credentials at all.
+    pub anonymous: reqwest::Client,
+    /// The account `client` is signed in as.
+    pub user: TestUser,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    /// Resolves when the API's runtime thread has finished.
+    done: Option<tokio::sync::oneshot::Receiver<()>>,
 }
 
 impl TestApp {
@@ -389,8 +396,8 @@ impl TestApp {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
+        if let Some(done) = self.done.take() {
+            let _ = done.await;
         }
     }
 }
@@ -403,25 +410,112 @@ impl Drop for TestApp {
     }
 }
 
-/// Builds and starts the API in this process.
+/// An account created through the API.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: String,
+    pub email: String,
+    pub password: String,
+    pub token: String,
+}
+
+/// A client that sends `Authorization: Bearer <token>` on every request.
+pub fn bearer_client(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().expect("header value"),
+    );
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .default_headers(headers)
+        .build()
+        .expect("HTTP client")
+}
+
+/// A client without credentials (and without a cookie jar).
+pub fn plain_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("HTTP client")
+}
+
+/// Registers a fresh account on the API at `base` (`http://host:port`).
+pub async fn register_user(base: &str) -> TestUser {
+    let email = format!("user-{}@example.com", uuid::Uuid::now_v7().simple());
+    let password = "a long test password".to_owned();
+    let response = plain_client()
+        .post(format!("{base}/api/v1/auth/register"))
+        .json(&serde_json::json!({"email": email, "password": password}))
+        .send()
+        .await
+        .expect("POST register");
+    assert_eq!(response.status().as_u16(), 201, "register");
+    let body: Value = response.json().await.expect("JSON");
+    TestUser {
+        id: body["user"]["id"].as_str().expect("user id").to_owned(),
+        email,
+        password,
+        token: body["token"].as_str().expect("token").to_owned(),
+    }
+}
+
+impl TestApp {
+    /// `http://127.0.0.1:<port>`.
+    pub fn base(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Registers another account on this API.
+    pub async fn new_user(&self) -> TestUser {
+        register_user(&self.base()).await
+    }
+}
+
+/// Builds and starts the API in this process, and signs a fresh account in.
 pub async fn spawn_app(settings: Settings) -> TestApp {
     init_test_logging();
-    let app = hast_api::Application::build(settings)
+    // The API runs on its own runtime, built exactly as `hast-api` builds it (the
+    // same worker stack size), on a thread of its own.
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+    std::thread::Builder::new()
+        .name("hast-api-test".into())
+        .spawn(move || {
+            let runtime = hast_api::runtime(2).build().expect("API runtime");
+            runtime.block_on(async move {
+                match hast_api::Application::build(settings).await {
+                    Ok(app) => {
+                        let _ = ready_tx.send(Ok(app.local_addr()));
+                        app.run_until_stopped(async {
+                            let _ = stop_rx.await;
+                        })
+                        .await;
+                    }
+                    Err(err) => {
+                        let _ = ready_tx.send(Err(err.to_string()));
+                    }
+                }
+            });
+            drop(runtime);
+            let _ = done_tx.send(());
+        })
+        .expect("API thread");
+    let addr = ready_rx
         .await
-        .expect("the API starts");
-    let addr = app.local_addr();
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let task = tokio::spawn(app.run_until_stopped(async {
-        let _ = rx.await;
-    }));
+        .expect("the API thread reports")
+        .unwrap_or_else(|e| panic!("the API starts: {e}"));
+    let tx = stop_tx;
+    let user = register_user(&format!("http://{addr}")).await;
     TestApp {
         addr,
-        client: reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .expect("HTTP client"),
+        client: bearer_client(&user.token),
+        anonymous: plain_client(),
+        user,
         shutdown: Some(tx),
-        task: Some(task),
+        done: Some(done_rx),
     }
 }
 

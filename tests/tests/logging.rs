@@ -64,6 +64,60 @@ async fn request_log_lines_are_bunyan_records_with_the_correlation_id() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
+
+    // Credentials flow through the API; none of them may reach a log line.
+    let user_password = "a memorable secret phrase";
+    let email = format!("logs-{}@example.com", uuid::Uuid::now_v7().simple());
+    let registered: Value = app
+        .anonymous
+        .post(app.url("/api/v1/auth/register"))
+        .json(&serde_json::json!({"email": email, "password": user_password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut tokens = vec![
+        app.user.token.clone(),
+        registered["token"].as_str().unwrap().to_owned(),
+    ];
+    for attempt in [user_password, "a wrong password"] {
+        let response = app
+            .anonymous
+            .post(app.url("/api/v1/auth/login"))
+            .json(&serde_json::json!({"email": email, "password": attempt}))
+            .send()
+            .await
+            .unwrap();
+        if response.status() == 200 {
+            let body: Value = response.json().await.unwrap();
+            tokens.push(body["token"].as_str().unwrap().to_owned());
+        }
+    }
+    let cookie_call = hast_tests::plain_client()
+        .get(app.url("/api/v1/auth/me"))
+        .header("cookie", format!("hast_session={}", tokens[1]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cookie_call.status(), 200);
+    let bearer_call = hast_tests::bearer_client(&tokens[2])
+        .post(app.url("/api/v1/auth/logout"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bearer_call.status(), 204);
+    // The token hashes are the session bucket's keys.
+    let js = async_nats::jetstream::new(async_nats::connect(nats.url()).await.unwrap());
+    let sessions = js.get_key_value("sessions").await.unwrap();
+    let hashes: Vec<String> = futures::StreamExt::collect::<Vec<_>>(sessions.keys().await.unwrap())
+        .await
+        .into_iter()
+        .map(|k| k.unwrap().split_once('.').unwrap().1.to_owned())
+        .collect();
+    assert!(hashes.len() >= 2, "sessions exist: {hashes:?}");
+
     worker.stop().await;
     app.stop().await;
 
@@ -109,5 +163,23 @@ async fn request_log_lines_are_bunyan_records_with_the_correlation_id() {
     assert!(
         !all.contains(&format!(":{secret}@")),
         "the database password never reaches the logs"
+    );
+    assert!(!all.contains(user_password), "a password reached the logs");
+    for token in &tokens {
+        let secret_part = token.split_once('.').unwrap().1;
+        assert!(
+            !all.contains(secret_part),
+            "a session token reached the logs"
+        );
+    }
+    for hash in &hashes {
+        assert!(
+            !all.contains(hash.as_str()),
+            "a token hash reached the logs"
+        );
+    }
+    assert!(
+        all.contains("signed in") && all.contains("sign-in failed"),
+        "the auth events were logged (so the checks above looked at real lines)"
     );
 }

@@ -85,7 +85,7 @@ impl Worker {
         tracing::info!(
             worker.id = %identity.id,
             db.backend = ?db.backend(),
-            nats.url = %settings.nats_url,
+            nats.url = %settings.nats_url_redacted(),
             "hast-worker ready"
         );
         Ok(Self {

@@ -56,6 +56,16 @@ const FETCH_EXPIRES: Duration = Duration::from_secs(2);
 /// Most messages fetched in one request.
 const MAX_BATCH: usize = 256;
 
+/// What became of a result row.
+enum Persisted {
+    /// Stored (or already there, or kept only in the status).
+    Stored,
+    /// Refused because the job's owner no longer exists.
+    OwnerGone,
+    /// The worker is shutting down before the database came back.
+    ShuttingDown,
+}
+
 /// The change that marks a job completed with `result`.
 fn mark_completed(result: Option<Value>) -> impl FnMut(&mut JobStatus) -> bool {
     let finished = Utc::now();
@@ -340,6 +350,14 @@ impl Runner {
             .transition_from(&envelope.id, known, mark_running)
             .await;
         if let Err(StatusError::NotFound) = running {
+            // A job whose owner deleted their account: its status was purged on purpose.
+            if let Some(owner) = &envelope.owner_id {
+                if let Ok(None) = self.db.find_user(owner).await {
+                    tracing::info!("job owner no longer exists; dropping the job");
+                    let _ = message.ack_with(AckKind::Term).await;
+                    return;
+                }
+            }
             // Published without a status (or it expired): recreate it.
             let mut status = JobStatus::queued(
                 envelope.id.clone(),
@@ -476,7 +494,12 @@ impl Runner {
         let row = JobResult {
             job_id: envelope.id.clone(),
             kind: envelope.kind.clone(),
-            owner_id: envelope.owner_id.clone(),
+            // The status's owner wins: a guest's jobs move to the account they sign up for.
+            owner_id: running
+                .0
+                .owner_id
+                .clone()
+                .or_else(|| envelope.owner_id.clone()),
             outcome: "completed".into(),
             result: Some(result.to_string()),
             error: None,
@@ -484,9 +507,20 @@ impl Runner {
             created_at: db::now_from(envelope.created_at),
             finished_at: now,
         };
-        if !self.persist(message, &row, abandon).await {
-            self.abandon(message, envelope).await;
-            return;
+        match self.persist(message, &row, abandon).await {
+            Persisted::Stored => {}
+            Persisted::OwnerGone => {
+                // The owner deleted their account while the job ran: its status was
+                // purged with everything else of theirs. Drop the job without writing a
+                // status back.
+                tracing::info!("job owner no longer exists; dropping the job");
+                let _ = message.ack_with(AckKind::Term).await;
+                return;
+            }
+            Persisted::ShuttingDown => {
+                self.abandon(message, envelope).await;
+                return;
+            }
         }
         match self
             .statuses
@@ -512,22 +546,25 @@ impl Runner {
     }
 
     /// Stores a result row, retrying while the database is unreachable and keeping the
-    /// message alive meanwhile. Returns false if the worker is shutting down first.
+    /// message alive meanwhile.
     async fn persist(
         &self,
         message: &Message,
         row: &JobResult,
         abandon: &mut watch::Receiver<bool>,
-    ) -> bool {
+    ) -> Persisted {
         let mut delay = Duration::from_millis(100);
         let mut last_progress = Instant::now();
         loop {
             match self.results.record(row.clone()).await {
-                Ok(_) => return true,
+                Ok(_) => return Persisted::Stored,
+                Err(DbError::ForeignKey(_)) if row.owner_id.is_some() => {
+                    return Persisted::OwnerGone;
+                }
                 Err(err @ (DbError::Conflict(_) | DbError::ForeignKey(_))) => {
                     // The row cannot be written as it is; keep the outcome in the status.
                     tracing::error!(error = %err, "job result rejected by the database");
-                    return true;
+                    return Persisted::Stored;
                 }
                 Err(err) => {
                     tracing::warn!(error = %err, retry_in_ms = delay.as_millis() as u64, "cannot store job result; retrying");
@@ -539,7 +576,7 @@ impl Runner {
             }
             tokio::select! {
                 () = tokio::time::sleep(delay) => {}
-                _ = abandon.changed() => return false,
+                _ = abandon.changed() => return Persisted::ShuttingDown,
             }
             delay = (delay * 2).min(Duration::from_secs(2));
         }

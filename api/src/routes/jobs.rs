@@ -6,6 +6,9 @@
 //! - `GET    /api/v1/jobs/{id}/events` Server-Sent Events: the current status, then one
 //!   event per change; ends after a terminal state.
 //! - `DELETE /api/v1/jobs/{id}`        cancel; answers the (cancelled) status.
+//!
+//! Every route needs a session (account or guest): anonymous callers get 401, and a job
+//! owned by someone else answers 404 like an unknown one.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -18,6 +21,7 @@ use warp::http::StatusCode;
 use warp::sse::Event;
 use warp::{Filter, Rejection, Reply};
 
+use crate::auth::{require_user, Identity};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{json_body, with_state, MAX_JSON_BYTES};
 use crate::request_context::CorrelationId;
@@ -47,6 +51,7 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = R
     let submit = jobs
         .and(warp::post())
         .and(with_state(state.clone()))
+        .and(require_user(state.clone()))
         .and(warp::ext::get::<CorrelationId>())
         .and(warp::header::optional::<String>("idempotency-key"))
         .and(json_body::<SubmitRequest>(MAX_JSON_BYTES))
@@ -56,18 +61,21 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = R
     let show = job
         .and(warp::get())
         .and(with_state(state.clone()))
+        .and(require_user(state.clone()))
         .then(show)
         .boxed();
     // DELETE /api/v1/jobs/{id}
     let cancel = job
         .and(warp::delete())
         .and(with_state(state.clone()))
+        .and(require_user(state.clone()))
         .then(cancel)
         .boxed();
     // GET /api/v1/jobs/{id}/events
     let stream = events
         .and(warp::get())
-        .and(with_state(state))
+        .and(with_state(state.clone()))
+        .and(require_user(state))
         .then(events_stream)
         .boxed();
     submit.or(show).or(cancel).or(stream)
@@ -75,6 +83,7 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = R
 
 async fn submit(
     state: AppState,
+    who: Identity,
     correlation_id: CorrelationId,
     idempotency_key: Option<String>,
     request: SubmitRequest,
@@ -92,7 +101,7 @@ async fn submit(
         .submit(NewJob {
             kind: spec.name.to_owned(),
             payload: request.payload,
-            owner_id: None,
+            owner_id: Some(who.user_id),
             correlation_id: Some(correlation_id.to_string()),
             idempotency_key,
             replay_of: None,
@@ -159,12 +168,27 @@ pub fn status_error(err: StatusError) -> ApiError {
     }
 }
 
-async fn show(id: String, state: AppState) -> ApiResult<warp::reply::Json> {
-    let (status, _) = with_timeout(state.statuses.get(&id)).await?;
+/// The job `id` if `who` owns it; another user's job is "not found" so ids reveal
+/// nothing.
+pub async fn owned_status(
+    state: &AppState,
+    who: &Identity,
+    id: &str,
+) -> ApiResult<hast_common::jobs::JobStatus> {
+    let (status, _) = with_timeout(state.statuses.get(id)).await?;
+    if status.owner_id.as_deref() != Some(who.user_id.as_str()) {
+        return Err(ApiError::not_found("no such job"));
+    }
+    Ok(status)
+}
+
+async fn show(id: String, state: AppState, who: Identity) -> ApiResult<warp::reply::Json> {
+    let status = owned_status(&state, &who, &id).await?;
     Ok(warp::reply::json(&status.public_json()))
 }
 
-async fn cancel(id: String, state: AppState) -> ApiResult<warp::reply::Json> {
+async fn cancel(id: String, state: AppState, who: Identity) -> ApiResult<warp::reply::Json> {
+    owned_status(&state, &who, &id).await?;
     let result = with_timeout(async {
         state
             .statuses
@@ -182,7 +206,12 @@ async fn cancel(id: String, state: AppState) -> ApiResult<warp::reply::Json> {
     Ok(warp::reply::json(&status.public_json()))
 }
 
-async fn events_stream(id: String, state: AppState) -> ApiResult<warp::reply::Response> {
+async fn events_stream(
+    id: String,
+    state: AppState,
+    who: Identity,
+) -> ApiResult<warp::reply::Response> {
+    owned_status(&state, &who, &id).await?;
     let statuses = with_timeout(async { state.statuses.follow(&id).await }).await?;
     // warp needs a `Sync` stream and the KV watch is not one: forward it through a
     // channel. The forwarder ends when the client goes away or the job finishes.

@@ -3,6 +3,8 @@
 //! Each module exposes `routes(state) -> impl Filter` with path filters *before*
 //! method filters, so an unknown path is 404 and a known path with the wrong method 405.
 
+mod analyses;
+mod auth;
 mod health;
 pub mod jobs;
 mod metrics;
@@ -21,6 +23,8 @@ pub fn routes(
 
 fn api(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
     health::routes(state.clone())
+        .or(auth::routes(state.clone()))
+        .or(analyses::routes(state.clone()))
         .or(jobs::routes(state.clone()))
         .or(metrics::routes(state))
         .boxed()

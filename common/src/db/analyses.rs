@@ -55,3 +55,63 @@ impl Database {
         })
     }
 }
+
+impl Database {
+    /// How many analyses `owner_id` has.
+    pub async fn count_analyses(&self, owner_id: &str) -> Result<i64, DbError> {
+        with_conn!(self, |conn| {
+            Ok(analyses::table
+                .filter(analyses::owner_id.eq(owner_id))
+                .count()
+                .get_result(conn)
+                .await?)
+        })
+    }
+
+    /// Every analysis of `owner_id` (for account deletion: their objects and jobs).
+    pub async fn all_analyses_of(&self, owner_id: &str) -> Result<Vec<Analysis>, DbError> {
+        with_conn!(self, |conn| {
+            Ok(analyses::table
+                .filter(analyses::owner_id.eq(owner_id))
+                .select(Analysis::as_select())
+                .load(conn)
+                .await?)
+        })
+    }
+
+    /// Deletes the analysis `id` of `owner_id` (conversations and messages cascade) and
+    /// returns it, or `None` if there is no such analysis of that owner.
+    pub async fn delete_analysis(
+        &self,
+        owner_id: &str,
+        id: &str,
+    ) -> Result<Option<Analysis>, DbError> {
+        with_conn!(self, |conn| {
+            Ok(diesel::delete(
+                analyses::table
+                    .find(id)
+                    .filter(analyses::owner_id.eq(owner_id)),
+            )
+            .returning(Analysis::as_returning())
+            .get_result(conn)
+            .await
+            .optional()?)
+        })
+    }
+}
+
+impl Database {
+    /// Records the job that analyses `id`.
+    pub async fn set_analysis_job(&self, id: &str, job_id: &str) -> Result<(), DbError> {
+        with_conn!(self, |conn| {
+            diesel::update(analyses::table.find(id))
+                .set((
+                    analyses::job_id.eq(job_id),
+                    analyses::updated_at.eq(super::now()),
+                ))
+                .execute(conn)
+                .await?;
+            Ok(())
+        })
+    }
+}

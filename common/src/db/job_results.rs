@@ -65,3 +65,19 @@ impl Database {
         })
     }
 }
+
+impl Database {
+    /// Deletes the result of job `job_id` if `owner_id` owns it; whether a row went.
+    pub async fn delete_job_result(&self, owner_id: &str, job_id: &str) -> Result<bool, DbError> {
+        with_conn!(self, |conn| {
+            let n = diesel::delete(
+                job_results::table
+                    .find(job_id)
+                    .filter(job_results::owner_id.eq(owner_id)),
+            )
+            .execute(conn)
+            .await?;
+            Ok(n > 0)
+        })
+    }
+}

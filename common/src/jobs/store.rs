@@ -127,6 +127,132 @@ impl StatusStore {
         )))
     }
 
+    /// Applies `change` with compare-and-swap whatever the state, terminal included
+    /// (for facts about the job rather than its progress, such as its owner).
+    pub async fn transition_any(
+        &self,
+        id: &str,
+        mut change: impl FnMut(&mut JobStatus),
+    ) -> Result<(), StatusError> {
+        for _ in 0..CAS_RETRIES {
+            let (mut status, revision) = self.get(id).await?;
+            change(&mut status);
+            match self
+                .bucket
+                .update(id, encode(&status)?.into(), revision)
+                .await
+            {
+                Ok(_) => return Ok(()),
+                Err(e) if e.kind() == UpdateErrorKind::WrongLastRevision => continue,
+                Err(e) => return Err(StatusError::Unavailable(e.to_string())),
+            }
+        }
+        Err(StatusError::Unavailable(format!(
+            "status of {id} kept changing; gave up after {CAS_RETRIES} attempts"
+        )))
+    }
+
+    /// The last status of every job of `owner` still in the bucket, with its key.
+    ///
+    /// Cost: one pass over the last status of every job in the bucket (bounded by its
+    /// `max_age`); used only by account deletion and guest claims.
+    pub async fn owned_by(&self, owner: &str) -> Result<Vec<(String, JobStatus)>, StatusError> {
+        let unavailable = |e: &dyn std::fmt::Display| StatusError::Unavailable(e.to_string());
+        let mut stream = self.bucket.stream.clone();
+        let info = stream.info().await.map_err(|e| unavailable(&e))?;
+        if info.state.messages == 0 {
+            return Ok(Vec::new());
+        }
+        let mut watch = self
+            .bucket
+            .watch_with_history(">")
+            .await
+            .map_err(|e| unavailable(&e))?;
+        let mut owned = Vec::new();
+        loop {
+            let next = tokio::time::timeout(std::time::Duration::from_secs(5), watch.next())
+                .await
+                .map_err(|_| StatusError::Unavailable("status scan timed out".into()))?;
+            let Some(entry) = next else { break };
+            let entry = entry.map_err(|e| unavailable(&e))?;
+            if entry.operation == kv::Operation::Put {
+                if let Ok(status) = decode(&entry.value) {
+                    if status.owner_id.as_deref() == Some(owner) {
+                        owned.push((entry.key.clone(), status));
+                    }
+                }
+            }
+            if entry.delta == 0 {
+                break;
+            }
+        }
+        Ok(owned)
+    }
+
+    /// Gives every job of `from` to `to` (a guest who signed up). Returns how many.
+    pub async fn reassign_owner(&self, from: &str, to: &str) -> Result<usize, StatusError> {
+        let owned = self.owned_by(from).await?;
+        for (key, _) in &owned {
+            match self
+                .transition_any(key, |s| {
+                    s.owner_id = Some(to.to_owned());
+                })
+                .await
+            {
+                Ok(()) | Err(StatusError::NotFound) => {}
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(owned.len())
+    }
+
+    /// Removes job `id`'s status and its history (no marker is left behind).
+    pub async fn purge(&self, id: &str) -> Result<(), StatusError> {
+        if !valid_key(id) {
+            return Err(StatusError::NotFound);
+        }
+        self.bucket
+            .stream
+            .purge()
+            .filter(format!("{}{}", self.bucket.prefix, id))
+            .await
+            .map(|_| ())
+            .map_err(|e| StatusError::Unavailable(e.to_string()))
+    }
+
+    /// Removes every status owned by `owner` (account deletion), leaving no entry or
+    /// history behind: each job's subject is purged from the bucket's stream. Unfinished
+    /// jobs are cancelled first so a worker holding one abandons it. Returns how many
+    /// jobs were removed.
+    ///
+    /// Cost: see [`Self::owned_by`].
+    pub async fn purge_owned_by(&self, owner: &str) -> Result<usize, StatusError> {
+        let unavailable = |e: &dyn std::fmt::Display| StatusError::Unavailable(e.to_string());
+        let owned = self.owned_by(owner).await?;
+        let stream = self.bucket.stream.clone();
+        for (key, status) in &owned {
+            if !status.status.is_terminal() {
+                // Best effort: a worker that sees `cancelled` drops the job.
+                let _ = self
+                    .transition(key, |s| {
+                        s.status = super::JobState::Cancelled;
+                        s.finished_at = Some(chrono::Utc::now());
+                        s.next_attempt_at = None;
+                        true
+                    })
+                    .await;
+            }
+        }
+        for (key, _) in &owned {
+            stream
+                .purge()
+                .filter(format!("{}{}", self.bucket.prefix, key))
+                .await
+                .map_err(|e| unavailable(&e))?;
+        }
+        Ok(owned.len())
+    }
+
     /// The current status, then every change, ending after a terminal state.
     pub async fn follow(
         &self,

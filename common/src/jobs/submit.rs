@@ -324,12 +324,29 @@ impl Submitter {
     }
 }
 
-/// The bucket key of an idempotency key: a hash of owner and key (KV keys have a
-/// restricted alphabet, and keys of different users must not collide).
+/// The bucket key of an idempotency key: `<owner>.<sha256(owner, key)>` (KV keys have
+/// a restricted alphabet, and keys of different users must not collide). The owner
+/// prefix lets account deletion purge a user's records with one subject filter; see
+/// [`idempotency_owner_prefix`].
 fn idempotency_bucket_key(owner: Option<&str>, key: &str) -> String {
     let mut hasher = Sha256::new();
     hasher.update(owner.unwrap_or("-").as_bytes());
     hasher.update([0u8]);
     hasher.update(key.as_bytes());
-    hex::encode(hasher.finalize())
+    format!(
+        "{}.{}",
+        idempotency_owner_prefix(owner),
+        hex::encode(hasher.finalize())
+    )
+}
+
+/// The first token of every idempotency record of `owner` (`anonymous` for none).
+pub fn idempotency_owner_prefix(owner: Option<&str>) -> String {
+    match owner {
+        Some(owner) if owner.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') => {
+            owner.to_owned()
+        }
+        Some(owner) => hex::encode(Sha256::digest(owner.as_bytes())),
+        None => "anonymous".to_owned(),
+    }
 }

@@ -11,7 +11,8 @@ use async_nats::jetstream::{self, consumer, kv, object_store, stream};
 
 use super::names::{
     consumer_name, job_subject, DLQ_STREAM, DLQ_SUBJECTS, IDEMPOTENCY_BUCKET, IMAGES_BUCKET,
-    JOBS_STREAM, JOBS_SUBJECTS, JOB_STATUS_BUCKET, SESSIONS_BUCKET, WORKERS_BUCKET,
+    JOBS_STREAM, JOBS_SUBJECTS, JOB_STATUS_BUCKET, RATE_LIMITS_BUCKET, SESSIONS_BUCKET,
+    WORKERS_BUCKET,
 };
 use crate::config::Settings;
 
@@ -26,6 +27,8 @@ pub const JOB_STATUS_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
 pub const JOB_STATUS_HISTORY: i64 = 10;
 /// How long an `Idempotency-Key` is remembered.
 pub const IDEMPOTENCY_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
+/// Lifetime of an abuse-limit counter: the longest window (uploads per hour).
+pub const RATE_LIMITS_MAX_AGE: Duration = Duration::from_secs(3600);
 /// How often a worker refreshes its heartbeat.
 pub const WORKER_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
 /// A worker that has not written a heartbeat for this long is gone.
@@ -72,6 +75,7 @@ pub struct Topology {
     pub sessions: kv::Store,
     pub workers: kv::Store,
     pub idempotency: kv::Store,
+    pub rate_limits: kv::Store,
     pub images: object_store::ObjectStore,
 }
 
@@ -148,6 +152,7 @@ pub async fn open(client: async_nats::Client) -> Result<Topology, BootstrapError
         sessions: bucket(SESSIONS_BUCKET).await?,
         workers: bucket(WORKERS_BUCKET).await?,
         idempotency: bucket(IDEMPOTENCY_BUCKET).await?,
+        rate_limits: bucket(RATE_LIMITS_BUCKET).await?,
         images: js
             .get_object_store(IMAGES_BUCKET)
             .await
@@ -231,6 +236,14 @@ pub async fn bootstrap(
     )
     .await?;
 
+    let rate_limits = bucket(
+        RATE_LIMITS_BUCKET,
+        "Hast abuse-limit counters",
+        1,
+        RATE_LIMITS_MAX_AGE,
+    )
+    .await?;
+
     let images = ensure_object_store(&js, config).await?;
 
     Ok(Topology {
@@ -239,6 +252,7 @@ pub async fn bootstrap(
         sessions,
         workers,
         idempotency,
+        rate_limits,
         images,
     })
 }

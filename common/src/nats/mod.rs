@@ -3,6 +3,7 @@
 
 pub mod bootstrap;
 pub mod names;
+pub mod objects;
 
 use std::time::Duration;
 
@@ -91,13 +92,13 @@ pub async fn connect(
             Err(err) => {
                 if started.elapsed() >= give_up_after {
                     return Err(ConnectError::GaveUp {
-                        url: settings.nats_url.clone(),
+                        url: settings.nats_url_redacted(),
                         attempts,
                         last_error: err.to_string(),
                     });
                 }
                 tracing::warn!(
-                    nats.url = %settings.nats_url,
+                    nats.url = %settings.nats_url_redacted(),
                     attempt = attempts,
                     error = %err,
                     "NATS not reachable yet; retrying"

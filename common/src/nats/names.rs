@@ -17,6 +17,8 @@ pub const SESSIONS_BUCKET: &str = "sessions";
 pub const WORKERS_BUCKET: &str = "workers";
 /// KV bucket: hash of (owner, `Idempotency-Key`) → the job it created.
 pub const IDEMPOTENCY_BUCKET: &str = "idempotency";
+/// KV bucket: abuse-limit counters (`<scope>.<subject hash>.<window>` → count).
+pub const RATE_LIMITS_BUCKET: &str = "rate_limits";
 /// Object store for uploaded photos and rendered overlays.
 pub const IMAGES_BUCKET: &str = "images";
 

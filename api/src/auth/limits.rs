@@ -1,0 +1,194 @@
+//! Abuse limits whose counters live in the `rate_limits` KV bucket, so every API
+//! replica sees the same counts (fixed windows; a key per subject and window:
+//! `<scope>.<sha256(subject)>.<window index>`; entries expire with the bucket's
+//! `max_age` of one hour).
+
+use std::time::Duration;
+
+use async_nats::jetstream::kv;
+use sha2::{Digest, Sha256};
+
+/// How many compare-and-swap rounds an increment tries before giving up.
+const CAS_ROUNDS: usize = 8;
+const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A limit's counter for one subject in the current window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Count {
+    pub value: u64,
+    /// Seconds until the window ends.
+    pub resets_in: u64,
+}
+
+/// The counter store could not be reached.
+#[derive(Debug, thiserror::Error)]
+#[error("rate-limit store unavailable: {0}")]
+pub struct LimitsUnavailable(pub String);
+
+/// Fixed-window counters in KV.
+#[derive(Clone)]
+pub struct Limiter {
+    bucket: kv::Store,
+}
+
+impl std::fmt::Debug for Limiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Limiter")
+    }
+}
+
+fn window(window: Duration) -> (u64, u64) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let len = window.as_secs().max(1);
+    (now / len, len - now % len)
+}
+
+fn key(scope: &str, subject: &str, index: u64) -> String {
+    format!(
+        "{scope}.{}.{index}",
+        hex::encode(Sha256::digest(subject.as_bytes()))
+    )
+}
+
+async fn bounded<T, E: std::fmt::Display>(
+    call: impl std::future::IntoFuture<Output = Result<T, E>>,
+) -> Result<T, LimitsUnavailable> {
+    tokio::time::timeout(CALL_TIMEOUT, call.into_future())
+        .await
+        .map_err(|_| LimitsUnavailable("timed out".into()))?
+        .map_err(|e| LimitsUnavailable(e.to_string()))
+}
+
+impl Limiter {
+    pub fn new(bucket: kv::Store) -> Self {
+        Self { bucket }
+    }
+
+    /// The key prefix of every window of `subject` under `scope`.
+    pub fn subject_prefix(&self, scope: &str, subject: &str) -> String {
+        format!(
+            "{scope}.{}",
+            hex::encode(Sha256::digest(subject.as_bytes()))
+        )
+    }
+
+    /// Removes every counter whose key starts with `prefix` (see [`Self::subject_prefix`]).
+    pub async fn purge_prefix(&self, prefix: &str) -> Result<(), LimitsUnavailable> {
+        let subject = format!("{}{prefix}.>", self.bucket.prefix);
+        bounded(self.bucket.stream.clone().purge().filter(subject)).await?;
+        Ok(())
+    }
+
+    /// The current count of `subject` under `scope`, without changing it.
+    pub async fn peek(
+        &self,
+        scope: &str,
+        subject: &str,
+        len: Duration,
+    ) -> Result<Count, LimitsUnavailable> {
+        let (index, resets_in) = window(len);
+        let entry = bounded(self.bucket.entry(key(scope, subject, index))).await?;
+        Ok(Count {
+            value: entry.as_ref().map(|e| parse(&e.value)).unwrap_or(0),
+            resets_in,
+        })
+    }
+
+    /// Adds one to the count of `subject` under `scope` and returns the new count.
+    pub async fn hit(
+        &self,
+        scope: &str,
+        subject: &str,
+        len: Duration,
+    ) -> Result<Count, LimitsUnavailable> {
+        let (index, resets_in) = window(len);
+        let key = key(scope, subject, index);
+        for _ in 0..CAS_ROUNDS {
+            let entry = bounded(self.bucket.entry(&key)).await?;
+            let written = match entry {
+                Some(e) if e.operation == kv::Operation::Put => {
+                    let next = parse(&e.value) + 1;
+                    bounded(
+                        self.bucket
+                            .update(&key, next.to_string().into(), e.revision),
+                    )
+                    .await
+                    .map(|_| next)
+                }
+                _ => bounded(self.bucket.create(&key, "1".into()))
+                    .await
+                    .map(|_| 1),
+            };
+            if let Ok(value) = written {
+                return Ok(Count { value, resets_in });
+            }
+            // Lost a race with another replica: read again.
+        }
+        Err(LimitsUnavailable("too much contention on a counter".into()))
+    }
+}
+
+impl Limiter {
+    /// Takes back one [`Self::hit`] of this window (a reserved attempt that succeeded).
+    pub async fn release(
+        &self,
+        scope: &str,
+        subject: &str,
+        len: Duration,
+    ) -> Result<(), LimitsUnavailable> {
+        let (index, _) = window(len);
+        let key = key(scope, subject, index);
+        for _ in 0..CAS_ROUNDS {
+            let Some(entry) = bounded(self.bucket.entry(&key)).await? else {
+                return Ok(());
+            };
+            let current = parse(&entry.value);
+            if entry.operation != kv::Operation::Put || current == 0 {
+                return Ok(());
+            }
+            let next = (current - 1).to_string();
+            if bounded(self.bucket.update(&key, next.into(), entry.revision))
+                .await
+                .is_ok()
+            {
+                return Ok(());
+            }
+        }
+        Err(LimitsUnavailable("too much contention on a counter".into()))
+    }
+}
+
+/// The client's address for abuse limits: the socket peer, or the first
+/// `X-Forwarded-For` hop when `TRUST_FORWARDED_FOR` is on (only behind a proxy that
+/// overwrites that header).
+pub fn client_address(
+    trust_forwarded_for: bool,
+    client: crate::request_context::ClientAddr,
+    headers: &warp::http::HeaderMap,
+) -> String {
+    if trust_forwarded_for {
+        if let Some(first) = headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+        {
+            return first.to_owned();
+        }
+    }
+    client
+        .0
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn parse(bytes: &[u8]) -> u64 {
+    std::str::from_utf8(bytes)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}

@@ -1,0 +1,18 @@
+//! Who is calling, and may they?
+//!
+//! - [`password`]: argon2id hashing and the password rules.
+//! - [`sessions`]: session tokens in the `sessions` KV bucket (sliding TTL).
+//! - [`csrf`]: the origin check on cookie-authenticated unsafe requests.
+//! - [`identity`]: the warp filters routes use (`identity`, `require_user`,
+//!   `require_account`).
+//! - [`cookie`]: the `hast_session` cookie.
+//! - [`limits`]: abuse limits kept in the `rate_limits` KV bucket.
+
+pub mod cookie;
+pub mod csrf;
+pub mod identity;
+pub mod limits;
+pub mod password;
+pub mod sessions;
+
+pub use identity::{identity, require_account, require_user, Identity};

@@ -1,0 +1,599 @@
+//! Palm analyses: upload, list, read, photos and delete.
+//!
+//! - `POST   /api/v1/analyses` multipart, field `image` (one photo) or `left` and/or
+//!   `right` → 202 `{"analysis","job"}`. An anonymous caller becomes a guest (cookie).
+//! - `GET    /api/v1/analyses?limit=&offset=` → the caller's analyses, newest first.
+//! - `GET    /api/v1/analyses/{id}` → status and reading (a guest sees the summary).
+//! - `GET    /api/v1/analyses/{id}/image` → the normalised photo (JPEG); `?hand=2` the
+//!   second photo of a two-hand upload.
+//! - `GET    /api/v1/analyses/{id}/overlay` → the photo with the lines drawn (PNG).
+//! - `DELETE /api/v1/analyses/{id}` → 204; photos, overlay, reading, conversations gone.
+//!
+//! Every read is scoped by owner: another user's analysis is 404.
+
+use bytes::Buf;
+use futures::TryStreamExt;
+use hast_common::db::models::{Analysis, User};
+use hast_common::db::{self};
+use hast_common::jobs::{JobState, NewJob};
+use hast_common::nats::objects::{delete_analysis_objects, AnalysisObject};
+use hast_common::photo::{self, NormalisedPhoto, PhotoError, PhotoLimits};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio::io::AsyncReadExt;
+use warp::http::{header, HeaderMap, StatusCode};
+use warp::{Filter, Rejection, Reply};
+
+use crate::auth::limits::client_address;
+use crate::auth::{identity, require_user, Identity};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::with_state;
+use crate::request_context::{ClientAddr, CorrelationId};
+use crate::routes::jobs::submit_error;
+use crate::state::AppState;
+
+/// Room for multipart framing on top of the photo bytes.
+const MULTIPART_OVERHEAD: u64 = 64 * 1024;
+/// Default and largest page size of the list.
+const DEFAULT_PAGE: i64 = 20;
+const MAX_PAGE: i64 = 100;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Page {
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImageQuery {
+    hand: Option<u8>,
+}
+
+pub fn routes(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    let collection = warp::path!("api" / "v1" / "analyses");
+    let item = warp::path!("api" / "v1" / "analyses" / String);
+    let image = warp::path!("api" / "v1" / "analyses" / String / "image");
+    let overlay = warp::path!("api" / "v1" / "analyses" / String / "overlay");
+    let max_body = state.settings.max_upload_bytes + MULTIPART_OVERHEAD;
+
+    let upload = collection
+        .and(warp::post())
+        .and(with_state(state.clone()))
+        .and(identity(state.clone()))
+        .and(warp::ext::get::<CorrelationId>())
+        .and(warp::ext::get::<ClientAddr>())
+        .and(warp::header::headers_cloned())
+        .and(multipart_content_type())
+        .and(declared_length_at_most(max_body))
+        .and(warp::multipart::form().max_length(max_body))
+        .then(upload)
+        .boxed();
+    let list = collection
+        .and(warp::get())
+        .and(with_state(state.clone()))
+        .and(require_user(state.clone()))
+        .and(warp::query::<Page>())
+        .then(list)
+        .boxed();
+    let show = item
+        .and(warp::get())
+        .and(with_state(state.clone()))
+        .and(require_user(state.clone()))
+        .then(show)
+        .boxed();
+    let remove = item
+        .and(warp::delete())
+        .and(with_state(state.clone()))
+        .and(require_user(state.clone()))
+        .then(remove)
+        .boxed();
+    let photo = image
+        .and(warp::get())
+        .and(with_state(state.clone()))
+        .and(require_user(state.clone()))
+        .and(warp::query::<ImageQuery>())
+        .then(|id, state, who, query: ImageQuery| async move {
+            let object = match query.hand {
+                None | Some(1) => AnalysisObject::Photo,
+                Some(2) => AnalysisObject::SecondPhoto,
+                Some(_) => {
+                    return Err(ApiError::bad_request(
+                        "invalid_query",
+                        "hand must be 1 or 2",
+                    ))
+                }
+            };
+            serve_object(id, state, who, object).await
+        })
+        .boxed();
+    let drawn = overlay
+        .and(warp::get())
+        .and(with_state(state.clone()))
+        .and(require_user(state))
+        .then(|id, state, who| serve_object(id, state, who, AnalysisObject::Overlay))
+        .boxed();
+    upload.or(list).or(show).or(remove).or(photo).or(drawn)
+}
+
+/// 411 without a `Content-Length`, 413 above `limit`: answered as our own errors so
+/// they are not outranked by other routes' 405 when warp combines rejections.
+fn declared_length_at_most(limit: u64) -> impl Filter<Extract = (), Error = Rejection> + Clone {
+    warp::header::optional::<u64>("content-length")
+        .and_then(move |length: Option<u64>| async move {
+            match length {
+                None => Err(warp::reject::custom(ApiError::new(
+                    StatusCode::LENGTH_REQUIRED,
+                    "length_required",
+                    "a Content-Length header is required for uploads",
+                ))),
+                Some(n) if n > limit => Err(warp::reject::custom(ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    format!("the upload may be at most {limit} bytes"),
+                ))),
+                Some(_) => Ok(()),
+            }
+        })
+        .untuple_one()
+}
+
+/// 415 unless the body is `multipart/form-data`.
+fn multipart_content_type() -> impl Filter<Extract = (), Error = Rejection> + Clone {
+    warp::header::headers_cloned()
+        .and_then(|headers: HeaderMap| async move {
+            let is_multipart = headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+            if is_multipart {
+                Ok(())
+            } else {
+                Err(warp::reject::custom(ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "upload the photo as multipart/form-data (field `image`, or `left`/`right`)",
+                )))
+            }
+        })
+        .untuple_one()
+}
+
+/// The photos of one upload, in field order: (`image`|`left`|`right`, bytes).
+async fn read_parts(
+    form: warp::multipart::FormData,
+    limit: u64,
+) -> ApiResult<Vec<(String, Vec<u8>)>> {
+    let malformed = |e: warp::Error| {
+        ApiError::bad_request(
+            "invalid_multipart",
+            format!("malformed multipart body: {e}"),
+        )
+    };
+    let mut parts = Vec::new();
+    let mut form = std::pin::pin!(form);
+    while let Some(part) = form.try_next().await.map_err(malformed)? {
+        let name = part.name().to_owned();
+        if !matches!(name.as_str(), "image" | "left" | "right") {
+            return Err(ApiError::bad_request(
+                "unexpected_field",
+                format!("unexpected form field {name:?}; send `image`, or `left` and/or `right`"),
+            ));
+        }
+        if parts.iter().any(|(n, _)| *n == name) {
+            return Err(ApiError::bad_request(
+                "duplicate_field",
+                format!("the field {name:?} was sent twice"),
+            ));
+        }
+        let mut bytes = Vec::new();
+        let mut stream = std::pin::pin!(part.stream());
+        while let Some(chunk) = stream.try_next().await.map_err(malformed)? {
+            if bytes.len() as u64 + chunk.remaining() as u64 > limit {
+                return Err(ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    format!("a photo may be at most {limit} bytes"),
+                ));
+            }
+            bytes.extend_from_slice(chunk.chunk());
+        }
+        parts.push((name, bytes));
+    }
+    let has_image = parts.iter().any(|(n, _)| n == "image");
+    if parts.is_empty() || (has_image && parts.len() > 1) {
+        return Err(ApiError::bad_request(
+            "missing_image",
+            "send one photo in the field `image`, or one or both hands in `left` and `right`",
+        ));
+    }
+    Ok(parts)
+}
+
+fn photo_error(field: &str, err: PhotoError) -> ApiError {
+    let status = match err {
+        PhotoError::UnsupportedType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        PhotoError::TooManyPixels { .. } | PhotoError::Corrupt(_) => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        PhotoError::Encode(e) => return ApiError::internal("photo re-encoding", e),
+    };
+    let message = match &err {
+        PhotoError::UnsupportedType => {
+            format!("`{field}` is not a JPEG, PNG or WebP image")
+        }
+        other => format!("`{field}`: {other}"),
+    };
+    ApiError::new(status, err.code(), message)
+}
+
+/// Creates a guest account and session for an anonymous uploader.
+async fn new_guest(state: &AppState) -> ApiResult<(Identity, secrecy::SecretString)> {
+    let now = db::now();
+    let guest = User {
+        id: db::new_id(),
+        email: None,
+        display_name: "Guest".into(),
+        password_hash: None,
+        is_guest: true,
+        created_at: now,
+        updated_at: now,
+    };
+    state.db.insert_user(&guest).await?;
+    let token = state.sessions.create(&guest.id, true).await.map_err(|e| {
+        tracing::warn!(error = %e, "session store unavailable");
+        ApiError::unavailable("session_store_unavailable", "try again shortly")
+    })?;
+    let session = state
+        .sessions
+        .lookup(secrecy::ExposeSecret::expose_secret(&token))
+        .await
+        .ok()
+        .flatten()
+        .ok_or_else(|| ApiError::unavailable("session_store_unavailable", "try again shortly"))?;
+    tracing::info!(user.id = %guest.id, "guest session started");
+    Ok((
+        Identity {
+            user_id: guest.id,
+            is_guest: true,
+            credential: crate::auth::identity::Credential::Cookie,
+            session,
+        },
+        token,
+    ))
+}
+
+/// Enforces the upload limits before the body is read: a guest's analysis cap and the
+/// hourly upload quota per user; an anonymous caller (who would become a new guest) is
+/// counted per client address instead, so dropping the cookie does not reset the quota.
+async fn check_upload_limits(
+    state: &AppState,
+    who: Option<&Identity>,
+    address: &str,
+) -> ApiResult<()> {
+    let limits = &state.settings.limits;
+    let hour = std::time::Duration::from_secs(3600);
+    let unavailable = |e: crate::auth::limits::LimitsUnavailable| {
+        tracing::warn!(error = %e, "rate-limit store unavailable");
+        ApiError::unavailable("rate_limit_unavailable", "try again shortly")
+    };
+    let count = match who {
+        None if limits.guest_max_analyses == 0 => {
+            return Err(crate::auth::identity::unauthenticated());
+        }
+        None => state
+            .limiter
+            .hit("guest_uploads", address, hour)
+            .await
+            .map_err(unavailable)?,
+        Some(who) => {
+            if who.is_guest
+                && state.db.count_analyses(&who.user_id).await?
+                    >= i64::from(limits.guest_max_analyses)
+            {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "guest_limit_reached",
+                    "guests may analyse only a few photos; create an account to continue",
+                ));
+            }
+            state
+                .limiter
+                .hit("uploads", &who.user_id, hour)
+                .await
+                .map_err(unavailable)?
+        }
+    };
+    if count.value > u64::from(limits.uploads_per_hour) {
+        return Err(ApiError::too_many_requests(
+            "too many uploads this hour; try again later",
+            count.resets_in,
+        ));
+    }
+    Ok(())
+}
+
+async fn upload(
+    state: AppState,
+    who: Option<Identity>,
+    correlation_id: CorrelationId,
+    client: ClientAddr,
+    headers: HeaderMap,
+    form: warp::multipart::FormData,
+) -> ApiResult<warp::reply::Response> {
+    let address = client_address(state.settings.trust_forwarded_for, client, &headers);
+    check_upload_limits(&state, who.as_ref(), &address).await?;
+    // Read and check the photos before creating anything.
+    let parts = read_parts(form, state.settings.max_upload_bytes).await?;
+    let mut photos: Vec<(String, NormalisedPhoto)> = Vec::with_capacity(parts.len());
+    for (field, bytes) in parts {
+        let normalised =
+            tokio::task::spawn_blocking(move || photo::normalise(&bytes, &PhotoLimits::default()))
+                .await
+                .map_err(|e| ApiError::internal("photo task", e))?
+                .map_err(|e| photo_error(&field, e))?;
+        photos.push((field, normalised));
+    }
+
+    let (who, new_token) = match who {
+        Some(who) => (who, None),
+        None => {
+            let (who, token) = new_guest(&state).await?;
+            (who, Some(token))
+        }
+    };
+
+    let analysis_id = db::new_id();
+    let mut hands = Vec::new();
+    for (index, (field, normalised)) in photos.into_iter().enumerate() {
+        let object = if index == 0 {
+            AnalysisObject::Photo
+        } else {
+            AnalysisObject::SecondPhoto
+        };
+        let name = object.name(&analysis_id);
+        let mut reader = std::io::Cursor::new(normalised.jpeg);
+        let stored = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            state.topology.images.put(name.as_str(), &mut reader),
+        )
+        .await;
+        if !matches!(stored, Ok(Ok(_))) {
+            let _ = delete_analysis_objects(&state.topology.images, &analysis_id).await;
+            tracing::warn!("could not store the photo");
+            return Err(ApiError::unavailable(
+                "storage_unavailable",
+                "the photo store is unavailable; try again shortly",
+            ));
+        }
+        hands.push(json!({
+            "object": name,
+            "hand": if field == "image" { Value::Null } else { Value::String(field) },
+            "width": normalised.width,
+            "height": normalised.height,
+            "source_format": normalised.source_format.as_str(),
+        }));
+    }
+    let now = db::now();
+    let mut analysis = Analysis {
+        id: analysis_id.clone(),
+        owner_id: who.user_id.clone(),
+        image_object: AnalysisObject::Photo.name(&analysis_id),
+        status: JobState::Queued.as_str().to_owned(),
+        job_id: None,
+        reading: None,
+        engine: None,
+        error: None,
+        created_at: now,
+        updated_at: now,
+        completed_at: None,
+    };
+    if let Err(e) = state.db.insert_analysis(&analysis).await {
+        let _ = delete_analysis_objects(&state.topology.images, &analysis_id).await;
+        return Err(e.into());
+    }
+    let submitted = state
+        .submitter
+        .submit(NewJob {
+            kind: "analysis".into(),
+            payload: json!({"analysis_id": analysis_id, "photos": hands}),
+            owner_id: Some(who.user_id.clone()),
+            correlation_id: Some(correlation_id.to_string()),
+            idempotency_key: None,
+            replay_of: None,
+        })
+        .await;
+    let submitted = match submitted {
+        Ok(s) => s,
+        Err(e) => {
+            // Leave nothing half-made behind.
+            let _ = state.db.delete_analysis(&who.user_id, &analysis_id).await;
+            let _ = delete_analysis_objects(&state.topology.images, &analysis_id).await;
+            return Err(submit_error(e));
+        }
+    };
+    state
+        .db
+        .set_analysis_job(&analysis_id, &submitted.status.id)
+        .await?;
+    analysis.job_id = Some(submitted.status.id.clone());
+    tracing::info!(analysis.id = %analysis_id, job.id = %submitted.status.id, "analysis accepted");
+    let body = json!({
+        "analysis": analysis_json(&analysis, who.is_guest),
+        "job": submitted.status.public_json(),
+    });
+    let mut response =
+        warp::reply::with_status(warp::reply::json(&body), StatusCode::ACCEPTED).into_response();
+    if let Some(token) = new_token {
+        if let Ok(value) = crate::auth::cookie::set(&token, state.settings.cookie_secure).parse() {
+            response.headers_mut().insert(header::SET_COOKIE, value);
+        }
+    }
+    Ok(response)
+}
+
+fn rfc3339(t: chrono::NaiveDateTime) -> String {
+    t.and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// The public view of an analysis. A guest sees only the reading's summary, quality
+/// and disclaimer; the full reading needs an account.
+pub fn analysis_json(a: &Analysis, guest: bool) -> Value {
+    let reading = a
+        .reading
+        .as_deref()
+        .and_then(|r| serde_json::from_str::<Value>(r).ok());
+    let reading = match (reading, guest) {
+        (Some(r), true) => Some(json!({
+            "summary": r.get("summary"),
+            "quality": r.get("quality"),
+            "disclaimer": r.get("disclaimer"),
+            "full_reading": "create an account to see the full reading",
+        })),
+        (r, _) => r,
+    };
+    json!({
+        "id": a.id,
+        "status": a.status,
+        "job_id": a.job_id,
+        "engine": a.engine,
+        "error": a.error.as_deref().and_then(|e| serde_json::from_str::<Value>(e).ok()),
+        "reading": reading,
+        "created_at": rfc3339(a.created_at),
+        "updated_at": rfc3339(a.updated_at),
+        "completed_at": a.completed_at.map(rfc3339),
+        "links": {
+            "self": format!("/api/v1/analyses/{}", a.id),
+            "image": format!("/api/v1/analyses/{}/image", a.id),
+            "overlay": format!("/api/v1/analyses/{}/overlay", a.id),
+            "job": a.job_id.as_ref().map(|j| format!("/api/v1/jobs/{j}")),
+        },
+    })
+}
+
+async fn list(state: AppState, who: Identity, page: Page) -> ApiResult<warp::reply::Json> {
+    let limit = page.limit.unwrap_or(DEFAULT_PAGE);
+    let offset = page.offset.unwrap_or(0);
+    if !(1..=MAX_PAGE).contains(&limit) || offset < 0 {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("limit must be 1 to {MAX_PAGE} and offset at least 0"),
+        ));
+    }
+    let rows = state
+        .db
+        .list_analyses(&who.user_id, limit + 1, offset)
+        .await?;
+    let more = rows.len() as i64 > limit;
+    let items: Vec<Value> = rows
+        .iter()
+        .take(limit as usize)
+        .map(|a| analysis_json(a, who.is_guest))
+        .collect();
+    Ok(warp::reply::json(&json!({
+        "analyses": items,
+        "limit": limit,
+        "offset": offset,
+        "next_offset": more.then_some(offset + limit),
+    })))
+}
+
+async fn owned(state: &AppState, who: &Identity, id: &str) -> ApiResult<Analysis> {
+    state
+        .db
+        .find_analysis(&who.user_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such analysis"))
+}
+
+async fn show(id: String, state: AppState, who: Identity) -> ApiResult<warp::reply::Json> {
+    let analysis = owned(&state, &who, &id).await?;
+    Ok(warp::reply::json(&json!({
+        "analysis": analysis_json(&analysis, who.is_guest)
+    })))
+}
+
+async fn remove(id: String, state: AppState, who: Identity) -> ApiResult<StatusCode> {
+    let analysis = owned(&state, &who, &id).await?;
+    // Objects first: if the store is down the row stays and the request can be repeated.
+    delete_analysis_objects(&state.topology.images, &analysis.id)
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "could not delete analysis objects");
+            ApiError::unavailable("storage_unavailable", "try again shortly")
+        })?;
+    state.db.delete_analysis(&who.user_id, &analysis.id).await?;
+    if let Some(job_id) = &analysis.job_id {
+        // Cancel first (a worker holding the job abandons it), then remove the status,
+        // which may carry the reading, and the job's result row.
+        let _ = state
+            .statuses
+            .transition(job_id, |s| {
+                s.status = JobState::Cancelled;
+                s.finished_at = Some(chrono::Utc::now());
+                s.next_attempt_at = None;
+                true
+            })
+            .await;
+        if let Err(e) = state.statuses.purge(job_id).await {
+            tracing::warn!(error = %e, "could not remove the analysis job's status");
+        }
+        state.db.delete_job_result(&who.user_id, job_id).await?;
+    }
+    tracing::info!(analysis.id = %analysis.id, "analysis deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn serve_object(
+    id: String,
+    state: AppState,
+    who: Identity,
+    object: AnalysisObject,
+) -> ApiResult<warp::reply::Response> {
+    let analysis = owned(&state, &who, &id).await?;
+    let name = object.name(&analysis.id);
+    let not_there = || match object {
+        AnalysisObject::Overlay => ApiError::not_found("the overlay is not ready yet"),
+        _ => ApiError::not_found("no such image"),
+    };
+    let read = async {
+        let mut found = match state.topology.images.get(name.as_str()).await {
+            Ok(found) => found,
+            Err(e) if e.kind() == async_nats::jetstream::object_store::GetErrorKind::NotFound => {
+                return Ok(None);
+            }
+            Err(e) => return Err(e.to_string()),
+        };
+        let mut bytes = Vec::new();
+        found
+            .read_to_end(&mut bytes)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(Some(bytes))
+    };
+    let bytes = tokio::time::timeout(std::time::Duration::from_secs(10), read)
+        .await
+        .map_err(|_| ApiError::unavailable("storage_unavailable", "try again shortly"))?
+        .map_err(|e| {
+            tracing::warn!(error = %e, "could not read an object");
+            ApiError::unavailable("storage_unavailable", "try again shortly")
+        })?
+        .ok_or_else(not_there)?;
+    let mut response = warp::reply::Response::new(bytes.into());
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(object.content_type()),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("private, max-age=3600"),
+    );
+    headers.insert(
+        "x-content-type-options",
+        header::HeaderValue::from_static("nosniff"),
+    );
+    Ok(response)
+}
