@@ -52,6 +52,8 @@ USER 10001:10001
 # ---------------------------------------------------------------------------
 FROM runtime AS worker
 COPY --from=builder /out/hast-worker /usr/local/bin/hast-worker
+# The worker binary embeds MediaPipe's hand-landmark model (Apache-2.0): ship its notice.
+COPY palm/models/NOTICE palm/models/LICENSE-APACHE-2.0 /usr/share/doc/hast/hand-landmark-model/
 # The metrics listener serves /healthz and /metrics.
 ENV WORKER_METRICS_ADDR=0.0.0.0:9091
 EXPOSE 9091

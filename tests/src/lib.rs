@@ -483,6 +483,8 @@ pub async fn spawn_app(settings: Settings) -> TestApp {
     let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
     std::thread::Builder::new()
         .name("hast-api-test".into())
+        // Like a process's main thread (which `hast-api` blocks on): 8 MiB.
+        .stack_size(8 * 1024 * 1024)
         .spawn(move || {
             let runtime = hast_api::runtime(2).build().expect("API runtime");
             runtime.block_on(async move {

@@ -39,6 +39,8 @@ pub enum StartupError {
     Bootstrap(#[from] BootstrapError),
     #[error("job registry: {0}")]
     Registry(String),
+    #[error(transparent)]
+    Engine(#[from] hast_palm::EngineError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -61,7 +63,8 @@ pub struct Worker {
 impl Worker {
     /// Connects to everything and binds `WORKER_METRICS_ADDR`.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        let registry = register_all();
+        let engine = hast_palm::Engine::shared()?;
+        let registry = register_all(engine);
         check_registry(&registry).map_err(StartupError::Registry)?;
         let db = Database::connect(settings.database_url.expose(), settings.database_pool_size)?;
         db.run_migrations().await?;
@@ -115,6 +118,7 @@ impl Worker {
             nats: self.nats.clone(),
             jetstream: self.topology.jetstream.clone(),
             statuses: StatusStore::new(self.topology.job_status.clone()),
+            images: self.topology.images.clone(),
             registry,
             results: crate::result_writer::ResultWriter::start(self.db.clone()),
             identity: self.identity.clone(),

@@ -86,6 +86,8 @@ pub struct Runner {
     pub nats: async_nats::Client,
     pub jetstream: jetstream::Context,
     pub statuses: StatusStore,
+    /// The `images` object store (photos, overlays, thumbnails).
+    pub images: async_nats::jetstream::object_store::ObjectStore,
     pub registry: Registry,
     /// Group-commit writer for results.
     pub results: ResultWriter,
@@ -407,6 +409,7 @@ impl Runner {
             db: self.db.clone(),
             nats: self.nats.clone(),
             statuses: self.statuses.clone(),
+            images: self.images.clone(),
             identity: self.identity.clone(),
         };
         let clock = Instant::now();

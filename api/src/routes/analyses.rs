@@ -6,7 +6,9 @@
 //! - `GET    /api/v1/analyses/{id}` → status and reading (a guest sees the summary).
 //! - `GET    /api/v1/analyses/{id}/image` → the normalised photo (JPEG); `?hand=2` the
 //!   second photo of a two-hand upload.
-//! - `GET    /api/v1/analyses/{id}/overlay` → the photo with the lines drawn (PNG).
+//! - `GET    /api/v1/analyses/{id}/overlay` → the photo with the lines drawn (PNG);
+//!   `?hand=2` the second photo's.
+//! - `GET    /api/v1/analyses/{id}/thumbnail` → a small JPEG preview (its own job).
 //! - `DELETE /api/v1/analyses/{id}` → 204; photos, overlay, reading, conversations gone.
 //!
 //! Every read is scoped by owner: another user's analysis is 404.
@@ -56,6 +58,7 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = R
     let item = warp::path!("api" / "v1" / "analyses" / String);
     let image = warp::path!("api" / "v1" / "analyses" / String / "image");
     let overlay = warp::path!("api" / "v1" / "analyses" / String / "overlay");
+    let thumbnail = warp::path!("api" / "v1" / "analyses" / String / "thumbnail");
     let max_body = state.settings.max_upload_bytes + MULTIPART_OVERHEAD;
 
     let upload = collection
@@ -111,10 +114,35 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = R
     let drawn = overlay
         .and(warp::get())
         .and(with_state(state.clone()))
-        .and(require_user(state))
-        .then(|id, state, who| serve_object(id, state, who, AnalysisObject::Overlay))
+        .and(require_user(state.clone()))
+        .and(warp::query::<ImageQuery>())
+        .then(|id, state, who, query: ImageQuery| async move {
+            let object = match query.hand {
+                None | Some(1) => AnalysisObject::Overlay,
+                Some(2) => AnalysisObject::SecondOverlay,
+                Some(_) => {
+                    return Err(ApiError::bad_request(
+                        "invalid_query",
+                        "hand must be 1 or 2",
+                    ))
+                }
+            };
+            serve_object(id, state, who, object).await
+        })
         .boxed();
-    upload.or(list).or(show).or(remove).or(photo).or(drawn)
+    let preview = thumbnail
+        .and(warp::get())
+        .and(with_state(state.clone()))
+        .and(require_user(state))
+        .then(|id, state, who| serve_object(id, state, who, AnalysisObject::Thumbnail))
+        .boxed();
+    upload
+        .or(list)
+        .or(show)
+        .or(remove)
+        .or(photo)
+        .or(drawn)
+        .or(preview)
 }
 
 /// 411 without a `Content-Length`, 413 above `limit`: answered as our own errors so
@@ -396,7 +424,7 @@ async fn upload(
     let submitted = state
         .submitter
         .submit(NewJob {
-            kind: "analysis".into(),
+            kind: hast_common::jobs::kinds::analysis::KIND.into(),
             payload: json!({"analysis_id": analysis_id, "photos": hands}),
             owner_id: Some(who.user_id.clone()),
             correlation_id: Some(correlation_id.to_string()),
@@ -418,6 +446,22 @@ async fn upload(
         .set_analysis_job(&analysis_id, &submitted.status.id)
         .await?;
     analysis.job_id = Some(submitted.status.id.clone());
+    // The preview has its own job kind and queue, so a slow analysis never delays it.
+    // Best effort: a missing thumbnail only means the list shows no preview.
+    if let Err(e) = state
+        .submitter
+        .submit(NewJob {
+            kind: hast_common::jobs::kinds::thumbnail::KIND.into(),
+            payload: json!({"analysis_id": analysis_id}),
+            owner_id: Some(who.user_id.clone()),
+            correlation_id: Some(correlation_id.to_string()),
+            idempotency_key: None,
+            replay_of: None,
+        })
+        .await
+    {
+        tracing::warn!(error = %e, "could not queue the thumbnail");
+    }
     tracing::info!(analysis.id = %analysis_id, job.id = %submitted.status.id, "analysis accepted");
     let body = json!({
         "analysis": analysis_json(&analysis, who.is_guest),
@@ -468,6 +512,7 @@ pub fn analysis_json(a: &Analysis, guest: bool) -> Value {
             "self": format!("/api/v1/analyses/{}", a.id),
             "image": format!("/api/v1/analyses/{}/image", a.id),
             "overlay": format!("/api/v1/analyses/{}/overlay", a.id),
+            "thumbnail": format!("/api/v1/analyses/{}/thumbnail", a.id),
             "job": a.job_id.as_ref().map(|j| format!("/api/v1/jobs/{j}")),
         },
     })
@@ -487,11 +532,11 @@ async fn list(state: AppState, who: Identity, page: Page) -> ApiResult<warp::rep
         .list_analyses(&who.user_id, limit + 1, offset)
         .await?;
     let more = rows.len() as i64 > limit;
-    let items: Vec<Value> = rows
-        .iter()
-        .take(limit as usize)
-        .map(|a| analysis_json(a, who.is_guest))
-        .collect();
+    let mut items: Vec<Value> = Vec::with_capacity(rows.len());
+    for row in rows.into_iter().take(limit as usize) {
+        let analysis = with_job_status(&state, row).await;
+        items.push(analysis_json(&analysis, who.is_guest));
+    }
     Ok(warp::reply::json(&json!({
         "analyses": items,
         "limit": limit,
@@ -508,8 +553,43 @@ async fn owned(state: &AppState, who: &Identity, id: &str) -> ApiResult<Analysis
         .ok_or_else(|| ApiError::not_found("no such analysis"))
 }
 
+/// An analysis whose row is not final yet takes its status (and a failure) from its
+/// job, so a job that failed for good shows as a failed analysis, never as forever
+/// queued.
+async fn with_job_status(state: &AppState, mut analysis: Analysis) -> Analysis {
+    if matches!(analysis.status.as_str(), "completed" | "failed") {
+        return analysis;
+    }
+    let Some(job_id) = analysis.job_id.clone() else {
+        return analysis;
+    };
+    let Ok(Ok((status, _))) = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        state.statuses.get(&job_id),
+    )
+    .await
+    else {
+        return analysis;
+    };
+    match status.status {
+        JobState::Failed | JobState::Cancelled => {
+            analysis.status = "failed".into();
+            analysis.error = status
+                .error
+                .as_ref()
+                .and_then(|e| serde_json::to_string(e).ok())
+                .or_else(|| {
+                    Some(r#"{"code":"cancelled","message":"the analysis was cancelled"}"#.into())
+                });
+        }
+        JobState::Running | JobState::Retrying => analysis.status = "running".into(),
+        JobState::Queued | JobState::Completed => {}
+    }
+    analysis
+}
+
 async fn show(id: String, state: AppState, who: Identity) -> ApiResult<warp::reply::Json> {
-    let analysis = owned(&state, &who, &id).await?;
+    let analysis = with_job_status(&state, owned(&state, &who, &id).await?).await;
     Ok(warp::reply::json(&json!({
         "analysis": analysis_json(&analysis, who.is_guest)
     })))
@@ -555,7 +635,10 @@ async fn serve_object(
     let analysis = owned(&state, &who, &id).await?;
     let name = object.name(&analysis.id);
     let not_there = || match object {
-        AnalysisObject::Overlay => ApiError::not_found("the overlay is not ready yet"),
+        AnalysisObject::Overlay | AnalysisObject::SecondOverlay => {
+            ApiError::not_found("the overlay is not ready yet")
+        }
+        AnalysisObject::Thumbnail => ApiError::not_found("the thumbnail is not ready yet"),
         _ => ApiError::not_found("no such image"),
     };
     let read = async {

@@ -115,3 +115,73 @@ impl Database {
         })
     }
 }
+
+impl Database {
+    /// The analysis `id` whoever owns it (workers only; the API always scopes by owner).
+    pub async fn find_analysis_by_id(&self, id: &str) -> Result<Option<Analysis>, DbError> {
+        with_conn!(self, |conn| {
+            Ok(analyses::table
+                .find(id)
+                .select(Analysis::as_select())
+                .first(conn)
+                .await
+                .optional()?)
+        })
+    }
+
+    /// Sets an analysis's status (`queued`, `running`, `completed`, `failed`).
+    pub async fn set_analysis_status(&self, id: &str, status: &str) -> Result<(), DbError> {
+        with_conn!(self, |conn| {
+            diesel::update(analyses::table.find(id))
+                .set((
+                    analyses::status.eq(status),
+                    analyses::updated_at.eq(super::now()),
+                ))
+                .execute(conn)
+                .await?;
+            Ok(())
+        })
+    }
+
+    /// Stores the reading of analysis `id` and marks it completed. Returns whether the
+    /// analysis still existed.
+    pub async fn complete_analysis(
+        &self,
+        id: &str,
+        reading: &str,
+        engine: &str,
+    ) -> Result<bool, DbError> {
+        let now = super::now();
+        with_conn!(self, |conn| {
+            let n = diesel::update(analyses::table.find(id))
+                .set((
+                    analyses::status.eq("completed"),
+                    analyses::reading.eq(reading),
+                    analyses::engine.eq(engine),
+                    analyses::error.eq(None::<String>),
+                    analyses::updated_at.eq(now),
+                    analyses::completed_at.eq(now),
+                ))
+                .execute(conn)
+                .await?;
+            Ok(n > 0)
+        })
+    }
+
+    /// Marks analysis `id` failed with `error` (JSON `{"code","message"}`).
+    pub async fn fail_analysis(&self, id: &str, error: &str) -> Result<(), DbError> {
+        let now = super::now();
+        with_conn!(self, |conn| {
+            diesel::update(analyses::table.find(id))
+                .set((
+                    analyses::status.eq("failed"),
+                    analyses::error.eq(error),
+                    analyses::updated_at.eq(now),
+                    analyses::completed_at.eq(now),
+                ))
+                .execute(conn)
+                .await?;
+            Ok(())
+        })
+    }
+}

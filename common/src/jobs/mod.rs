@@ -39,10 +39,10 @@ pub struct KindSpec {
 /// Every job kind. Keep in step with the worker's handler list (checked at start-up).
 pub const KINDS: &[KindSpec] = &[
     KindSpec {
-        name: "analysis",
+        name: kinds::analysis::KIND,
         public: false,
         timeout: Duration::from_secs(120),
-        validate: kinds::object_payload,
+        validate: kinds::analysis::validate,
     },
     KindSpec {
         name: "chat",
@@ -61,6 +61,12 @@ pub const KINDS: &[KindSpec] = &[
         public: false,
         timeout: Duration::from_secs(10),
         validate: kinds::object_payload,
+    },
+    KindSpec {
+        name: kinds::thumbnail::KIND,
+        public: false,
+        timeout: Duration::from_secs(30),
+        validate: kinds::thumbnail::validate,
     },
 ];
 

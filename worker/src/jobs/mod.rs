@@ -4,8 +4,10 @@
 //! [`JobError`] that says whether trying again could help. Delivery is at-least-once,
 //! so handlers must be idempotent: the runner stores results keyed by job id.
 
+mod analysis;
 mod echo;
 mod health;
+mod thumbnail;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -57,7 +59,7 @@ impl JobError {
 }
 
 /// What a handler may use.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct JobContext {
     pub job_id: String,
     pub attempt: u32,
@@ -66,7 +68,18 @@ pub struct JobContext {
     pub db: Database,
     pub nats: async_nats::Client,
     pub statuses: StatusStore,
+    /// The `images` object store.
+    pub images: async_nats::jetstream::object_store::ObjectStore,
     pub identity: Arc<WorkerIdentity>,
+}
+
+impl std::fmt::Debug for JobContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JobContext")
+            .field("job_id", &self.job_id)
+            .field("attempt", &self.attempt)
+            .finish_non_exhaustive()
+    }
 }
 
 impl JobContext {
@@ -102,12 +115,13 @@ impl std::fmt::Debug for dyn Handler {
 /// Every handler, by kind.
 pub type Registry = HashMap<&'static str, Arc<dyn Handler>>;
 
-/// The one registration list.
-pub fn register_all() -> Registry {
+/// The one registration list. `engine` reads palms (built once per process).
+pub fn register_all(engine: Arc<hast_palm::Engine>) -> Registry {
     let handlers: Vec<Arc<dyn Handler>> = vec![
         Arc::new(echo::Echo),
         Arc::new(health::Health),
-        Arc::new(NotYetAvailable("analysis")),
+        Arc::new(analysis::Analysis::new(engine)),
+        Arc::new(thumbnail::Thumbnail),
         Arc::new(NotYetAvailable("chat")),
     ];
     handlers.into_iter().map(|h| (h.kind(), h)).collect()
@@ -157,6 +171,7 @@ mod tests {
 
     #[test]
     fn every_declared_kind_has_exactly_one_handler() {
-        check_registry(&register_all()).unwrap();
+        let engine = std::sync::Arc::new(hast_palm::Engine::with_model(None));
+        check_registry(&register_all(engine)).unwrap();
     }
 }

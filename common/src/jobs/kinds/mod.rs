@@ -1,7 +1,9 @@
 //! Payload definitions of the job kinds (the handlers live in the worker).
 
+pub mod analysis;
 pub mod echo;
 pub mod health;
+pub mod thumbnail;
 
 use serde_json::Value;
 

@@ -1,0 +1,44 @@
+//! `analysis`: read the palm photo(s) of one analysis. Submitted by
+//! `POST /api/v1/analyses`, never by clients directly.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub const KIND: &str = "analysis";
+
+/// One photo of an analysis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnalysisPhoto {
+    /// Object name in the `images` store.
+    pub object: String,
+    /// `left`, `right`, or `null` when the uploader did not say.
+    pub hand: Option<String>,
+    pub width: u32,
+    pub height: u32,
+    pub source_format: String,
+}
+
+/// The job's payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnalysisPayload {
+    pub analysis_id: String,
+    /// One or two photos; the first is the primary hand.
+    pub photos: Vec<AnalysisPhoto>,
+}
+
+/// Accepts a well-formed [`AnalysisPayload`].
+pub fn validate(payload: &Value) -> Result<(), String> {
+    let parsed: AnalysisPayload =
+        serde_json::from_value(payload.clone()).map_err(|e| format!("invalid payload: {e}"))?;
+    if parsed.photos.is_empty() || parsed.photos.len() > 2 {
+        return Err("an analysis has one or two photos".into());
+    }
+    if parsed
+        .photos
+        .iter()
+        .any(|p| !matches!(p.hand.as_deref(), None | Some("left" | "right")))
+    {
+        return Err("hand must be left, right or null".into());
+    }
+    Ok(())
+}

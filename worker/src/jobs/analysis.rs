@@ -1,0 +1,163 @@
+//! `analysis`: reads the palm photo(s) of one analysis with the offline engine,
+//! stores the reading in `analyses.reading` and the overlay(s) in the object store,
+//! reporting progress through the job status as it goes.
+//!
+//! Idempotent: a redelivered job recomputes the same reading (the engine is
+//! deterministic) and overwrites the same objects and row.
+
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use hast_common::jobs::kinds::analysis::{AnalysisPayload, AnalysisPhoto};
+use hast_common::nats::objects::{read_object, write_object, AnalysisObject};
+use hast_palm::{Engine, HandSide};
+use serde_json::{json, Value};
+
+use super::{Handler, JobContext, JobError};
+
+/// The `analysis` handler.
+#[derive(Debug)]
+pub struct Analysis {
+    engine: Arc<Engine>,
+}
+
+impl Analysis {
+    pub fn new(engine: Arc<Engine>) -> Self {
+        Self { engine }
+    }
+}
+
+impl Handler for Analysis {
+    fn kind(&self) -> &'static str {
+        hast_common::jobs::kinds::analysis::KIND
+    }
+
+    fn run(&self, ctx: JobContext, payload: Value) -> BoxFuture<'static, Result<Value, JobError>> {
+        let engine = self.engine.clone();
+        Box::pin(async move {
+            let analysis_id = payload
+                .get("analysis_id")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            let db = ctx.db.clone();
+            let outcome = run(engine, ctx, payload).await;
+            // A permanent failure ends the analysis too (a transient one is retried; if
+            // its attempts run out, the API shows the job's failure).
+            if let (Err(err @ JobError::Permanent { .. }), Some(id)) = (&outcome, analysis_id) {
+                let error = json!({"code": err.code(), "message": err.message()}).to_string();
+                if let Err(e) = db.fail_analysis(&id, &error).await {
+                    tracing::warn!(error = %e, "could not mark the analysis failed");
+                }
+            }
+            outcome
+        })
+    }
+}
+
+fn db_error(e: hast_common::db::DbError) -> JobError {
+    JobError::transient("database", e.to_string())
+}
+
+async fn run(engine: Arc<Engine>, ctx: JobContext, payload: Value) -> Result<Value, JobError> {
+    let payload: AnalysisPayload = serde_json::from_value(payload)
+        .map_err(|e| JobError::permanent("invalid_payload", e.to_string()))?;
+    let id = payload.analysis_id.clone();
+    let Some(_analysis) = ctx.db.find_analysis_by_id(&id).await.map_err(db_error)? else {
+        // Deleted meanwhile: nothing to do.
+        tracing::info!(analysis.id = %id, "analysis no longer exists; skipping");
+        return Ok(json!({"analysis_id": id, "skipped": "analysis deleted"}));
+    };
+    ctx.db
+        .set_analysis_status(&id, "running")
+        .await
+        .map_err(db_error)?;
+    ctx.progress(5).await;
+
+    let mut readings = Vec::with_capacity(payload.photos.len());
+    let count = payload.photos.len().max(1);
+    for (index, photo) in payload.photos.iter().enumerate() {
+        let share = 90 / count as u8;
+        let base = 5 + share * index as u8;
+        let reading = read_one(&engine, &ctx, &id, index, photo, base, share).await?;
+        readings.push(reading);
+    }
+    let mut readings = readings.into_iter();
+    let Some(mut primary) = readings.next() else {
+        return Err(JobError::permanent("invalid_payload", "no photos"));
+    };
+    if let Some(second) = readings.next() {
+        primary.second_hand = Some(Box::new(second));
+    }
+    let usable = primary.quality.usable;
+    let lines: Vec<&str> = primary
+        .lines
+        .iter()
+        .filter(|l| l.present)
+        .map(|l| l.id.as_str())
+        .collect();
+    let summary = json!({
+        "analysis_id": id,
+        "engine": primary.engine,
+        "usable": usable,
+        "issues": primary.quality.issues,
+        "lines_found": lines,
+    });
+    let text = serde_json::to_string(&primary)
+        .map_err(|e| JobError::permanent("serialise", e.to_string()))?;
+    let stored = ctx
+        .db
+        .complete_analysis(&id, &text, &primary.engine)
+        .await
+        .map_err(db_error)?;
+    if !stored {
+        tracing::info!(analysis.id = %id, "analysis deleted while it was read");
+    }
+    ctx.progress(100).await;
+    tracing::info!(analysis.id = %id, usable, lines = ?summary["lines_found"], "palm read");
+    Ok(summary)
+}
+
+async fn read_one(
+    engine: &Arc<Engine>,
+    ctx: &JobContext,
+    analysis_id: &str,
+    index: usize,
+    photo: &AnalysisPhoto,
+    base: u8,
+    share: u8,
+) -> Result<hast_palm::Reading, JobError> {
+    let bytes = read_object(&ctx.images, &photo.object)
+        .await
+        .map_err(|e| JobError::transient("object_store", e))?
+        .ok_or_else(|| JobError::permanent("photo_missing", format!("{} is gone", photo.object)))?;
+    ctx.progress(base.saturating_add(share / 5)).await;
+    let side = match photo.hand.as_deref() {
+        Some("left") => Some(HandSide::Left),
+        Some("right") => Some(HandSide::Right),
+        _ => None,
+    };
+    let engine = engine.clone();
+    let (reading, overlay) = tokio::task::spawn_blocking(move || {
+        let image = hast_common::photo::decode_rgb(&bytes)
+            .map_err(|e| JobError::permanent("corrupt_photo", e.to_string()))?;
+        let (features, reading) = engine.read(&image, side);
+        let overlay = hast_palm::overlay::render(&image, &features);
+        let png = hast_palm::overlay::to_png(&overlay)
+            .map_err(|e| JobError::permanent("overlay", e.to_string()))?;
+        Ok::<_, JobError>((reading, png))
+    })
+    .await
+    .map_err(|e| JobError::permanent("engine_panicked", e.to_string()))??;
+    ctx.progress(base.saturating_add(((u16::from(share) * 4) / 5) as u8))
+        .await;
+    let object = if index == 0 {
+        AnalysisObject::Overlay
+    } else {
+        AnalysisObject::SecondOverlay
+    };
+    write_object(&ctx.images, &object.name(analysis_id), overlay)
+        .await
+        .map_err(|e| JobError::transient("object_store", e))?;
+    ctx.progress(base.saturating_add(share)).await;
+    Ok(reading)
+}

@@ -1,0 +1,52 @@
+//! `thumbnail`: a small JPEG preview of an analysis's (first) photo for history lists.
+
+use futures::future::BoxFuture;
+use hast_common::jobs::kinds::thumbnail::{ThumbnailPayload, THUMBNAIL_MAX_SIDE};
+use hast_common::nats::objects::{read_object, write_object, AnalysisObject};
+use serde_json::{json, Value};
+
+use super::{Handler, JobContext, JobError};
+
+/// The `thumbnail` handler.
+#[derive(Debug)]
+pub struct Thumbnail;
+
+impl Handler for Thumbnail {
+    fn kind(&self) -> &'static str {
+        hast_common::jobs::kinds::thumbnail::KIND
+    }
+
+    fn run(&self, ctx: JobContext, payload: Value) -> BoxFuture<'static, Result<Value, JobError>> {
+        Box::pin(run(ctx, payload))
+    }
+}
+
+async fn run(ctx: JobContext, payload: Value) -> Result<Value, JobError> {
+    let payload: ThumbnailPayload = serde_json::from_value(payload)
+        .map_err(|e| JobError::permanent("invalid_payload", e.to_string()))?;
+    let id = payload.analysis_id;
+    let Some(bytes) = read_object(&ctx.images, &AnalysisObject::Photo.name(&id))
+        .await
+        .map_err(|e| JobError::transient("object_store", e))?
+    else {
+        return Ok(json!({"analysis_id": id, "skipped": "photo deleted"}));
+    };
+    let thumbnail = tokio::task::spawn_blocking(move || {
+        let image = hast_common::photo::decode_rgb(&bytes)
+            .map_err(|e| JobError::permanent("corrupt_photo", e.to_string()))?;
+        let small =
+            image::DynamicImage::ImageRgb8(image).thumbnail(THUMBNAIL_MAX_SIDE, THUMBNAIL_MAX_SIDE);
+        let mut out = std::io::Cursor::new(Vec::new());
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80)
+            .encode_image(&small.to_rgb8())
+            .map_err(|e| JobError::permanent("encode", e.to_string()))?;
+        Ok::<_, JobError>((out.into_inner(), small.width(), small.height()))
+    })
+    .await
+    .map_err(|e| JobError::permanent("thumbnail_panicked", e.to_string()))??;
+    let (jpeg, width, height) = thumbnail;
+    write_object(&ctx.images, &AnalysisObject::Thumbnail.name(&id), jpeg)
+        .await
+        .map_err(|e| JobError::transient("object_store", e))?;
+    Ok(json!({"analysis_id": id, "width": width, "height": height}))
+}
