@@ -90,6 +90,15 @@ impl SessionStore {
         user_id: &str,
         is_guest: bool,
     ) -> Result<SecretString, SessionStoreUnavailable> {
+        self.start(user_id, is_guest).await.map(|(token, _)| token)
+    }
+
+    /// Like [`Self::create`], also returning the session itself (no lookup needed).
+    pub async fn start(
+        &self,
+        user_id: &str,
+        is_guest: bool,
+    ) -> Result<(SecretString, Session), SessionStoreUnavailable> {
         let mut secret = [0u8; 32];
         rand::rng().fill_bytes(&mut secret);
         let token = format!(
@@ -108,7 +117,12 @@ impl SessionStore {
         };
         let body = serde_json::to_vec(&record).map_err(unavailable)?;
         bounded(self.bucket.put(&key, body.into())).await?;
-        Ok(SecretString::from(token))
+        let session = Session {
+            user_id: user_id.to_owned(),
+            is_guest,
+            key,
+        };
+        Ok((SecretString::from(token), session))
     }
 
     /// The session behind `token`, renewing it when due; `None` for an unknown,

@@ -18,11 +18,12 @@ use futures::TryStreamExt;
 use hast_common::db::models::{Analysis, User};
 use hast_common::db::{self};
 use hast_common::jobs::{JobState, NewJob};
-use hast_common::nats::objects::{delete_analysis_objects, AnalysisObject};
+use hast_common::nats::objects::{
+    delete_analysis_objects, read_object, write_object, AnalysisObject,
+};
 use hast_common::photo::{self, NormalisedPhoto, PhotoError, PhotoLimits};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tokio::io::AsyncReadExt;
 use warp::http::{header, HeaderMap, StatusCode};
 use warp::{Filter, Rejection, Reply};
 
@@ -51,6 +52,20 @@ struct Page {
 #[serde(deny_unknown_fields)]
 struct ImageQuery {
     hand: Option<u8>,
+}
+
+impl ImageQuery {
+    /// `first` for `?hand=1` (or none), `second` for `?hand=2`.
+    fn pick(&self, first: AnalysisObject, second: AnalysisObject) -> ApiResult<AnalysisObject> {
+        match self.hand {
+            None | Some(1) => Ok(first),
+            Some(2) => Ok(second),
+            Some(_) => Err(ApiError::bad_request(
+                "invalid_query",
+                "hand must be 1 or 2",
+            )),
+        }
+    }
 }
 
 pub fn routes(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
@@ -98,16 +113,7 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = R
         .and(require_user(state.clone()))
         .and(warp::query::<ImageQuery>())
         .then(|id, state, who, query: ImageQuery| async move {
-            let object = match query.hand {
-                None | Some(1) => AnalysisObject::Photo,
-                Some(2) => AnalysisObject::SecondPhoto,
-                Some(_) => {
-                    return Err(ApiError::bad_request(
-                        "invalid_query",
-                        "hand must be 1 or 2",
-                    ))
-                }
-            };
+            let object = query.pick(AnalysisObject::Photo, AnalysisObject::SecondPhoto)?;
             serve_object(id, state, who, object).await
         })
         .boxed();
@@ -117,16 +123,7 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = R
         .and(require_user(state.clone()))
         .and(warp::query::<ImageQuery>())
         .then(|id, state, who, query: ImageQuery| async move {
-            let object = match query.hand {
-                None | Some(1) => AnalysisObject::Overlay,
-                Some(2) => AnalysisObject::SecondOverlay,
-                Some(_) => {
-                    return Err(ApiError::bad_request(
-                        "invalid_query",
-                        "hand must be 1 or 2",
-                    ))
-                }
-            };
+            let object = query.pick(AnalysisObject::Overlay, AnalysisObject::SecondOverlay)?;
             serve_object(id, state, who, object).await
         })
         .boxed();
@@ -269,17 +266,10 @@ async fn new_guest(state: &AppState) -> ApiResult<(Identity, secrecy::SecretStri
         updated_at: now,
     };
     state.db.insert_user(&guest).await?;
-    let token = state.sessions.create(&guest.id, true).await.map_err(|e| {
+    let (token, session) = state.sessions.start(&guest.id, true).await.map_err(|e| {
         tracing::warn!(error = %e, "session store unavailable");
         ApiError::unavailable("session_store_unavailable", "try again shortly")
     })?;
-    let session = state
-        .sessions
-        .lookup(secrecy::ExposeSecret::expose_secret(&token))
-        .await
-        .ok()
-        .flatten()
-        .ok_or_else(|| ApiError::unavailable("session_store_unavailable", "try again shortly"))?;
     tracing::info!(user.id = %guest.id, "guest session started");
     Ok((
         Identity {
@@ -381,15 +371,9 @@ async fn upload(
             AnalysisObject::SecondPhoto
         };
         let name = object.name(&analysis_id);
-        let mut reader = std::io::Cursor::new(normalised.jpeg);
-        let stored = tokio::time::timeout(
-            std::time::Duration::from_secs(10),
-            state.topology.images.put(name.as_str(), &mut reader),
-        )
-        .await;
-        if !matches!(stored, Ok(Ok(_))) {
+        if let Err(e) = write_object(&state.topology.images, &name, normalised.jpeg).await {
             let _ = delete_analysis_objects(&state.topology.images, &analysis_id).await;
-            tracing::warn!("could not store the photo");
+            tracing::warn!(error = %e, "could not store the photo");
             return Err(ApiError::unavailable(
                 "storage_unavailable",
                 "the photo store is unavailable; try again shortly",
@@ -641,24 +625,8 @@ async fn serve_object(
         AnalysisObject::Thumbnail => ApiError::not_found("the thumbnail is not ready yet"),
         _ => ApiError::not_found("no such image"),
     };
-    let read = async {
-        let mut found = match state.topology.images.get(name.as_str()).await {
-            Ok(found) => found,
-            Err(e) if e.kind() == async_nats::jetstream::object_store::GetErrorKind::NotFound => {
-                return Ok(None);
-            }
-            Err(e) => return Err(e.to_string()),
-        };
-        let mut bytes = Vec::new();
-        found
-            .read_to_end(&mut bytes)
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(Some(bytes))
-    };
-    let bytes = tokio::time::timeout(std::time::Duration::from_secs(10), read)
+    let bytes = read_object(&state.topology.images, &name)
         .await
-        .map_err(|_| ApiError::unavailable("storage_unavailable", "try again shortly"))?
         .map_err(|e| {
             tracing::warn!(error = %e, "could not read an object");
             ApiError::unavailable("storage_unavailable", "try again shortly")
