@@ -235,3 +235,294 @@ async fn cors_allows_only_configured_origins() {
         .unwrap()
         .contains("POST"));
 }
+
+/// Every `$ref` in `value` (where it sits, what it points at).
+fn openapi_refs(value: &Value, at: &str, out: &mut Vec<(String, String)>) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                match child {
+                    Value::String(target) if key == "$ref" => {
+                        out.push((at.to_owned(), target.clone()));
+                    }
+                    _ => openapi_refs(child, &format!("{at}/{key}"), out),
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                openapi_refs(child, &format!("{at}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `palm/reading.schema.json` as the document must embed it: without `$id` and
+/// `$schema`, its own `#…` refs made absolute under `#/components/schemas/Reading`.
+fn reading_schema_as_embedded() -> Value {
+    fn rewrite(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                for (key, child) in map.iter_mut() {
+                    match child {
+                        Value::String(target) if key == "$ref" && target.starts_with('#') => {
+                            *target = format!("#/components/schemas/Reading{}", &target[1..]);
+                        }
+                        other => rewrite(other),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(rewrite),
+            _ => {}
+        }
+    }
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../palm/reading.schema.json");
+    let mut schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let root = schema.as_object_mut().unwrap();
+    root.remove("$id");
+    root.remove("$schema");
+    rewrite(&mut schema);
+    schema
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_is_3_1_embeds_the_reading_schema_and_resolves() {
+    let nats = NatsServer::start();
+    let db = TestDatabase::sqlite();
+    let app = spawn_app(test_settings(&db.url, &nats.url(), &[])).await;
+
+    let response = app
+        .anonymous
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let (status, doc) = json(response).await;
+
+    assert_eq!(status, 200, "{doc}");
+    assert_eq!(content_type, "application/json");
+    let version = doc["openapi"].as_str().unwrap();
+    assert!(version.starts_with("3.1."), "openapi {version}");
+    assert!(doc["info"]["title"].is_string() && doc["info"]["version"].is_string());
+    assert_eq!(
+        doc["components"]["schemas"]["Reading"],
+        reading_schema_as_embedded(),
+        "components.schemas.Reading is palm/reading.schema.json (minus $id/$schema, refs made absolute)"
+    );
+    let schemes = &doc["components"]["securitySchemes"];
+    assert_eq!(schemes["sessionCookie"]["in"], "cookie");
+    assert_eq!(schemes["sessionCookie"]["name"], "hast_session");
+    assert_eq!(schemes["bearerAuth"]["scheme"], "bearer");
+    assert!(doc["components"]["schemas"]["Error"]["properties"]["error"].is_object());
+
+    let mut refs = Vec::new();
+    openapi_refs(&doc, "", &mut refs);
+    for (at, target) in &refs {
+        let pointer = target
+            .strip_prefix('#')
+            .unwrap_or_else(|| panic!("{at}: $ref {target} is not inside the document"));
+        assert!(
+            doc.pointer(pointer).is_some(),
+            "{at}: $ref {target} does not resolve"
+        );
+    }
+    assert!(
+        refs.iter().any(
+            |(at, target)| at.starts_with("/components/schemas/Analysis/")
+                && target == "#/components/schemas/Reading"
+        ),
+        "Analysis refers to Reading"
+    );
+    for (path, method) in [
+        ("/api/v1/analyses", "post"),
+        ("/api/v1/analyses", "get"),
+        ("/api/v1/analyses/{id}", "get"),
+    ] {
+        let schema = doc["paths"][path][method]["responses"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .find(|(code, _)| code.starts_with('2'))
+            .map(|(_, r)| r["content"]["application/json"]["schema"]["$ref"].clone())
+            .unwrap();
+        let target = schema.as_str().unwrap().trim_start_matches('#');
+        assert!(
+            doc.pointer(target)
+                .unwrap()
+                .to_string()
+                .contains("#/components/schemas/Analysis"),
+            "{method} {path} answers analyses"
+        );
+    }
+}
+
+/// The operations of the document, with every `{param}` replaced by a random UUID.
+fn documented_operations(doc: &Value) -> Vec<(reqwest::Method, String, String, Value)> {
+    let mut operations = Vec::new();
+    for (template, item) in doc["paths"].as_object().unwrap() {
+        let path = template
+            .split('/')
+            .map(|segment| {
+                if segment.starts_with('{') && segment.ends_with('}') {
+                    uuid::Uuid::now_v7().to_string()
+                } else {
+                    segment.to_owned()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/");
+        for method in [
+            "get", "put", "post", "delete", "patch", "head", "options", "trace",
+        ] {
+            let Some(operation) = item.get(method) else {
+                continue;
+            };
+            let method = method.to_uppercase().parse::<reqwest::Method>().unwrap();
+            operations.push((
+                method,
+                template.clone(),
+                path.clone(),
+                operation["responses"].clone(),
+            ));
+        }
+    }
+    // Deleting the account, then signing out, end the probing client's session: last.
+    operations.sort_by_key(
+        |(method, template, _, _)| match (method.as_str(), template.as_str()) {
+            ("DELETE", "/api/v1/auth/me") => 1,
+            (_, "/api/v1/auth/logout") => 2,
+            _ => 0,
+        },
+    );
+    operations
+}
+
+/// Sends `method path` with no body and checks that the route exists: not 405, and a
+/// 404 only for a missing resource (`"no such route"` is what an unknown route gets).
+/// The status must be one the document lists for the operation, with a documented
+/// media type, and the JSON error envelope where the document says `Error`.
+async fn probe(
+    client: &reqwest::Client,
+    app: &hast_tests::TestApp,
+    doc: &Value,
+    (method, template, path, documented): &(reqwest::Method, String, String, Value),
+    who: &str,
+) -> u16 {
+    let response = client
+        .request(method.clone(), app.url(path))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let media_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| essence(v.to_str().unwrap()));
+    let body: Value = if media_type.as_deref() == Some("application/json") {
+        response.json().await.unwrap()
+    } else {
+        Value::Null
+    };
+    let what = format!("{who} {method} {template} → {status} {body}");
+    assert_ne!(status, 405, "{what}");
+    if status == 404 {
+        assert_eq!(body["error"]["code"], "not_found", "{what}");
+        assert_ne!(
+            body["error"]["message"], "no such route",
+            "the route is missing: {what}"
+        );
+    }
+    let mut answer = documented
+        .get(status.to_string())
+        .unwrap_or_else(|| panic!("undocumented status: {what}"));
+    if let Some(target) = answer["$ref"].as_str() {
+        answer = doc.pointer(target.trim_start_matches('#')).unwrap();
+    }
+    match (answer.get("content"), media_type) {
+        (Some(content), Some(actual)) => assert!(
+            content
+                .as_object()
+                .unwrap()
+                .keys()
+                .any(|listed| essence(listed) == actual),
+            "undocumented media type {actual}: {what}"
+        ),
+        (Some(_), None) => panic!("no Content-Type: {what}"),
+        (None, _) => assert!(status == 204 || status == 200, "{what}"),
+    }
+    if answer["content"]["application/json"]["schema"]["$ref"] == "#/components/schemas/Error" {
+        assert!(
+            body["error"]["code"].is_string() && body["error"]["message"].is_string(),
+            "the error envelope: {what}"
+        );
+    }
+    status
+}
+
+/// `text/plain; version=0.0.4` → `text/plain`.
+fn essence(content_type: &str) -> String {
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_documented_operation_exists_on_the_running_api() {
+    let nats = NatsServer::start();
+    let db = TestDatabase::sqlite();
+    let app = spawn_app(test_settings(&db.url, &nats.url(), &[])).await;
+    let (status, doc) = json(
+        app.anonymous
+            .get(app.url("/api/v1/openapi.json"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let operations = documented_operations(&doc);
+    assert!(operations.len() >= 20, "{} operations", operations.len());
+
+    // What an unknown route answers, which `probe` tells from a missing resource.
+    let unknown = format!("/api/v1/nope/{}", uuid::Uuid::now_v7());
+    let (unknown_status, unknown_body) = json(app.get(&unknown).await).await;
+    assert_eq!(unknown_status, 404);
+    assert_eq!(unknown_body["error"]["message"], "no such route");
+
+    // Anonymous: public routes answer, the others say 401 (after matching the route).
+    let mut anonymous = Vec::new();
+    for operation in &operations {
+        anonymous.push((
+            probe(&app.anonymous, &app, &doc, operation, "anonymous").await,
+            operation,
+        ));
+    }
+    for (status, (method, template, _, _)) in &anonymous {
+        let secured = doc["paths"][template.as_str()][method.as_str().to_lowercase()]
+            .get("security")
+            .is_none();
+        if secured {
+            assert_eq!(*status, 401, "anonymous {method} {template}");
+        }
+    }
+
+    // Signed in (a user of its own, as the last probes end its session): ids that do
+    // not exist give the resource's own 404.
+    let user = app.new_user().await;
+    let signed_in = hast_tests::bearer_client(&user.token);
+    for operation in &operations {
+        let status = probe(&signed_in, &app, &doc, operation, "signed in").await;
+        assert_ne!(status, 401, "signed in {} {}", operation.0, operation.1);
+        if operation.1.contains("{id}") {
+            assert_eq!(status, 404, "signed in {} {}", operation.0, operation.1);
+        }
+    }
+}

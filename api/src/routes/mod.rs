@@ -8,6 +8,7 @@ mod auth;
 mod health;
 pub mod jobs;
 mod metrics;
+pub mod openapi;
 
 use warp::{Filter, Rejection, Reply};
 
@@ -27,5 +28,6 @@ fn api(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Rejectio
         .or(analyses::routes(state.clone()))
         .or(jobs::routes(state.clone()))
         .or(metrics::routes(state))
+        .or(openapi::routes())
         .boxed()
 }
