@@ -1,16 +1,40 @@
 //! `palm-bench`: time and peak memory of reading one palm photo, end to end as a worker
 //! does it (normalise the upload → decode the stored JPEG → measure → interpret →
-//! render the overlay), at 1 MP and 12 MP, on one core (this process uses one thread).
+//! render and encode the overlay), at 1 MP, 12 MP and 12 MP with sensor noise (see
+//! [`SIZES`]), on one core (this process uses one thread). Peak memory is the process's
+//! `VmHWM`, reset after each synthetic photo is generated.
 //!
-//! Usage: `cargo run --release -p hast-bench --bin palm-bench -- [--runs N] [--quality]`
-//! `--quality` also prints the detection-quality table over a fixed synthetic set.
-//! Results: one JSON line per size on stdout.
+//! Usage: `cargo run --release -p hast-bench --bin palm-bench -- [--runs N]
+//! [--save-uploads DIR]` (`--save-uploads` writes each synthetic upload JPEG to `DIR`).
+//! Results: one JSON line per size on stdout (median per stage, `*_ms_p50`), and a
+//! readable table on stderr.
+//!
+//! Stages, in the order a photo goes through them:
+//! - `normalise`: the API's [`normalise`] of the upload (decode, orient, scale down,
+//!   re-encode);
+//! - `decode`: the worker's [`decode_rgb`] of the stored, normalised JPEG;
+//! - `engine`: [`Engine::read`] (measure + interpret), of which `landmarks` (the
+//!   hand-landmark model's passes) is timed by a separate call to the same model, outside
+//!   the total;
+//! - `overlay_render` and `overlay_encode`: the overlay drawn and encoded as the worker
+//!   stores it.
+//!
+//! `read` is decode + engine + overlay (the worker's share), `total` is normalise + read.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hast_common::photo::{decode_rgb, normalise, PhotoLimits};
+use hast_palm::measure::landmarks::LandmarkModel;
 use hast_palm::synth::{self, SynthSpec};
 use hast_palm::Engine;
+
+/// Resets the peak resident set size (`VmHWM`) to the current one (Linux: `5` written
+/// to `/proc/self/clear_refs`), so that the synthetic photo's generation does not count.
+/// Returns whether it worked.
+fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
 
 /// Peak resident set size of this process so far, in MiB (Linux `VmHWM`).
 fn peak_rss_mib() -> f64 {
@@ -34,6 +58,27 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[i].as_secs_f64() * 1000.0
 }
 
+/// The photos: label, width, height and sensor noise (standard deviation in 8-bit
+/// levels). The noiseless synthetic palm compresses far better than a camera photo;
+/// the noisy 12 MP one has a phone photo's file size (and so its entropy-decoding cost).
+const SIZES: [(&str, u32, u32, f32); 3] = [
+    ("1MP", 1155, 866, 0.0),
+    ("12MP", 4000, 3000, 0.0),
+    ("12MPn", 4000, 3000, 4.0),
+];
+
+/// The stages timed, in order.
+const STAGES: [&str; 8] = [
+    "normalise",
+    "decode",
+    "landmarks",
+    "engine",
+    "overlay_render",
+    "overlay_encode",
+    "read",
+    "total",
+];
+
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let runs = args
@@ -41,55 +86,123 @@ fn main() -> anyhow::Result<()> {
         .position(|a| a == "--runs")
         .and_then(|i| args.get(i + 1))
         .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(10);
+        .unwrap_or(10)
+        .max(1);
     let load = Instant::now();
-    let engine = Engine::offline()?;
+    let model = Arc::new(LandmarkModel::embedded()?);
+    let engine = Engine::with_model(Some(model.clone()));
     eprintln!(
         "engine loaded in {:.0} ms",
         load.elapsed().as_secs_f64() * 1000.0
     );
-    for (label, width, height) in [("1MP", 1155u32, 866u32), ("12MP", 4000, 3000)] {
+    eprintln!(
+        "{:<5}{}  {:>9} {:>9} {:>6} {:>6}",
+        "size",
+        STAGES
+            .iter()
+            .map(|s| format!("{s:>15}"))
+            .collect::<Vec<_>>()
+            .join(""),
+        "max total",
+        "overlay B",
+        "lines",
+        "RSS"
+    );
+    let save = args
+        .iter()
+        .position(|a| a == "--save-uploads")
+        .and_then(|i| args.get(i + 1))
+        .map(std::path::PathBuf::from);
+    for (label, width, height, noise) in SIZES {
         let mut spec = SynthSpec::palm(42);
         spec.width = width;
         spec.height = height;
+        spec.noise = noise;
         let upload = synth::to_jpeg(&synth::generate(&spec).image, 90);
+        if let Some(dir) = &save {
+            std::fs::write(dir.join(format!("upload-{label}.jpg")), &upload)?;
+        }
+        // Peak memory of the pipeline alone (the generator's buffers are freed by now).
+        let rss_reset = reset_peak_rss();
         let rss_before = peak_rss_mib();
-        let mut normalise_t = Vec::with_capacity(runs);
-        let mut read_t = Vec::with_capacity(runs);
-        let mut total_t = Vec::with_capacity(runs);
+        let mut times: Vec<Vec<Duration>> = vec![Vec::with_capacity(runs); STAGES.len()];
         let mut lines = 0;
+        let mut detection = serde_json::Value::Null;
+        let mut overlay_bytes = 0;
+        let mut working = (0, 0);
         for _ in 0..runs {
             let t0 = Instant::now();
             let stored = normalise(&upload, &PhotoLimits::default())?;
             let t1 = Instant::now();
             let image = decode_rgb(&stored.jpeg)?;
-            let (features, _reading) = engine.read(&image, None);
-            let overlay = hast_palm::overlay::render(&image, &features);
-            let _png = hast_palm::overlay::to_png(&overlay)?;
             let t2 = Instant::now();
+            let (features, _reading) = engine.read(&image, None);
+            let t3 = Instant::now();
+            let overlay = hast_palm::overlay::render(&image, &features);
+            let t4 = Instant::now();
+            let encoded = hast_palm::overlay::to_png(&overlay)?;
+            let t5 = Instant::now();
+            // The landmark passes on their own (outside the total).
+            let l0 = Instant::now();
+            let _ = model.detect(&image);
+            let landmarks = l0.elapsed();
+
             lines = features.lines.len();
-            normalise_t.push(t1 - t0);
-            read_t.push(t2 - t1);
-            total_t.push(t2 - t0);
+            detection = serde_json::json!({
+                "method": features.detection.method,
+                "confidence": features.detection.confidence,
+            });
+            overlay_bytes = encoded.len();
+            working = (image.width(), image.height());
+            for (i, d) in [
+                t1 - t0,
+                t2 - t1,
+                landmarks,
+                t3 - t2,
+                t4 - t3,
+                t5 - t4,
+                t5 - t1,
+                t5 - t0,
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                times[i].push(d);
+            }
         }
-        for v in [&mut normalise_t, &mut read_t, &mut total_t] {
+        for v in &mut times {
             v.sort();
         }
-        println!(
-            "{}",
-            serde_json::json!({
-                "size": label,
-                "upload_pixels": width * height,
-                "upload_bytes": upload.len(),
-                "runs": runs,
-                "normalise_ms_p50": percentile(&normalise_t, 0.5),
-                "read_ms_p50": percentile(&read_t, 0.5),
-                "total_ms_p50": percentile(&total_t, 0.5),
-                "total_ms_max": percentile(&total_t, 1.0),
-                "peak_rss_mib": peak_rss_mib(),
-                "peak_rss_mib_before": rss_before,
-                "lines_found": lines,
-            })
+        let mut report = serde_json::json!({
+            "size": label,
+            "upload_pixels": width * height,
+            "upload_bytes": upload.len(),
+            "working_size": [working.0, working.1],
+            "runs": runs,
+            "total_ms_max": percentile(&times[STAGES.len() - 1], 1.0),
+            "peak_rss_mib": peak_rss_mib(),
+            "peak_rss_mib_before": rss_before,
+            "peak_rss_reset": rss_reset,
+            "overlay_bytes": overlay_bytes,
+            "lines_found": lines,
+            "detection": detection,
+        });
+        for (stage, t) in STAGES.iter().zip(&times) {
+            report[format!("{stage}_ms_p50")] = serde_json::json!(percentile(t, 0.5));
+        }
+        println!("{report}");
+        eprintln!(
+            "{:<5}{}  {:>9.1} {:>9} {:>6} {:>6.0}",
+            label,
+            times
+                .iter()
+                .map(|t| format!("{:>15.1}", percentile(t, 0.5)))
+                .collect::<Vec<_>>()
+                .join(""),
+            percentile(&times[STAGES.len() - 1], 1.0),
+            overlay_bytes,
+            lines,
+            peak_rss_mib()
         );
     }
     Ok(())
