@@ -12,9 +12,12 @@
 //! `reading.rs` (the reading JSON; its JSON Schema is `palm/reading.schema.json`),
 //! `measure/` (one module per step), `interpret/` (the rule table), `overlay.rs` (lines
 //! drawn on the photo), `engine.rs` (the two stages together), `synth.rs` (synthetic
-//! palms with known lines, behind the `synth` feature).
+//! palms with known lines, behind the `synth` feature) and `evaluation.rs` (scoring against
+//! their truth, and the seeded evaluation set).
 
 pub mod engine;
+#[cfg(feature = "synth")]
+pub mod evaluation;
 pub mod features;
 pub mod geometry;
 pub mod interpret;

@@ -10,8 +10,14 @@
 //!   in-process on port 0, built from [`test_settings`].
 //!
 //! Set `TEST_LOG=1` to see the services' logs.
+//!
+//! The crate's own unit tests (`src/no_panic.rs`) are property tests of the upload path
+//! and the palm engine over arbitrary bytes.
 
 #![allow(clippy::unwrap_used)]
+
+#[cfg(test)]
+mod no_panic;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};

@@ -1,111 +1,18 @@
-//! Measure-stage tests on synthetic palms with known lines.
-//!
-//! Scoring: a true line counts as **found** when the measured line with the same id
-//! - lies on it: the mean distance from the measured polyline (densified to 1 % of the
-//!   palm length) to the true path is at most [`MAX_MEAN_DIST`] palm lengths, and
-//! - covers it: at least [`MIN_COVERAGE`] of the true path's points lie within
-//!   [`COVER_TOL`] palm lengths of the measured polyline.
-//!
-//! The thresholds: 4 % of the palm length is about one crease spacing of the minor
-//! wrinkles and well below the head–heart spacing (≈ 20 %), so a line assigned to the
-//! wrong crease fails; 60 % coverage accepts a line whose faint, tapered ends or a
-//! start shared with another line (head and life) were not traced.
+//! Measure-stage tests on synthetic palms with known lines. Scoring (what "found"
+//! means) is in [`crate::evaluation`].
 
-use crate::features::{Features, LineId, MeasuredLine, QualityIssue};
-use crate::geometry::Point;
-use crate::synth::{generate, LineSet, SkinTone, Subject, SynthPalm, SynthSpec, TrueLine};
+use crate::evaluation::{densify, MAX_MEAN_DIST};
+use crate::features::{Features, LineId, QualityIssue};
+use crate::synth::{generate, LineSet, SkinTone, Subject, SynthPalm, SynthSpec};
 use crate::{HandSide, Measure};
 
 use super::OfflineMeasure;
 
-const MAX_MEAN_DIST: f32 = 0.04;
-const MIN_COVERAGE: f32 = 0.6;
-const COVER_TOL: f32 = 0.04;
-
-fn seg_dist(p: Point, a: Point, b: Point) -> f32 {
-    let (dx, dy) = (b.x - a.x, b.y - a.y);
-    let len2 = dx * dx + dy * dy;
-    let t = if len2 > 0.0 {
-        (((p.x - a.x) * dx + (p.y - a.y) * dy) / len2).clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
-    p.distance(Point::new(a.x + t * dx, a.y + t * dy))
-}
-
-fn poly_dist(p: Point, poly: &[Point]) -> f32 {
-    if poly.len() == 1 {
-        return p.distance(poly[0]);
-    }
-    poly.windows(2)
-        .map(|w| seg_dist(p, w[0], w[1]))
-        .fold(f32::INFINITY, f32::min)
-}
-
-fn densify(poly: &[Point], step: f32) -> Vec<Point> {
-    let mut out = Vec::new();
-    for w in poly.windows(2) {
-        let d = w[0].distance(w[1]);
-        let n = (d / step).ceil().max(1.0) as usize;
-        for k in 0..n {
-            let t = k as f32 / n as f32;
-            out.push(Point::new(
-                w[0].x + (w[1].x - w[0].x) * t,
-                w[0].y + (w[1].y - w[0].y) * t,
-            ));
-        }
-    }
-    if let Some(&last) = poly.last() {
-        out.push(last);
-    }
-    out
-}
-
-/// (mean distance, coverage), both relative to the palm length.
-pub(super) fn line_error(found: &MeasuredLine, truth: &TrueLine, palm_length: f32) -> (f32, f32) {
-    if found.polyline.is_empty() || truth.points.is_empty() {
-        return (f32::INFINITY, 0.0);
-    }
-    let dense = densify(&found.polyline, 0.01 * palm_length);
-    let mean = dense
-        .iter()
-        .map(|&p| {
-            truth
-                .points
-                .iter()
-                .map(|&q| p.distance(q))
-                .fold(f32::INFINITY, f32::min)
-        })
-        .sum::<f32>()
-        / dense.len() as f32;
-    let tol = COVER_TOL * palm_length;
-    let covered = truth
-        .points
-        .iter()
-        .filter(|&&q| poly_dist(q, &found.polyline) <= tol)
-        .count();
-    (
-        mean / palm_length,
-        covered as f32 / truth.points.len() as f32,
-    )
-}
-
-/// Per true line: (id, found?, mean error).
+/// Per true line: (id, found?, mean error, coverage).
 pub(super) fn score(f: &Features, synth: &SynthPalm) -> Vec<(LineId, bool, f32, f32)> {
-    let Some(frame) = synth.frame else {
-        return Vec::new();
-    };
-    let l = frame.palm_length();
-    synth
-        .truth
-        .iter()
-        .map(|t| match f.lines.iter().find(|m| m.id == t.id) {
-            Some(m) => {
-                let (d, c) = line_error(m, t, l);
-                (t.id, d <= MAX_MEAN_DIST && c >= MIN_COVERAGE, d, c)
-            }
-            None => (t.id, false, f32::NAN, 0.0),
-        })
+    crate::evaluation::score(f, synth)
+        .into_iter()
+        .map(|s| (s.id, s.found, s.mean_error, s.coverage))
         .collect()
 }
 
@@ -556,7 +463,7 @@ fn dump_grid(img: &image::RgbImage, f: &Features, synth: &SynthPalm, path: &str)
             put(x, y, if edge.gap { [255, 0, 0] } else { [0, 255, 0] });
         }
     }
-    let to_grid = |p: Point| {
+    let to_grid = |p: crate::geometry::Point| {
         let (u, v) = frame.to_palm(p);
         c.to_grid(u, v)
     };

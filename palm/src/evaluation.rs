@@ -1,0 +1,410 @@
+//! Scoring the measure stage against synthetic palms with known lines, and the fixed,
+//! seeded evaluation set behind `docs/analysis-quality.md` (feature `synth`).
+//!
+//! Scoring: a true line counts as **found** when the measured line with the *same id*
+//! - lies on it: the mean distance from the measured polyline (densified to 1 % of the
+//!   palm length) to the true path is at most [`MAX_MEAN_DIST`] palm lengths, and
+//! - covers it: at least [`MIN_COVERAGE`] of the true path's points lie within
+//!   [`COVER_TOL`] palm lengths of the measured polyline.
+//!
+//! A true line that a measured line of *another* id matches by the same test is
+//! **mislabelled**. The thresholds: 4 % of the palm length is about one crease spacing
+//! of the minor wrinkles and well below the head–heart spacing (≈ 20 %), so a line
+//! assigned to the wrong crease fails; 60 % coverage accepts a line whose faint, tapered
+//! ends or a start shared with another line (head and life) were not traced.
+
+use image::RgbImage;
+
+use crate::features::{Features, LineId, MeasuredLine};
+use crate::geometry::Point;
+use crate::synth::{generate, to_jpeg, LineSet, SkinTone, Subject, SynthPalm, SynthSpec, TrueLine};
+use crate::HandSide;
+
+/// Largest mean distance (palm lengths) from a measured line to the true path.
+pub const MAX_MEAN_DIST: f32 = 0.04;
+/// Smallest share of the true path the measured line must cover.
+pub const MIN_COVERAGE: f32 = 0.6;
+/// Distance (palm lengths) within which a true point counts as covered.
+pub const COVER_TOL: f32 = 0.04;
+
+fn seg_dist(p: Point, a: Point, b: Point) -> f32 {
+    let (dx, dy) = (b.x - a.x, b.y - a.y);
+    let len2 = dx * dx + dy * dy;
+    let t = if len2 > 0.0 {
+        (((p.x - a.x) * dx + (p.y - a.y) * dy) / len2).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    p.distance(Point::new(a.x + t * dx, a.y + t * dy))
+}
+
+fn poly_dist(p: Point, poly: &[Point]) -> f32 {
+    if poly.len() == 1 {
+        return p.distance(poly[0]);
+    }
+    poly.windows(2)
+        .map(|w| seg_dist(p, w[0], w[1]))
+        .fold(f32::INFINITY, f32::min)
+}
+
+/// The polyline resampled so consecutive points are at most `step` apart.
+pub fn densify(poly: &[Point], step: f32) -> Vec<Point> {
+    let mut out = Vec::new();
+    for w in poly.windows(2) {
+        let d = w[0].distance(w[1]);
+        let n = (d / step).ceil().max(1.0) as usize;
+        for k in 0..n {
+            let t = k as f32 / n as f32;
+            out.push(Point::new(
+                w[0].x + (w[1].x - w[0].x) * t,
+                w[0].y + (w[1].y - w[0].y) * t,
+            ));
+        }
+    }
+    if let Some(&last) = poly.last() {
+        out.push(last);
+    }
+    out
+}
+
+/// (mean distance, coverage) of a measured line against a true one, both relative to
+/// the palm length.
+pub fn line_error(found: &MeasuredLine, truth: &TrueLine, palm_length: f32) -> (f32, f32) {
+    if found.polyline.is_empty() || truth.points.is_empty() {
+        return (f32::INFINITY, 0.0);
+    }
+    let dense = densify(&found.polyline, 0.01 * palm_length);
+    let mean = dense
+        .iter()
+        .map(|&p| {
+            truth
+                .points
+                .iter()
+                .map(|&q| p.distance(q))
+                .fold(f32::INFINITY, f32::min)
+        })
+        .sum::<f32>()
+        / dense.len() as f32;
+    let tol = COVER_TOL * palm_length;
+    let covered = truth
+        .points
+        .iter()
+        .filter(|&&q| poly_dist(q, &found.polyline) <= tol)
+        .count();
+    (
+        mean / palm_length,
+        covered as f32 / truth.points.len() as f32,
+    )
+}
+
+/// How one true line fared.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineScore {
+    pub id: LineId,
+    /// Found under its own id (see the module docs).
+    pub found: bool,
+    /// Mean distance of the same-id measured line, palm lengths (NaN when none).
+    pub mean_error: f32,
+    /// Share of the true path the same-id measured line covers (0 when none).
+    pub coverage: f32,
+    /// A measured line of another id that matches this true line.
+    pub mislabelled_as: Option<LineId>,
+}
+
+fn matches(found: &MeasuredLine, truth: &TrueLine, palm_length: f32) -> (bool, f32, f32) {
+    let (d, c) = line_error(found, truth, palm_length);
+    (d <= MAX_MEAN_DIST && c >= MIN_COVERAGE, d, c)
+}
+
+/// Scores every true line of a synthetic palm against the measured features.
+pub fn score(f: &Features, synth: &SynthPalm) -> Vec<LineScore> {
+    let Some(frame) = synth.frame else {
+        return Vec::new();
+    };
+    let l = frame.palm_length();
+    synth
+        .truth
+        .iter()
+        .map(|t| {
+            let (found, mean_error, coverage) = match f.lines.iter().find(|m| m.id == t.id) {
+                Some(m) => matches(m, t, l),
+                None => (false, f32::NAN, 0.0),
+            };
+            let mislabelled_as = if found {
+                None
+            } else {
+                f.lines
+                    .iter()
+                    .filter(|m| m.id != t.id)
+                    .find(|m| matches(m, t, l).0)
+                    .map(|m| m.id)
+            };
+            LineScore {
+                id: t.id,
+                found,
+                mean_error,
+                coverage,
+                mislabelled_as,
+            }
+        })
+        .collect()
+}
+
+/// One photo of the evaluation set.
+#[derive(Debug, Clone)]
+pub struct Case {
+    /// Its index in the set.
+    pub index: usize,
+    pub spec: SynthSpec,
+    /// Passed through JPEG at this quality before measuring.
+    pub jpeg_quality: Option<u8>,
+    /// For a negative: what it shows ("blank", "back of hand", …); `None` for a palm.
+    pub negative: Option<&'static str>,
+}
+
+impl Case {
+    /// The photo as the engine sees it, and the truth.
+    pub fn render(&self) -> (SynthPalm, RgbImage) {
+        let synth = generate(&self.spec);
+        let image = match self.jpeg_quality {
+            Some(q) => image::load_from_memory(&to_jpeg(&synth.image, q))
+                .map(|i| i.to_rgb8())
+                .unwrap_or_else(|_| synth.image.clone()),
+            None => synth.image.clone(),
+        };
+        (synth, image)
+    }
+}
+
+/// Number of palm photos in the set.
+pub const POSITIVES: usize = 200;
+/// Seeds per kind of negative photo.
+pub const NEGATIVE_SEEDS: u64 = 5;
+
+/// Turns a palm spec into another photo.
+pub type SpecEdit = fn(&mut SynthSpec);
+
+/// The negative kinds: what each shows and how it is made from a palm spec.
+pub const NEGATIVE_KINDS: [(&str, SpecEdit); 8] = [
+    ("blank", |s| s.subject = Subject::Blank),
+    ("noise", |s| s.subject = Subject::Noise),
+    ("non-hand shape", |s| s.subject = Subject::NonHandShape),
+    ("back of the hand", |s| s.subject = Subject::BackOfHand),
+    ("tiny hand", |s| s.scale = 0.3),
+    ("underexposed", |s| s.exposure = 0.15),
+    ("overexposed", |s| s.exposure = 2.5),
+    ("blurred", |s| s.blur_sigma = 4.0),
+];
+
+/// The `i`-th palm of the set: both hands alternating, five skin tones, rotation
+/// −30…32°, scale 0.7–1.1, lighting gradients 0/0.3/0.6, noise 0/3/6, blur σ 0/0.7/1.2,
+/// every fourth photo through JPEG quality 70, every other one with all six lines; every
+/// tenth with a broken life line, every tenth (offset) with a forked head line, every
+/// twentieth with a fused head–heart line.
+pub fn positive_spec(i: u64) -> SynthSpec {
+    let mut spec = SynthSpec::palm(1000 + i);
+    spec.side = if i.is_multiple_of(2) {
+        HandSide::Left
+    } else {
+        HandSide::Right
+    };
+    spec.skin = SkinTone::ALL[(i % 5) as usize];
+    spec.rotation_deg = [-30.0, -15.0, 0.0, 15.0, 30.0][((i / 2) % 5) as usize] + (i % 3) as f32;
+    spec.scale = 0.7 + 0.4 * ((i * 7) % 9) as f32 / 8.0;
+    // Large and strongly rotated hands leave the photo (the palm is cropped): keep the
+    // set readable.
+    if spec.rotation_deg.abs() >= 25.0 {
+        spec.scale = spec.scale.min(0.9);
+    }
+    spec.noise = [0.0, 3.0, 6.0][(i % 3) as usize];
+    spec.blur_sigma = [0.0, 0.7, 1.2][((i / 3) % 3) as usize];
+    spec.lighting_gradient = [0.0, 0.3, 0.6][((i / 4) % 3) as usize];
+    if i % 2 == 1 {
+        spec.lines = LineSet::all();
+    }
+    match i % 20 {
+        5 | 15 => spec.lines.life_break = true,
+        7 | 17 => spec.lines.head_fork = true,
+        9 => spec.lines.fused_head_heart = true,
+        _ => {}
+    }
+    spec
+}
+
+/// The whole set: [`POSITIVES`] palms, then [`NEGATIVE_SEEDS`] of each negative kind.
+pub fn evaluation_set() -> Vec<Case> {
+    let mut cases: Vec<Case> = (0..POSITIVES as u64)
+        .map(|i| Case {
+            index: i as usize,
+            spec: positive_spec(i),
+            jpeg_quality: (i % 4 == 3).then_some(70),
+            negative: None,
+        })
+        .collect();
+    for (name, edit) in NEGATIVE_KINDS {
+        for seed in 1..=NEGATIVE_SEEDS {
+            let mut spec = SynthSpec::palm(2000 + seed);
+            spec.skin = SkinTone::ALL[(seed % 5) as usize];
+            edit(&mut spec);
+            cases.push(Case {
+                index: cases.len(),
+                spec,
+                jpeg_quality: None,
+                negative: Some(name),
+            });
+        }
+    }
+    cases
+}
+
+/// What the measure stage made of one case.
+#[derive(Debug, Clone)]
+pub struct CaseResult {
+    pub index: usize,
+    pub negative: Option<&'static str>,
+    pub usable: bool,
+    pub lines: Vec<LineScore>,
+}
+
+/// Measures one case with `measure` (image → features) and scores it.
+pub fn evaluate(case: &Case, measure: impl Fn(&RgbImage) -> Features) -> CaseResult {
+    let (synth, image) = case.render();
+    let f = measure(&image);
+    CaseResult {
+        index: case.index,
+        negative: case.negative,
+        usable: f.quality.usable,
+        lines: if case.negative.is_some() {
+            Vec::new()
+        } else {
+            score(&f, &synth)
+        },
+    }
+}
+
+/// One row of the report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineRow {
+    pub id: LineId,
+    /// Positives on which the line was drawn.
+    pub drawn: usize,
+    /// Found under its own id.
+    pub found: usize,
+    /// Found, but under another id.
+    pub mislabelled: usize,
+    /// Mean share of the true path covered by the same-id line (all drawn).
+    pub mean_coverage: f32,
+    /// Mean distance of found lines, palm lengths.
+    pub mean_error: f32,
+}
+
+impl LineRow {
+    /// found / drawn (0 when never drawn).
+    pub fn rate(&self) -> f32 {
+        if self.drawn == 0 {
+            0.0
+        } else {
+            self.found as f32 / self.drawn as f32
+        }
+    }
+}
+
+/// The aggregated results.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub positives: usize,
+    /// Palms judged unusable (a missed positive).
+    pub positives_unusable: Vec<usize>,
+    pub lines: Vec<LineRow>,
+    /// Per negative kind: (kind, photos, judged unusable).
+    pub negatives: Vec<(&'static str, usize, usize)>,
+}
+
+impl Report {
+    /// Aggregates case results.
+    pub fn from_results(results: &[CaseResult]) -> Self {
+        let mut lines: Vec<LineRow> = LineId::ALL
+            .iter()
+            .map(|&id| LineRow {
+                id,
+                drawn: 0,
+                found: 0,
+                mislabelled: 0,
+                mean_coverage: 0.0,
+                mean_error: 0.0,
+            })
+            .collect();
+        let mut negatives: Vec<(&'static str, usize, usize)> =
+            NEGATIVE_KINDS.iter().map(|(n, _)| (*n, 0, 0)).collect();
+        let mut positives = 0;
+        let mut positives_unusable = Vec::new();
+        for r in results {
+            if let Some(kind) = r.negative {
+                if let Some(row) = negatives.iter_mut().find(|n| n.0 == kind) {
+                    row.1 += 1;
+                    row.2 += usize::from(!r.usable);
+                }
+                continue;
+            }
+            positives += 1;
+            if !r.usable {
+                positives_unusable.push(r.index);
+            }
+            for s in &r.lines {
+                let Some(row) = lines.iter_mut().find(|row| row.id == s.id) else {
+                    continue;
+                };
+                row.drawn += 1;
+                row.mean_coverage += s.coverage;
+                if s.found {
+                    row.found += 1;
+                    row.mean_error += s.mean_error;
+                }
+                row.mislabelled += usize::from(s.mislabelled_as.is_some());
+            }
+        }
+        for row in &mut lines {
+            if row.drawn > 0 {
+                row.mean_coverage /= row.drawn as f32;
+            }
+            if row.found > 0 {
+                row.mean_error /= row.found as f32;
+            }
+        }
+        Self {
+            positives,
+            positives_unusable,
+            lines,
+            negatives,
+        }
+    }
+
+    /// The report as Markdown tables (for docs/analysis-quality.md).
+    pub fn markdown(&self) -> String {
+        let mut out = String::new();
+        out.push_str(
+            "| line | drawn | found, right label | rate | mislabelled | mean coverage | mean error (palm lengths) |\n|---|---|---|---|---|---|---|\n",
+        );
+        for r in self.lines.iter().filter(|r| r.drawn > 0) {
+            out.push_str(&format!(
+                "| {} | {} | {} | {:.1} % | {} | {:.0} % | {:.4} |\n",
+                r.id.code(),
+                r.drawn,
+                r.found,
+                100.0 * r.rate(),
+                r.mislabelled,
+                100.0 * r.mean_coverage,
+                r.mean_error
+            ));
+        }
+        out.push_str(&format!(
+            "\nPalms judged unusable: {} of {}.\n\n| negative | photos | judged unusable |\n|---|---|---|\n",
+            self.positives_unusable.len(),
+            self.positives
+        ));
+        for (kind, n, unusable) in &self.negatives {
+            out.push_str(&format!("| {kind} | {n} | {unusable} |\n"));
+        }
+        out
+    }
+}

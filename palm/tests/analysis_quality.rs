@@ -1,0 +1,71 @@
+//! The seeded evaluation set (`hast_palm::evaluation`): 200 synthetic palms and 40
+//! negative photos through the whole offline engine, with the embedded landmark model.
+//!
+//! Asserts the bar: heart, head and life found and correctly labelled in at least
+//! 90 % of the palms that carry them, and every negative judged unusable. Prints the
+//! Markdown tables recorded in docs/analysis-quality.md; with `HAST_QUALITY_REPORT=<file>`
+//! it also writes them there.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use hast_palm::evaluation::{evaluate, evaluation_set, CaseResult, Report};
+use hast_palm::features::LineId;
+use hast_palm::Engine;
+
+#[test]
+fn evaluation_set_meets_the_detection_bar() {
+    let engine = Engine::offline().expect("embedded landmark model");
+    let cases = evaluation_set();
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 4);
+    let chunk = cases.len().div_ceil(threads);
+    let mut results: Vec<CaseResult> = std::thread::scope(|scope| {
+        let handles: Vec<_> = cases
+            .chunks(chunk)
+            .map(|part| {
+                let engine = &engine;
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|case| evaluate(case, |image| engine.read(image, None).0))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("evaluation thread"))
+            .collect()
+    });
+    results.sort_by_key(|r| r.index);
+
+    let report = Report::from_results(&results);
+    let markdown = report.markdown();
+    println!("{markdown}");
+    if let Ok(path) = std::env::var("HAST_QUALITY_REPORT") {
+        std::fs::write(path, &markdown).expect("write the report");
+    }
+
+    assert_eq!(report.positives, 200);
+    for row in &report.lines {
+        if matches!(row.id, LineId::Heart | LineId::Head | LineId::Life) {
+            assert!(
+                row.drawn >= 180,
+                "{:?} drawn on {} palms",
+                row.id,
+                row.drawn
+            );
+            assert!(
+                row.rate() >= 0.9,
+                "{:?}: {}/{} found with the right label\n{markdown}",
+                row.id,
+                row.found,
+                row.drawn
+            );
+        }
+    }
+    assert_eq!(report.negatives.iter().map(|n| n.1).sum::<usize>(), 40);
+    for (kind, photos, unusable) in &report.negatives {
+        assert_eq!(photos, unusable, "{kind}: judged usable\n{markdown}");
+    }
+}
