@@ -196,12 +196,10 @@ pub const NEGATIVE_KINDS: [(&str, SpecEdit); 8] = [
     ("blurred", |s| s.blur_sigma = 4.0),
 ];
 
-/// The `i`-th palm of the set: both hands alternating, five skin tones, rotation
-/// −30…32°, scale 0.7–1.1, lighting gradients 0/0.3/0.6, noise 0/3/6, blur σ 0/0.7/1.2,
-/// every fourth photo through JPEG quality 70, every other one with all six lines; every
-/// tenth with a broken life line, every tenth (offset) with a forked head line, every
-/// twentieth with a fused head–heart line.
-pub fn positive_spec(i: u64) -> SynthSpec {
+/// The varied base of the `i`-th palm: both hands alternating, five skin tones, rotation
+/// −30…32°, scale 0.7–1.1, noise 0/3/6, blur σ 0/0.7/1.2, every other one with all six
+/// lines. (The measure tests' 40-palm table uses it as it is.)
+pub fn varied_spec(i: u64) -> SynthSpec {
     let mut spec = SynthSpec::palm(1000 + i);
     spec.side = if i.is_multiple_of(2) {
         HandSide::Left
@@ -218,10 +216,18 @@ pub fn positive_spec(i: u64) -> SynthSpec {
     }
     spec.noise = [0.0, 3.0, 6.0][(i % 3) as usize];
     spec.blur_sigma = [0.0, 0.7, 1.2][((i / 3) % 3) as usize];
-    spec.lighting_gradient = [0.0, 0.3, 0.6][((i / 4) % 3) as usize];
     if i % 2 == 1 {
         spec.lines = LineSet::all();
     }
+    spec
+}
+
+/// The `i`-th palm of the set: [`varied_spec`] plus lighting gradients 0/0.3/0.6, and every
+/// tenth with a broken life line, every tenth (offset) with a forked head line, every
+/// twentieth with a fused head–heart line. Every fourth goes through JPEG quality 70.
+pub fn positive_spec(i: u64) -> SynthSpec {
+    let mut spec = varied_spec(i);
+    spec.lighting_gradient = [0.0, 0.3, 0.6][((i / 4) % 3) as usize];
     match i % 20 {
         5 | 15 => spec.lines.life_break = true,
         7 | 17 => spec.lines.head_fork = true,

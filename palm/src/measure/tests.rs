@@ -489,30 +489,10 @@ fn dump_grid(img: &image::RgbImage, f: &Features, synth: &SynthPalm, path: &str)
     out.save(path).expect("save");
 }
 
-/// The varied synthetic set: both hands, five skin tones, rotations −30…30°, scales
-/// 0.7–1.1, noise, mild blur, every fourth photo through JPEG quality 70, every other
-/// one with all six lines.
+/// The varied synthetic set ([`crate::evaluation::varied_spec`]); every fourth photo goes
+/// through JPEG quality 70.
 pub(super) fn varied_spec(i: u64) -> (SynthSpec, bool) {
-    let mut spec = SynthSpec::palm(1000 + i);
-    spec.side = if i.is_multiple_of(2) {
-        HandSide::Left
-    } else {
-        HandSide::Right
-    };
-    spec.skin = SkinTone::ALL[(i % 5) as usize];
-    spec.rotation_deg = [-30.0, -15.0, 0.0, 15.0, 30.0][((i / 2) % 5) as usize] + (i % 3) as f32;
-    spec.scale = 0.7 + 0.4 * ((i * 7) % 9) as f32 / 8.0;
-    // Large and strongly rotated hands leave the photo (the palm is cropped): keep
-    // the set readable.
-    if spec.rotation_deg.abs() >= 25.0 {
-        spec.scale = spec.scale.min(0.9);
-    }
-    spec.noise = [0.0, 3.0, 6.0][(i % 3) as usize];
-    spec.blur_sigma = [0.0, 0.7, 1.2][((i / 3) % 3) as usize];
-    if i % 2 == 1 {
-        spec.lines = LineSet::all();
-    }
-    (spec, i % 4 == 3)
+    (crate::evaluation::varied_spec(i), i % 4 == 3)
 }
 
 pub(super) fn render(spec: &SynthSpec, jpeg: bool) -> (SynthPalm, image::RgbImage) {
