@@ -113,7 +113,9 @@ impl Measure for OfflineMeasure {
         let mut model_side = None;
         let mut mask_finger = None;
         if let Some(l) = &found {
-            if let Some((f, c)) = frame::frame_from_landmarks(&l.points) {
+            if let Some((f, c)) =
+                frame::frame_from_model_landmarks(&l.points, &frame::MODEL_FRAME_CALIBRATION)
+            {
                 frame_and_conf = Some((f, c));
                 detection = Detection {
                     method: DetectionMethod::Landmarks,
