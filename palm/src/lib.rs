@@ -15,6 +15,7 @@
 //! palms with known lines, behind the `synth` feature) and `evaluation.rs` (scoring against
 //! their truth, and the seeded evaluation set).
 
+pub mod answer;
 pub mod engine;
 #[cfg(feature = "synth")]
 pub mod evaluation;
