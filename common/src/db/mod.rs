@@ -10,6 +10,7 @@
 //! and one file per table with its queries (`users.rs`, `analyses.rs`, …).
 
 mod analyses;
+mod chat;
 mod conversations;
 mod job_results;
 mod migrate;

@@ -45,10 +45,10 @@ pub const KINDS: &[KindSpec] = &[
         validate: kinds::analysis::validate,
     },
     KindSpec {
-        name: "chat",
+        name: kinds::chat::KIND,
         public: false,
         timeout: Duration::from_secs(120),
-        validate: kinds::object_payload,
+        validate: kinds::chat::validate,
     },
     KindSpec {
         name: kinds::echo::KIND,

@@ -1,6 +1,7 @@
 //! Payload definitions of the job kinds (the handlers live in the worker).
 
 pub mod analysis;
+pub mod chat;
 pub mod echo;
 pub mod health;
 pub mod thumbnail;

@@ -1,0 +1,1 @@
+//! Queries the `chat` job runs (the worker side of conversations).
