@@ -98,8 +98,8 @@ pub fn frame_from_landmarks(points: &[Point]) -> Option<(PalmFrame, f32)> {
 /// crease; its MCP span is also narrower than the hand's. Measured on 100 synthetic
 /// palms whose true frame is known (seeds disjoint from the evaluation set; the
 /// medians agree with the means to 0.002), in the uncalibrated frame:
-/// the wrist crease's middle lies at `(u, v) = (0.554, 0.054)`, the middle finger's
-/// base at `(0.471, 1.129)`, and the palm is 1.077 times as wide.
+/// the wrist crease's middle lies at `(u, v) = (0.556, 0.045)`, the middle finger's
+/// base at `(0.468, 1.134)`, and the palm is 1.064 times as wide.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ModelFrameCalibration {
     /// The wrist crease's middle, in the uncalibrated frame.
@@ -112,9 +112,9 @@ pub struct ModelFrameCalibration {
 
 /// The calibration of the embedded hand-landmark model (see [`ModelFrameCalibration`]).
 pub const MODEL_FRAME_CALIBRATION: ModelFrameCalibration = ModelFrameCalibration {
-    wrist: (0.554, 0.054),
-    finger_base: (0.471, 1.129),
-    width_scale: 1.077,
+    wrist: (0.556, 0.045),
+    finger_base: (0.468, 1.134),
+    width_scale: 1.064,
 };
 
 /// The palm frame from the landmark model's points: [`frame_from_landmarks`] corrected
