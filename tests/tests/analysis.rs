@@ -304,6 +304,15 @@ async fn a_stored_photo_carries_no_exif_and_bombs_are_refused(backend: Backend) 
         1,
         "refused uploads left nothing"
     );
+    // A malformed, unknown or out-of-range list parameter is the client's mistake: 400.
+    for query in ["page=2", "limit=x", "limit=0", "limit=101", "offset=-1"] {
+        let (status, body) = get_json(&app, &format!("/api/v1/analyses?{query}")).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (400, Some("invalid_query")),
+            "?{query}: {body}"
+        );
+    }
 }
 
 fn crc32(bytes: &[u8]) -> u32 {

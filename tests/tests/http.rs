@@ -338,10 +338,24 @@ async fn the_openapi_document_is_3_1_embeds_the_reading_schema_and_resolves() {
         ),
         "Analysis refers to Reading"
     );
-    for (path, method) in [
-        ("/api/v1/analyses", "post"),
-        ("/api/v1/analyses", "get"),
-        ("/api/v1/analyses/{id}", "get"),
+    for (path, method, answers) in [
+        ("/api/v1/analyses", "post", "Analysis"),
+        ("/api/v1/analyses", "get", "Analysis"),
+        ("/api/v1/analyses/{id}", "get", "Analysis"),
+        (
+            "/api/v1/analyses/{id}/conversations",
+            "post",
+            "Conversation",
+        ),
+        ("/api/v1/analyses/{id}/conversations", "get", "Conversation"),
+        (
+            "/api/v1/conversations/{id}",
+            "get",
+            "ConversationWithMessages",
+        ),
+        ("/api/v1/conversations/{id}", "patch", "Conversation"),
+        ("/api/v1/conversations/{id}/messages", "post", "Message"),
+        ("/api/v1/conversations/{id}/messages", "post", "JobStatus"),
     ] {
         let schema = doc["paths"][path][method]["responses"]
             .as_object()
@@ -355,8 +369,8 @@ async fn the_openapi_document_is_3_1_embeds_the_reading_schema_and_resolves() {
             doc.pointer(target)
                 .unwrap()
                 .to_string()
-                .contains("#/components/schemas/Analysis"),
-            "{method} {path} answers analyses"
+                .contains(&format!("\"#/components/schemas/{answers}\"")),
+            "{method} {path} answers {answers}"
         );
     }
 }

@@ -33,20 +33,12 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::with_state;
 use crate::request_context::{ClientAddr, CorrelationId};
 use crate::routes::jobs::submit_error;
+use crate::routes::pagination::{page_query, rfc3339, Page};
 use crate::state::AppState;
 
 /// Room for multipart framing on top of the photo bytes.
 const MULTIPART_OVERHEAD: u64 = 64 * 1024;
 /// Default and largest page size of the list.
-const DEFAULT_PAGE: i64 = 20;
-const MAX_PAGE: i64 = 100;
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Page {
-    limit: Option<i64>,
-    offset: Option<i64>,
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -92,7 +84,7 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = R
         .and(warp::get())
         .and(with_state(state.clone()))
         .and(require_user(state.clone()))
-        .and(warp::query::<Page>())
+        .and(page_query())
         .then(list)
         .boxed();
     let show = item
@@ -461,11 +453,6 @@ async fn upload(
     Ok(response)
 }
 
-fn rfc3339(t: chrono::NaiveDateTime) -> String {
-    t.and_utc()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
 /// The public view of an analysis. A guest sees only the reading's summary, quality
 /// and disclaimer; the full reading needs an account.
 pub fn analysis_json(a: &Analysis, guest: bool) -> Value {
@@ -503,19 +490,12 @@ pub fn analysis_json(a: &Analysis, guest: bool) -> Value {
 }
 
 async fn list(state: AppState, who: Identity, page: Page) -> ApiResult<warp::reply::Json> {
-    let limit = page.limit.unwrap_or(DEFAULT_PAGE);
-    let offset = page.offset.unwrap_or(0);
-    if !(1..=MAX_PAGE).contains(&limit) || offset < 0 {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            format!("limit must be 1 to {MAX_PAGE} and offset at least 0"),
-        ));
-    }
+    let Page { limit, offset } = page;
     let rows = state
         .db
         .list_analyses(&who.user_id, limit + 1, offset)
         .await?;
-    let more = rows.len() as i64 > limit;
+    let next_offset = page.next_offset(rows.len());
     let mut items: Vec<Value> = Vec::with_capacity(rows.len());
     for row in rows.into_iter().take(limit as usize) {
         let analysis = with_job_status(&state, row).await;
@@ -525,7 +505,7 @@ async fn list(state: AppState, who: Identity, page: Page) -> ApiResult<warp::rep
         "analyses": items,
         "limit": limit,
         "offset": offset,
-        "next_offset": more.then_some(offset + limit),
+        "next_offset": next_offset,
     })))
 }
 

@@ -5,10 +5,12 @@
 
 mod analyses;
 mod auth;
+mod conversations;
 mod health;
 pub mod jobs;
 mod metrics;
 pub mod openapi;
+mod pagination;
 
 use warp::{Filter, Rejection, Reply};
 
@@ -26,6 +28,7 @@ fn api(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Rejectio
     health::routes(state.clone())
         .or(auth::routes(state.clone()))
         .or(analyses::routes(state.clone()))
+        .or(conversations::routes(state.clone()))
         .or(jobs::routes(state.clone()))
         .or(metrics::routes(state))
         .or(openapi::routes())
