@@ -432,7 +432,7 @@ fn operations(analysis: &str, conversation: &str) -> Vec<(Method, String, Option
     ]
 }
 
-async fn other_users_get_404_and_anonymous_callers_401(backend: Backend) {
+async fn other_users_get_404_guests_403_and_anonymous_callers_401(backend: Backend) {
     let stack = Stack::start(backend).await;
     let conversation = stack.conversation(Some("Private")).await;
     let id = str_of(&conversation, "id");
@@ -466,6 +466,49 @@ async fn other_users_get_404_and_anonymous_callers_401(backend: Backend) {
             "{answer}"
         );
     }
+    // A guest (a session made by an anonymous upload) is asked to create an account, on
+    // its own analysis as on anyone's.
+    let palm = synth::generate(&SynthSpec::palm(8));
+    let response = stack
+        .app
+        .anonymous
+        .post(stack.app.url("/api/v1/analyses"))
+        .multipart(
+            reqwest::multipart::Form::new().part(
+                "image",
+                reqwest::multipart::Part::bytes(synth::to_jpeg(&palm.image, 90))
+                    .file_name("palm.jpg")
+                    .mime_str("image/jpeg")
+                    .unwrap(),
+            ),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 202);
+    let token = response
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("hast_session="))
+        .and_then(|v| v.split(';').next())
+        .expect("a guest session cookie")
+        .to_owned();
+    let guest_upload: Value = response.json().await.unwrap();
+    let guest_analysis = str_of(&guest_upload["analysis"], "id").to_owned();
+    let guest = bearer_client(&token);
+    for analysis in [guest_analysis.as_str(), stack.analysis.as_str()] {
+        for (method, path, body) in operations(analysis, id) {
+            let (status, answer) = send(&guest, &stack.app, method.clone(), &path, body).await;
+            assert_eq!(
+                error_of(status, &answer),
+                (403, "account_required"),
+                "guest: {method} {path}"
+            );
+        }
+    }
+
     // A cookie session without an allowed Origin is refused (the CSRF rule) first.
     let cookies = reqwest::Client::builder()
         .cookie_store(true)
@@ -793,6 +836,6 @@ async fn invalid_requests_answer_json_errors_and_store_nothing(backend: Backend)
 hast_tests::on_both_backends!(
     conversations_are_created_listed_read_renamed_and_deleted,
     a_question_queues_a_chat_job_for_the_stored_message,
-    other_users_get_404_and_anonymous_callers_401,
+    other_users_get_404_guests_403_and_anonymous_callers_401,
     invalid_requests_answer_json_errors_and_store_nothing,
 );

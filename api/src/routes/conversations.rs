@@ -10,7 +10,8 @@
 //!   the question is stored and a `chat` job queued; the worker stores the answer as an
 //!   `assistant` message carrying the job id.
 //!
-//! Every route needs a session (an account or a guest): anonymous callers get 401.
+//! Every route needs an account's session: anonymous callers get 401 and guests 403
+//! `account_required` (both asked to sign up: a guest sees only a reading's summary).
 //! Every query is scoped by owner, so another user's analysis or conversation is 404.
 //! The conversation is looked up before the body is read, so a missing one is 404
 //! whatever the body.
@@ -114,14 +115,21 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = R
 /// 401 for callers without a session, asking them to sign up or log in.
 fn signed_in(state: AppState) -> impl Filter<Extract = (Identity,), Error = Rejection> + Clone {
     identity(state).and_then(|who: Option<Identity>| async move {
-        who.ok_or_else(|| {
-            warp::reject::custom(ApiError::new(
+        match who {
+            None => Err(warp::reject::custom(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthenticated",
                 "sign up or log in to ask about your reading \
                  (session cookie or Authorization: Bearer token)",
-            ))
-        })
+            ))),
+            Some(who) if who.is_guest => Err(warp::reject::custom(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "account_required",
+                "create an account to ask about your reading: \
+                 your analyses move to it",
+            ))),
+            Some(who) => Ok(who),
+        }
     })
 }
 
