@@ -135,6 +135,12 @@ pub struct OpenAiSettings {
     pub model: String,
     /// `OPENAI_TIMEOUT`: deadline of one request.
     pub timeout: Duration,
+    /// `OPENAI_MAX_CONCURRENCY`: model requests in flight across the whole fleet (every
+    /// worker), shared through the `ai_slots` KV bucket.
+    pub max_concurrency: usize,
+    /// `CHAT_CONTEXT_TOKENS`: the estimated prompt budget of a chat answer (the reading
+    /// plus as much of the conversation as fits; the oldest turns are dropped first).
+    pub chat_context_tokens: usize,
 }
 
 /// Everything both binaries read from their environment.
@@ -261,6 +267,8 @@ impl Settings {
                 api_key: get("OPENAI_API_KEY").map(SecretString::from),
                 model: get("OPENAI_MODEL").unwrap_or_else(|| "gpt-4o-mini".into()),
                 timeout: parse_duration(&get, "OPENAI_TIMEOUT", Duration::from_secs(60))?,
+                max_concurrency: parse(&get, "OPENAI_MAX_CONCURRENCY", 4usize)?,
+                chat_context_tokens: parse(&get, "CHAT_CONTEXT_TOKENS", 6000usize)?,
             },
             worker_concurrency: parse(&get, "WORKER_CONCURRENCY", 16usize)?,
             worker_metrics_addr: parse(
@@ -313,6 +321,21 @@ impl Settings {
             u64::from(self.limits.login_max_failures),
         )?;
         positive("UPLOADS_PER_HOUR", u64::from(self.limits.uploads_per_hour))?;
+        positive("OPENAI_MAX_CONCURRENCY", self.openai.max_concurrency as u64)?;
+        if self.openai.timeout < Duration::from_secs(1) {
+            return Err(ConfigError::Invalid {
+                variable: "OPENAI_TIMEOUT",
+                value: humantime::format_duration(self.openai.timeout).to_string(),
+                reason: "must be at least 1s".into(),
+            });
+        }
+        if self.openai.chat_context_tokens < 100 {
+            return Err(ConfigError::Invalid {
+                variable: "CHAT_CONTEXT_TOKENS",
+                value: self.openai.chat_context_tokens.to_string(),
+                reason: "must be at least 100".into(),
+            });
+        }
         if self.limits.login_failure_window < Duration::from_secs(1)
             || self.limits.login_failure_window > Duration::from_secs(3600)
         {
@@ -540,6 +563,26 @@ mod tests {
         );
         assert!(s.cookie_secure);
         assert_eq!(s.analyzer, Analyzer::OpenAi);
+    }
+
+    #[test]
+    fn model_limits_have_defaults_and_are_checked() {
+        let s = settings(&[]).expect("defaults");
+        assert_eq!(s.openai.max_concurrency, 4);
+        assert_eq!(s.openai.chat_context_tokens, 6000);
+        let s = settings(&[
+            ("OPENAI_MAX_CONCURRENCY", "2"),
+            ("CHAT_CONTEXT_TOKENS", "800"),
+        ])
+        .expect("valid");
+        assert_eq!(
+            (s.openai.max_concurrency, s.openai.chat_context_tokens),
+            (2, 800)
+        );
+        let err = settings(&[("OPENAI_MAX_CONCURRENCY", "0")]).unwrap_err();
+        assert!(err.to_string().contains("OPENAI_MAX_CONCURRENCY"), "{err}");
+        let err = settings(&[("CHAT_CONTEXT_TOKENS", "10")]).unwrap_err();
+        assert!(err.to_string().starts_with("CHAT_CONTEXT_TOKENS"), "{err}");
     }
 
     #[test]

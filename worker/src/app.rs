@@ -10,13 +10,16 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hast_common::config::Settings;
+use hast_common::config::{Analyzer, Settings};
 use hast_common::db::{Database, DbError, MigrationError};
 use hast_common::jobs::kind_names;
-use hast_common::nats::bootstrap::{bootstrap, BootstrapError, Topology, TopologyConfig};
+use hast_common::nats::bootstrap::{
+    bootstrap, ensure_ai_slots, BootstrapError, Topology, TopologyConfig,
+};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::ai::{Ai, NatsGate};
 use crate::heartbeat::{self, WorkerIdentity};
 use crate::jobs::{check_registry, register_all};
 use crate::metrics_server;
@@ -41,6 +44,8 @@ pub enum StartupError {
     Registry(String),
     #[error(transparent)]
     Engine(#[from] hast_palm::EngineError),
+    #[error(transparent)]
+    Ai(#[from] crate::ai::AiSetupError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -64,8 +69,6 @@ impl Worker {
     /// Connects to everything and binds `WORKER_METRICS_ADDR`.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let engine = hast_palm::Engine::shared()?;
-        let registry = register_all(engine);
-        check_registry(&registry).map_err(StartupError::Registry)?;
         let db = Database::connect(settings.database_url.expose(), settings.database_pool_size)?;
         db.run_migrations().await?;
         let nats =
@@ -75,6 +78,23 @@ impl Worker {
             &TopologyConfig::from_settings(&settings, &kind_names()),
         )
         .await?;
+        let identity = Arc::new(WorkerIdentity::new(
+            kind_names().iter().map(|k| (*k).to_owned()).collect(),
+        ));
+        let ai = match settings.analyzer {
+            Analyzer::Offline => None,
+            Analyzer::OpenAi => {
+                // The lease of a slot: twice the deadline of one request.
+                let lease = settings.openai.timeout.saturating_mul(2);
+                let slots =
+                    ensure_ai_slots(&topology.jetstream, settings.jobs_replicas, Some(lease))
+                        .await?;
+                let gate = NatsGate::new(slots, settings.openai.max_concurrency, &identity.id);
+                Some(Arc::new(Ai::new(&settings, Arc::new(gate))?))
+            }
+        };
+        let registry = register_all(engine, ai);
+        check_registry(&registry).map_err(StartupError::Registry)?;
         let bind = |source| StartupError::Bind {
             addr: settings.worker_metrics_addr,
             source,
@@ -82,13 +102,11 @@ impl Worker {
         let metrics_listener = TcpListener::bind(settings.worker_metrics_addr)
             .await
             .map_err(bind)?;
-        let identity = Arc::new(WorkerIdentity::new(
-            kind_names().iter().map(|k| (*k).to_owned()).collect(),
-        ));
         tracing::info!(
             worker.id = %identity.id,
             db.backend = ?db.backend(),
             nats.url = %settings.nats_url_redacted(),
+            analyzer = ?settings.analyzer,
             "hast-worker ready"
         );
         Ok(Self {

@@ -3,6 +3,8 @@
 //! Run as many as you like, on any host that reaches NATS and the database.
 //!
 //! Layout:
+//! - [`ai`]: the model engine (`ANALYZER=openai`): the fleet-wide gate on model calls, the
+//!   model's reading and its chat answers.
 //! - [`app`]: start-up and shutdown (`Worker::build`, `run_until_stopped`).
 //! - [`runner`]: the job loop (pull, run, record, acknowledge, retry, dead-letter).
 //! - [`jobs`]: the handler trait, one file per job kind, the registration list.
@@ -11,6 +13,7 @@
 //! - [`heartbeat`]: this worker's entry in the `workers` KV bucket.
 //! - [`metrics_server`]: `/healthz` and `/metrics` on `WORKER_METRICS_ADDR`.
 
+pub mod ai;
 pub mod app;
 pub mod backoff;
 pub mod heartbeat;

@@ -11,6 +11,7 @@
 
 mod analyses;
 mod chat;
+pub use chat::{ChatContext, ChatLookup};
 mod conversations;
 mod job_results;
 mod migrate;

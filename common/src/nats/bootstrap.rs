@@ -10,9 +10,9 @@ use std::time::Duration;
 use async_nats::jetstream::{self, consumer, kv, object_store, stream};
 
 use super::names::{
-    consumer_name, job_subject, DLQ_STREAM, DLQ_SUBJECTS, IDEMPOTENCY_BUCKET, IMAGES_BUCKET,
-    JOBS_STREAM, JOBS_SUBJECTS, JOB_STATUS_BUCKET, RATE_LIMITS_BUCKET, SESSIONS_BUCKET,
-    WORKERS_BUCKET,
+    consumer_name, job_subject, AI_SLOTS_BUCKET, DLQ_STREAM, DLQ_SUBJECTS, IDEMPOTENCY_BUCKET,
+    IMAGES_BUCKET, JOBS_STREAM, JOBS_SUBJECTS, JOB_STATUS_BUCKET, RATE_LIMITS_BUCKET,
+    SESSIONS_BUCKET, WORKERS_BUCKET,
 };
 use crate::config::Settings;
 
@@ -33,6 +33,10 @@ pub const RATE_LIMITS_MAX_AGE: Duration = Duration::from_secs(3600);
 pub const WORKER_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
 /// A worker that has not written a heartbeat for this long is gone.
 pub const WORKER_HEARTBEAT_TTL: Duration = Duration::from_secs(15);
+/// Lease of an `ai_slots` slot when the bucket is first created: twice the default
+/// `OPENAI_TIMEOUT`. Workers with `ANALYZER=openai` reconcile it to twice their own
+/// `OPENAI_TIMEOUT` ([`ensure_ai_slots`]); a holder that crashed frees its slot after it.
+pub const DEFAULT_AI_SLOT_LEASE: Duration = Duration::from_secs(120);
 /// Largest job message; photos travel through the object store, not in jobs.
 pub const MAX_JOB_MESSAGE_BYTES: i32 = 1024 * 1024;
 
@@ -76,6 +80,8 @@ pub struct Topology {
     pub workers: kv::Store,
     pub idempotency: kv::Store,
     pub rate_limits: kv::Store,
+    /// The fleet-wide limit on model calls (see [`ensure_ai_slots`]).
+    pub ai_slots: kv::Store,
     pub images: object_store::ObjectStore,
 }
 
@@ -153,6 +159,7 @@ pub async fn open(client: async_nats::Client) -> Result<Topology, BootstrapError
         workers: bucket(WORKERS_BUCKET).await?,
         idempotency: bucket(IDEMPOTENCY_BUCKET).await?,
         rate_limits: bucket(RATE_LIMITS_BUCKET).await?,
+        ai_slots: bucket(AI_SLOTS_BUCKET).await?,
         images: js
             .get_object_store(IMAGES_BUCKET)
             .await
@@ -244,6 +251,8 @@ pub async fn bootstrap(
     )
     .await?;
 
+    let ai_slots = ensure_ai_slots(&js, config.replicas, None).await?;
+
     let images = ensure_object_store(&js, config).await?;
 
     Ok(Topology {
@@ -253,8 +262,41 @@ pub async fn bootstrap(
         workers,
         idempotency,
         rate_limits,
+        ai_slots,
         images,
     })
+}
+
+/// The `ai_slots` bucket: one key per slot of the fleet-wide limit on model calls
+/// (`OPENAI_MAX_CONCURRENCY`), created (create-only) by the caller holding it and
+/// deleted when its call ends. The bucket's `max_age` is the lease: a slot whose holder
+/// crashed expires after it.
+///
+/// With `lease = None` (every process's bootstrap) the bucket is created with
+/// [`DEFAULT_AI_SLOT_LEASE`] if missing and otherwise left as it is; with `Some(lease)`
+/// (a worker that calls a model) its lease is reconciled to `lease`.
+pub async fn ensure_ai_slots(
+    js: &jetstream::Context,
+    replicas: usize,
+    lease: Option<Duration>,
+) -> Result<kv::Store, BootstrapError> {
+    let what = || format!("bucket {AI_SLOTS_BUCKET}");
+    if lease.is_none() {
+        if let Ok(store) = js.get_key_value(AI_SLOTS_BUCKET).await {
+            return Ok(store);
+        }
+    }
+    js.create_or_update_key_value(kv::Config {
+        bucket: AI_SLOTS_BUCKET.into(),
+        description: "Hast fleet-wide model-call slots (key per held slot)".into(),
+        history: 1,
+        max_age: lease.unwrap_or(DEFAULT_AI_SLOT_LEASE),
+        storage: stream::StorageType::File,
+        num_replicas: replicas,
+        ..Default::default()
+    })
+    .await
+    .map_err(|e| failed(what(), e))
 }
 
 /// Creates the `images` object store, or reconciles its stream (`OBJ_images`) with the

@@ -19,6 +19,8 @@ pub const WORKERS_BUCKET: &str = "workers";
 pub const IDEMPOTENCY_BUCKET: &str = "idempotency";
 /// KV bucket: abuse-limit counters (`<scope>.<subject hash>.<window>` → count).
 pub const RATE_LIMITS_BUCKET: &str = "rate_limits";
+/// KV bucket: the fleet-wide semaphore on model calls (`slot.<n>` → holder, TTL = lease).
+pub const AI_SLOTS_BUCKET: &str = "ai_slots";
 /// Object store for uploaded photos and rendered overlays.
 pub const IMAGES_BUCKET: &str = "images";
 

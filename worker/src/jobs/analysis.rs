@@ -14,16 +14,19 @@ use hast_palm::{Engine, HandSide};
 use serde_json::{json, Value};
 
 use super::{Handler, JobContext, JobError};
+use crate::ai::Ai;
 
 /// The `analysis` handler.
 #[derive(Debug)]
 pub struct Analysis {
     engine: Arc<Engine>,
+    /// The model (`ANALYZER=openai`), which rewrites the offline reading's prose.
+    ai: Option<Arc<Ai>>,
 }
 
 impl Analysis {
-    pub fn new(engine: Arc<Engine>) -> Self {
-        Self { engine }
+    pub fn new(engine: Arc<Engine>, ai: Option<Arc<Ai>>) -> Self {
+        Self { engine, ai }
     }
 }
 
@@ -34,13 +37,14 @@ impl Handler for Analysis {
 
     fn run(&self, ctx: JobContext, payload: Value) -> BoxFuture<'static, Result<Value, JobError>> {
         let engine = self.engine.clone();
+        let ai = self.ai.clone();
         Box::pin(async move {
             let analysis_id = payload
                 .get("analysis_id")
                 .and_then(Value::as_str)
                 .map(str::to_owned);
             let db = ctx.db.clone();
-            let outcome = run(engine, ctx, payload).await;
+            let outcome = run(engine, ai, ctx, payload).await;
             // A permanent failure ends the analysis too (a transient one is retried; if
             // its attempts run out, the API shows the job's failure).
             if let (Err(err @ JobError::Permanent { .. }), Some(id)) = (&outcome, analysis_id) {
@@ -58,7 +62,12 @@ fn db_error(e: hast_common::db::DbError) -> JobError {
     JobError::transient("database", e.to_string())
 }
 
-async fn run(engine: Arc<Engine>, ctx: JobContext, payload: Value) -> Result<Value, JobError> {
+async fn run(
+    engine: Arc<Engine>,
+    ai: Option<Arc<Ai>>,
+    ctx: JobContext,
+    payload: Value,
+) -> Result<Value, JobError> {
     let payload: AnalysisPayload = serde_json::from_value(payload)
         .map_err(|e| JobError::permanent("invalid_payload", e.to_string()))?;
     let id = payload.analysis_id.clone();
@@ -73,12 +82,26 @@ async fn run(engine: Arc<Engine>, ctx: JobContext, payload: Value) -> Result<Val
         .map_err(db_error)?;
     ctx.progress(5).await;
 
+    // The model's share of this attempt's time, for every photo together.
+    let deadline = Ai::deadline(hast_common::jobs::kinds::analysis::KIND);
     let mut readings = Vec::with_capacity(payload.photos.len());
+    let mut notes = Vec::new();
+    let mut usage = hast_openai::Usage::default();
     let count = payload.photos.len().max(1);
     for (index, photo) in payload.photos.iter().enumerate() {
         let share = 90 / count as u8;
         let base = 5 + share * index as u8;
-        let reading = read_one(&engine, &ctx, &id, index, photo, base, share).await?;
+        let (features, reading, jpeg) =
+            read_one(&engine, ai.is_some(), &ctx, &id, index, photo, base, share).await?;
+        let reading = match (&ai, jpeg) {
+            (Some(ai), Some(jpeg)) => {
+                let refined = ai.refine(&ctx, &features, reading, jpeg, deadline).await?;
+                usage += refined.usage;
+                notes.extend(refined.note);
+                refined.reading
+            }
+            _ => reading,
+        };
         readings.push(reading);
     }
     let mut readings = readings.into_iter();
@@ -101,6 +124,8 @@ async fn run(engine: Arc<Engine>, ctx: JobContext, payload: Value) -> Result<Val
         "usable": usable,
         "issues": primary.quality.issues,
         "lines_found": lines,
+        "usage": crate::ai::reading::usage_value(usage),
+        "engine_note": if notes.is_empty() { Value::Null } else { Value::String(notes.join("; ")) },
     });
     let text = serde_json::to_string(&primary)
         .map_err(|e| JobError::permanent("serialise", e.to_string()))?;
@@ -117,15 +142,26 @@ async fn run(engine: Arc<Engine>, ctx: JobContext, payload: Value) -> Result<Val
     Ok(summary)
 }
 
+/// Reads one photo offline and writes its overlay; with `for_model`, also returns the
+/// photo downscaled for the model.
+#[allow(clippy::too_many_arguments)]
 async fn read_one(
     engine: &Arc<Engine>,
+    for_model: bool,
     ctx: &JobContext,
     analysis_id: &str,
     index: usize,
     photo: &AnalysisPhoto,
     base: u8,
     share: u8,
-) -> Result<hast_palm::Reading, JobError> {
+) -> Result<
+    (
+        hast_palm::Features,
+        hast_palm::Reading,
+        Option<bytes::Bytes>,
+    ),
+    JobError,
+> {
     let bytes = read_object(&ctx.images, &photo.object)
         .await
         .map_err(|e| JobError::transient("object_store", e))?
@@ -137,14 +173,22 @@ async fn read_one(
         _ => None,
     };
     let engine = engine.clone();
-    let (reading, overlay) = tokio::task::spawn_blocking(move || {
+    let (features, reading, overlay, jpeg) = tokio::task::spawn_blocking(move || {
         let image = hast_common::photo::decode_rgb(&bytes)
             .map_err(|e| JobError::permanent("corrupt_photo", e.to_string()))?;
         let (features, reading) = engine.read(&image, side);
         let overlay = hast_palm::overlay::render(&image, &features);
         let png = hast_palm::overlay::to_png(&overlay)
             .map_err(|e| JobError::permanent("overlay", e.to_string()))?;
-        Ok::<_, JobError>((reading, png))
+        // An unusable photo never goes to the model.
+        let jpeg = if for_model && reading.quality.usable {
+            crate::ai::reading::model_jpeg(&image)
+                .map_err(|e| JobError::permanent("model_image", e))
+                .map(Some)?
+        } else {
+            None
+        };
+        Ok::<_, JobError>((features, reading, png, jpeg))
     })
     .await
     .map_err(|e| JobError::permanent("engine_panicked", e.to_string()))??;
@@ -159,5 +203,5 @@ async fn read_one(
         .await
         .map_err(|e| JobError::transient("object_store", e))?;
     ctx.progress(base.saturating_add(share)).await;
-    Ok(reading)
+    Ok((features, reading, jpeg))
 }

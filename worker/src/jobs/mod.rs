@@ -5,6 +5,7 @@
 //! so handlers must be idempotent: the runner stores results keyed by job id.
 
 mod analysis;
+pub(crate) mod chat;
 mod echo;
 mod health;
 mod thumbnail;
@@ -115,14 +116,15 @@ impl std::fmt::Debug for dyn Handler {
 /// Every handler, by kind.
 pub type Registry = HashMap<&'static str, Arc<dyn Handler>>;
 
-/// The one registration list. `engine` reads palms (built once per process).
-pub fn register_all(engine: Arc<hast_palm::Engine>) -> Registry {
+/// The one registration list. `engine` reads palms (built once per process); `ai` is
+/// the model client when `ANALYZER=openai` (else readings and answers are offline).
+pub fn register_all(engine: Arc<hast_palm::Engine>, ai: Option<Arc<crate::ai::Ai>>) -> Registry {
     let handlers: Vec<Arc<dyn Handler>> = vec![
         Arc::new(echo::Echo),
         Arc::new(health::Health),
-        Arc::new(analysis::Analysis::new(engine)),
+        Arc::new(analysis::Analysis::new(engine, ai.clone())),
         Arc::new(thumbnail::Thumbnail),
-        Arc::new(NotYetAvailable("chat")),
+        Arc::new(chat::Chat::new(ai)),
     ];
     handlers.into_iter().map(|h| (h.kind(), h)).collect()
 }
@@ -142,29 +144,6 @@ pub fn check_registry(registry: &Registry) -> Result<(), String> {
     }
 }
 
-/// A declared kind whose handler arrives in a later release: its jobs fail
-/// permanently and visibly (dead-lettered, replayable later) instead of waiting forever.
-struct NotYetAvailable(&'static str);
-
-impl Handler for NotYetAvailable {
-    fn kind(&self) -> &'static str {
-        self.0
-    }
-    fn run(
-        &self,
-        _ctx: JobContext,
-        _payload: Value,
-    ) -> BoxFuture<'static, Result<Value, JobError>> {
-        let kind = self.0;
-        Box::pin(async move {
-            Err(JobError::permanent(
-                "not_implemented",
-                format!("{kind} jobs are not available in this version"),
-            ))
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,6 +151,6 @@ mod tests {
     #[test]
     fn every_declared_kind_has_exactly_one_handler() {
         let engine = std::sync::Arc::new(hast_palm::Engine::with_model(None));
-        check_registry(&register_all(engine)).unwrap();
+        check_registry(&register_all(engine, None)).unwrap();
     }
 }
