@@ -189,6 +189,26 @@ async fn questions_about_the_heart_line_are_answered_through_the_api(backend: Ba
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["message"]["role"], "user", "{body}");
         let job = body["job"]["id"].as_str().unwrap().to_owned();
+        // The answer's progress is visible through the job's event stream, which ends
+        // with the terminal state.
+        let events = tokio::time::timeout(
+            hast_tests::WAIT,
+            app.get(&format!("/api/v1/jobs/{job}/events")).await.text(),
+        )
+        .await
+        .expect("the event stream closes after the terminal state")
+        .unwrap();
+        let last: Value = events
+            .lines()
+            .filter_map(|l| l.strip_prefix("data:"))
+            .next_back()
+            .map(|d| serde_json::from_str(d.trim()).unwrap())
+            .unwrap_or_else(|| panic!("events: {events}"));
+        assert_eq!(
+            (&last["kind"], &last["status"], &last["progress"]),
+            (&json!("chat"), &json!("completed"), &json!(100)),
+            "{events}"
+        );
         let done = wait_for(&statuses, &job, JobState::Completed).await;
         let result = done.result.clone().unwrap();
         assert_eq!(result["engine"], "offline", "{result}");
