@@ -398,6 +398,36 @@ impl TestApp {
         self.client.get(self.url(path)).send().await.expect("GET")
     }
 
+    /// Uploads the synthetic palm of `seed` (JPEG, field `image`) with `client`; the
+    /// response, whatever its status.
+    pub async fn post_palm(&self, client: &reqwest::Client, seed: u64) -> reqwest::Response {
+        use hast_palm::synth::{self, SynthSpec};
+        let palm = synth::generate(&SynthSpec::palm(seed));
+        let form = reqwest::multipart::Form::new().part(
+            "image",
+            reqwest::multipart::Part::bytes(synth::to_jpeg(&palm.image, 90))
+                .file_name("palm.jpg")
+                .mime_str("image/jpeg")
+                .expect("a valid MIME type"),
+        );
+        client
+            .post(self.url("/api/v1/analyses"))
+            .multipart(form)
+            .send()
+            .await
+            .expect("POST /api/v1/analyses")
+    }
+
+    /// Uploads the synthetic palm of `seed` as [`TestApp::user`], expecting 202:
+    /// `(analysis id, job id)`.
+    pub async fn upload_palm(&self, seed: u64) -> (String, String) {
+        let response = self.post_palm(&self.client, seed).await;
+        assert_eq!(response.status().as_u16(), 202, "the upload is accepted");
+        let body: serde_json::Value = response.json().await.expect("the upload's JSON");
+        let id = |v: &serde_json::Value| v.as_str().expect("an id").to_owned();
+        (id(&body["analysis"]["id"]), id(&body["job"]["id"]))
+    }
+
     /// Stops the server gracefully and waits for it.
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {

@@ -9,7 +9,6 @@ use base64::Engine as _;
 use hast_common::db::models::{Conversation, Message};
 use hast_common::db::{Backend, Database};
 use hast_common::jobs::{JobState, JobStatus, NewJob, Submitter};
-use hast_palm::synth::{self, SynthSpec};
 use hast_tests::chat_server::{ChatServer, Step};
 use hast_tests::jobs::{status_store, wait_for};
 use hast_tests::{
@@ -117,28 +116,7 @@ impl Stack {
 
     /// Uploads a synthetic palm; `(analysis id, job id)`.
     async fn upload(&self, seed: u64) -> (String, String) {
-        let palm = synth::generate(&SynthSpec::palm(seed));
-        let form = reqwest::multipart::Form::new().part(
-            "image",
-            reqwest::multipart::Part::bytes(synth::to_jpeg(&palm.image, 90))
-                .file_name("palm.jpg")
-                .mime_str("image/jpeg")
-                .unwrap(),
-        );
-        let response = self
-            .app
-            .client
-            .post(self.app.url("/api/v1/analyses"))
-            .multipart(form)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status().as_u16(), 202);
-        let body: Value = response.json().await.unwrap();
-        (
-            body["analysis"]["id"].as_str().unwrap().to_owned(),
-            body["job"]["id"].as_str().unwrap().to_owned(),
-        )
+        self.app.upload_palm(seed).await
     }
 
     async fn completed(&self, job: &str) -> JobStatus {

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use hast_common::db::models::{Conversation, Message};
 use hast_common::db::{Backend, Database};
 use hast_common::jobs::{JobState, NewJob, Submitter};
-use hast_palm::synth::{self, SynthSpec};
 use hast_tests::jobs::{status_store, wait_for};
 use hast_tests::{spawn_app, spawn_worker, test_settings, NatsServer, TestApp, TestDatabase};
 use serde_json::{json, Value};
@@ -42,31 +41,9 @@ impl Stack {
 
 /// Uploads a synthetic palm and waits for its reading; `(analysis id, reading)`.
 pub async fn read_a_palm(app: &TestApp, nats_url: &str, seed: u64) -> (String, Value) {
-    let palm = synth::generate(&SynthSpec::palm(seed));
-    let form = reqwest::multipart::Form::new().part(
-        "image",
-        reqwest::multipart::Part::bytes(synth::to_jpeg(&palm.image, 90))
-            .file_name("palm.jpg")
-            .mime_str("image/jpeg")
-            .unwrap(),
-    );
-    let response = app
-        .client
-        .post(app.url("/api/v1/analyses"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 202);
-    let body: Value = response.json().await.unwrap();
-    let id = body["analysis"]["id"].as_str().unwrap().to_owned();
+    let (id, job) = app.upload_palm(seed).await;
     let statuses = status_store(nats_url).await;
-    wait_for(
-        &statuses,
-        body["job"]["id"].as_str().unwrap(),
-        JobState::Completed,
-    )
-    .await;
+    wait_for(&statuses, &job, JobState::Completed).await;
     let shown: Value = app
         .get(&format!("/api/v1/analyses/{id}"))
         .await

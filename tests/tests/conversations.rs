@@ -7,7 +7,6 @@
 use hast_common::db::{Backend, Database};
 use hast_common::jobs::kinds::chat::ChatPayload;
 use hast_common::jobs::{JobEnvelope, JobState};
-use hast_palm::synth::{self, SynthSpec};
 use hast_tests::jobs::{status_store, wait_for};
 use hast_tests::{
     bearer_client, spawn_app, spawn_worker, test_settings, NatsServer, TestApp, TestDatabase,
@@ -30,7 +29,7 @@ impl Stack {
         let settings = test_settings(&db.url, &nats.url(), &[]);
         let app = spawn_app(settings.clone()).await;
         let worker = spawn_worker(settings).await;
-        let (analysis, job) = upload_palm(&app).await;
+        let (analysis, job) = app.upload_palm(7).await;
         let statuses = status_store(&nats.url()).await;
         wait_for(&statuses, &job, JobState::Completed).await;
         worker.stop().await;
@@ -76,31 +75,6 @@ impl Stack {
     async fn database(&self) -> Database {
         self.db.connect().await
     }
-}
-
-/// Uploads a synthetic palm as `app.user`: (analysis id, job id).
-async fn upload_palm(app: &TestApp) -> (String, String) {
-    let palm = synth::generate(&SynthSpec::palm(7));
-    let form = reqwest::multipart::Form::new().part(
-        "image",
-        reqwest::multipart::Part::bytes(synth::to_jpeg(&palm.image, 90))
-            .file_name("palm.jpg")
-            .mime_str("image/jpeg")
-            .unwrap(),
-    );
-    let response = app
-        .client
-        .post(app.url("/api/v1/analyses"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 202);
-    let body: Value = response.json().await.unwrap();
-    (
-        body["analysis"]["id"].as_str().unwrap().to_owned(),
-        body["job"]["id"].as_str().unwrap().to_owned(),
-    )
 }
 
 async fn send(
@@ -468,23 +442,7 @@ async fn other_users_get_404_guests_403_and_anonymous_callers_401(backend: Backe
     }
     // A guest (a session made by an anonymous upload) is asked to create an account, on
     // its own analysis as on anyone's.
-    let palm = synth::generate(&SynthSpec::palm(8));
-    let response = stack
-        .app
-        .anonymous
-        .post(stack.app.url("/api/v1/analyses"))
-        .multipart(
-            reqwest::multipart::Form::new().part(
-                "image",
-                reqwest::multipart::Part::bytes(synth::to_jpeg(&palm.image, 90))
-                    .file_name("palm.jpg")
-                    .mime_str("image/jpeg")
-                    .unwrap(),
-            ),
-        )
-        .send()
-        .await
-        .unwrap();
+    let response = stack.app.post_palm(&stack.app.anonymous, 8).await;
     assert_eq!(response.status().as_u16(), 202);
     let token = response
         .headers()
@@ -785,7 +743,7 @@ async fn invalid_requests_answer_json_errors_and_store_nothing(backend: Backend)
     assert_eq!(database.count_messages(&id).await.unwrap(), 1);
 
     // An analysis without a completed reading (no worker runs now): 409, nothing stored.
-    let (pending, _) = upload_palm(&stack.app).await;
+    let (pending, _) = stack.app.upload_palm(7).await;
     let (status, created) = stack
         .send(
             Method::POST,

@@ -2,81 +2,24 @@
 //! follow-ups, determinism and the disclaimer.
 
 use super::{answer, Answer, Role, Topic, Turn};
-use crate::features::{
-    Detection, DetectionMethod, Element, Features, HandShape, LineId, MeasuredLine, Quality,
-    QualityIssue, SideSource,
-};
-use crate::geometry::{PalmFrame, Point};
+use crate::features::{Element, Features, HandShape, LineId, MeasuredLine, QualityIssue};
+use crate::interpret::test_support::{line, usable};
 use crate::interpret::{mounts, RuleInterpreter, DISCLAIMER};
 use crate::reading::{LineReading, Reading};
 use crate::{HandSide, Interpret};
 
 // ─────────────────────────────── readings ───────────────────────────────
 
-fn arc(n: usize) -> Vec<Point> {
-    (0..n)
-        .map(|i| {
-            let t = i as f32 / (n - 1) as f32;
-            Point::new(150.0 + 500.0 * t, 400.0 + 120.0 * (t - 0.5).powi(2))
-        })
-        .collect()
-}
-
-fn line(
-    id: LineId,
-    length: f32,
-    curvature: f32,
-    depth: f32,
-    breaks: u32,
-    forks: u32,
-    islands: u32,
-) -> MeasuredLine {
-    MeasuredLine {
-        id,
-        polyline: arc(20),
-        length,
-        curvature,
-        depth,
-        breaks,
-        forks,
-        islands,
-        confidence: 0.9,
-        fused_with: None,
-    }
-}
-
+/// The interpreter tests' readable photo, with an Earth hand.
 fn features(lines: Vec<MeasuredLine>) -> Features {
-    Features {
-        image_width: 800,
-        image_height: 1000,
-        quality: Quality {
-            usable: true,
-            issues: Vec::new(),
-            brightness: 0.55,
-            overexposed_fraction: 0.01,
-            sharpness: 240.5,
-            hand_fraction: 0.42,
-        },
-        detection: Detection {
-            method: DetectionMethod::Landmarks,
-            confidence: 0.93,
-            landmarks: Some(vec![Point::new(400.0, 900.0); 21]),
-        },
-        frame: Some(PalmFrame {
-            origin: Point::new(400.0, 900.0),
-            axis_v: Point::new(0.0, -450.0),
-            axis_u: Point::new(-380.0, 0.0),
-        }),
-        side: Some(HandSide::Right),
-        side_source: SideSource::Uploader,
-        shape: Some(HandShape {
-            element: Element::Earth,
-            palm_ratio: 1.02,
-            finger_ratio: Some(0.7),
-            index_to_ring: Some(1.06),
-        }),
-        lines,
-    }
+    let mut f = usable(lines);
+    f.shape = Some(HandShape {
+        element: Element::Earth,
+        palm_ratio: 1.02,
+        finger_ratio: Some(0.7),
+        index_to_ring: Some(1.06),
+    });
+    f
 }
 
 /// All six lines found, each with its own facts.

@@ -20,7 +20,7 @@ pub mod rules;
 #[cfg(all(test, feature = "test-support"))]
 mod schema_tests;
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 #[cfg(test)]
 mod tests;
 
