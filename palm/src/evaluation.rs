@@ -237,16 +237,20 @@ pub fn positive_spec(i: u64) -> SynthSpec {
     spec
 }
 
+/// The `i`-th palm photo: [`positive_spec`], every fourth through JPEG quality 70. Indices
+/// from [`POSITIVES`] on are outside the evaluation set (the landmark calibration uses them).
+pub fn positive_case(i: u64) -> Case {
+    Case {
+        index: i as usize,
+        spec: positive_spec(i),
+        jpeg_quality: (i % 4 == 3).then_some(70),
+        negative: None,
+    }
+}
+
 /// The whole set: [`POSITIVES`] palms, then [`NEGATIVE_SEEDS`] of each negative kind.
 pub fn evaluation_set() -> Vec<Case> {
-    let mut cases: Vec<Case> = (0..POSITIVES as u64)
-        .map(|i| Case {
-            index: i as usize,
-            spec: positive_spec(i),
-            jpeg_quality: (i % 4 == 3).then_some(70),
-            negative: None,
-        })
-        .collect();
+    let mut cases: Vec<Case> = (0..POSITIVES as u64).map(positive_case).collect();
     for (name, edit) in NEGATIVE_KINDS {
         for seed in 1..=NEGATIVE_SEEDS {
             let mut spec = SynthSpec::palm(2000 + seed);

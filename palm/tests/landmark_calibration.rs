@@ -5,7 +5,7 @@
 //! put in `palm/src/measure/frame.rs`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use hast_palm::evaluation::{positive_spec, Case, POSITIVES};
+use hast_palm::evaluation::{positive_case, Case, POSITIVES};
 use hast_palm::features::DetectionMethod;
 use hast_palm::measure::frame::{frame_from_landmarks, MODEL_FRAME_CALIBRATION};
 use hast_palm::Engine;
@@ -25,12 +25,7 @@ fn model_frame_calibration_matches_the_calibration_set() {
     let engine = Engine::offline().expect("embedded landmark model");
     let start = POSITIVES as u64 + 100;
     let cases: Vec<Case> = (start..start + CALIBRATION_PALMS)
-        .map(|i| Case {
-            index: i as usize,
-            spec: positive_spec(i),
-            jpeg_quality: (i % 4 == 3).then_some(70),
-            negative: None,
-        })
+        .map(positive_case)
         .collect();
     // [wrist u, wrist v, base u, base v, width scale] per palm.
     let samples: Vec<[f32; 5]> = std::thread::scope(|scope| {

@@ -9,7 +9,7 @@ use super::topics::{Aspect, Concern, Hand, Query, Unmeasured};
 use super::{Answer, Topic};
 use crate::features::LineId;
 use crate::interpret::bands::{self, Attribute, Band};
-use crate::interpret::{mounts, rules, DISCLAIMER};
+use crate::interpret::{join_and, mounts, rules, DISCLAIMER};
 use crate::reading::{LineReading, MountReading, Reading};
 use crate::HandSide;
 
@@ -249,22 +249,6 @@ fn topic_name(topic: &Topic) -> String {
         Topic::Strengths => "your strengths".to_string(),
         Topic::Guidance => "the suggestions".to_string(),
         Topic::Safety => "that".to_string(),
-    }
-}
-
-/// "a", "a and b", "a, b and c".
-fn join_and<S: AsRef<str>>(items: &[S]) -> String {
-    match items {
-        [] => String::new(),
-        [one] => one.as_ref().to_string(),
-        [rest @ .., last] => format!(
-            "{} and {}",
-            rest.iter()
-                .map(AsRef::as_ref)
-                .collect::<Vec<_>>()
-                .join(", "),
-            last.as_ref()
-        ),
     }
 }
 

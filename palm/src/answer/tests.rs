@@ -3,7 +3,7 @@
 
 use super::{answer, Answer, Role, Topic, Turn};
 use crate::features::{Element, Features, HandShape, LineId, MeasuredLine, QualityIssue};
-use crate::interpret::test_support::{line, usable};
+use crate::interpret::test_support::{self, line, normalise, usable, SANCTIONED};
 use crate::interpret::{mounts, RuleInterpreter, DISCLAIMER};
 use crate::reading::{LineReading, Reading};
 use crate::{HandSide, Interpret};
@@ -83,101 +83,24 @@ fn body(a: &Answer) -> &str {
 
 // ─────────────────────────────── safety scanner ───────────────────────────────
 
-/// Words no answer may use (outside the disclaimer).
-const FORBIDDEN_WORDS: &[&str] = &[
-    "die",
-    "dies",
-    "died",
-    "dying",
-    "death",
-    "dead",
-    "deadly",
-    "fatal",
-    "mortal",
-    "mortality",
-    "lifespan",
-    "longevity",
-    "lifetime",
-    "funeral",
-    "grave",
-    "ill",
-    "illness",
-    "sick",
-    "sickness",
-    "disease",
-    "cancer",
-    "tumour",
-    "stroke",
-    "surgery",
-    "hospital",
-    "medical",
-    "diagnosis",
-    "health",
-    "healthy",
-    "unhealthy",
-    "accident",
-    "accidents",
-    "injury",
-    "danger",
-    "dangerous",
-    "disaster",
-    "tragedy",
-    "misfortune",
-    "doom",
-    "curse",
-    "destined",
-    "destiny",
-    "fated",
-    "inevitable",
-    "guaranteed",
-    "years",
-    "age",
-];
-
-/// Phrases no answer may use.
-const FORBIDDEN_PHRASES: &[&str] = &[
-    "life span",
-    "short life",
-    "long life",
-    "length of your life",
-    "life expectancy",
-    "early grave",
-    "pass away",
-    "how long you live",
-    "years to live",
-    "heart attack",
-    "heart disease",
-    "you will",
-    "will happen",
-    "will die",
-    "your fate is",
-];
-
-/// The one sanctioned mention of the length of life.
-const SANCTIONED: &str = " not the length of life ";
-
-fn normalise(text: &str) -> String {
-    let spaced: String = text
-        .to_lowercase()
-        .chars()
-        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
-        .collect();
-    format!(
-        " {} ",
-        spaced.split_whitespace().collect::<Vec<_>>().join(" ")
-    )
-}
+/// Words no answer may use (outside the disclaimer) besides the readings' list
+/// (`test_support::FORBIDDEN_WORDS`): an answer must not put a number of years on anything.
+const ANSWER_FORBIDDEN_WORDS: &[&str] = &["years", "age"];
+/// Phrases no answer may use besides the readings' list.
+const ANSWER_FORBIDDEN_PHRASES: &[&str] = &["will die"];
 
 fn forbidden_hits(text: &str) -> Vec<&'static str> {
+    let mut hits = test_support::forbidden_hits(text);
     let norm = normalise(text).replace(SANCTIONED, " ");
     let words: Vec<&str> = norm.split_whitespace().collect();
-    let mut hits: Vec<&'static str> = FORBIDDEN_WORDS
-        .iter()
-        .copied()
-        .filter(|w| words.contains(w))
-        .collect();
     hits.extend(
-        FORBIDDEN_PHRASES
+        ANSWER_FORBIDDEN_WORDS
+            .iter()
+            .copied()
+            .filter(|w| words.contains(w)),
+    );
+    hits.extend(
+        ANSWER_FORBIDDEN_PHRASES
             .iter()
             .copied()
             .filter(|p| norm.contains(&format!(" {p} "))),

@@ -416,7 +416,7 @@ fn fingers(shape: &HandShape) -> Option<FingerReading> {
 }
 
 /// "a", "a and b", "a, b and c".
-fn join_and<S: AsRef<str>>(items: &[S]) -> String {
+pub(crate) fn join_and<S: AsRef<str>>(items: &[S]) -> String {
     match items {
         [] => String::new(),
         [one] => one.as_ref().to_string(),

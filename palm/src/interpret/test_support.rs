@@ -123,3 +123,178 @@ pub fn curvature_in(id: LineId, band: usize) -> f32 {
 pub fn depth_in(band: usize) -> f32 {
     [0.1, 0.45, 0.8][band]
 }
+
+// ─────────────────────── safety scanner (readings and answers) ───────────────────────
+
+/// Whole words that must never appear (matched as words, so "studied", "deadline",
+/// "skill" or "diet" do not trip them).
+pub const FORBIDDEN_WORDS: &[&str] = &[
+    // death and lifespan
+    "die",
+    "dies",
+    "died",
+    "dying",
+    "death",
+    "deaths",
+    "dead",
+    "deadly",
+    "deceased",
+    "fatal",
+    "fatally",
+    "mortal",
+    "mortality",
+    "lifespan",
+    "lifespans",
+    "longevity",
+    "lifetime",
+    "funeral",
+    "grave",
+    "suicide",
+    "kill",
+    "killed",
+    "widow",
+    "widowed",
+    "widowhood",
+    // illness and medicine
+    "ill",
+    "illness",
+    "illnesses",
+    "sick",
+    "sickness",
+    "disease",
+    "diseases",
+    "diseased",
+    "ailment",
+    "ailments",
+    "cancer",
+    "tumour",
+    "tumor",
+    "stroke",
+    "surgery",
+    "hospital",
+    "medical",
+    "medicine",
+    "medication",
+    "diagnosis",
+    "diagnose",
+    "diagnosed",
+    "symptom",
+    "symptoms",
+    "cure",
+    "cured",
+    "prognosis",
+    "health",
+    "healthy",
+    "unhealthy",
+    "infertile",
+    "infertility",
+    "miscarriage",
+    "pregnancy",
+    "depression",
+    "anxiety",
+    "disorder",
+    // accidents and calamity
+    "accident",
+    "accidents",
+    "accidental",
+    "injury",
+    "injuries",
+    "injured",
+    "wound",
+    "wounds",
+    "danger",
+    "dangerous",
+    "calamity",
+    "calamities",
+    "catastrophe",
+    "disaster",
+    "tragedy",
+    "tragic",
+    "misfortune",
+    "unlucky",
+    "doom",
+    "doomed",
+    "curse",
+    "cursed",
+    "bankruptcy",
+    "poverty",
+    // fixed fate
+    "destined",
+    "destiny",
+    "fated",
+    "predetermined",
+    "preordained",
+    "inevitable",
+    "inevitably",
+    "guaranteed",
+    "guarantee",
+];
+
+/// Phrases that must never appear (matched on word boundaries, punctuation ignored, so
+/// "life-span" is "life span").
+pub const FORBIDDEN_PHRASES: &[&str] = &[
+    "life span",
+    "short life",
+    "long life",
+    "length of life",
+    "length of your life",
+    "life expectancy",
+    "early grave",
+    "pass away",
+    "passed away",
+    "passing away",
+    "how long you live",
+    "how long you will live",
+    "years to live",
+    "years of life",
+    "end of life",
+    "loss of life",
+    "life threatening",
+    "near death",
+    "heart attack",
+    "heart disease",
+    "heart trouble",
+    "heart condition",
+    "nervous breakdown",
+    "mental illness",
+    "bad luck",
+    "fixed fate",
+    "your fate is",
+    "you will",
+    "will happen",
+];
+
+/// The one sanctioned mention of the length of life: saying what the Jeevan rekha is
+/// not about.
+pub const SANCTIONED: &str = " not the length of life ";
+
+/// Lower case, every run of non-alphanumerics one space, padded with a space each side.
+pub fn normalise(text: &str) -> String {
+    let spaced: String = text
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+        .collect();
+    format!(
+        " {} ",
+        spaced.split_whitespace().collect::<Vec<_>>().join(" ")
+    )
+}
+
+/// Every forbidden word or phrase in `text`.
+pub fn forbidden_hits(text: &str) -> Vec<&'static str> {
+    let norm = normalise(text).replace(SANCTIONED, " ");
+    let words: Vec<&str> = norm.split_whitespace().collect();
+    let mut hits: Vec<&'static str> = FORBIDDEN_WORDS
+        .iter()
+        .copied()
+        .filter(|w| words.contains(w))
+        .collect();
+    hits.extend(
+        FORBIDDEN_PHRASES
+            .iter()
+            .copied()
+            .filter(|p| norm.contains(&format!(" {p} "))),
+    );
+    hits
+}
