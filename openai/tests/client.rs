@@ -1,15 +1,13 @@
 //! The client against a real HTTP server on 127.0.0.1 playing scripted answers.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::{config, LogCapture, Server, Step};
 use bytes::Bytes;
 use hast_openai::{AiError, ChatRequest, Client, FinishReason, InvalidReplyKind, Usage};
 use secrecy::SecretString;
 use serde_json::json;
-use support::{config, LogCapture, Server, Step};
 
 fn request() -> ChatRequest {
     ChatRequest::new().system("You read palms.").user("Hello")

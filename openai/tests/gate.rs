@@ -1,15 +1,13 @@
 //! The gate hook: awaited before every HTTP attempt, its permit released when the attempt ends.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::{config, Server, Step};
 use hast_openai::gate::AdmitFuture;
 use hast_openai::{AiError, ChatRequest, Client, Gate, GatePermit};
-use support::{config, Server, Step};
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
 /// Reports each `admit` call, then waits for a permit the test hands out.

@@ -1,11 +1,9 @@
 //! The API key never shows up in Debug output, errors or logs.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
+use crate::support::{config, LogCapture, Server, Step};
 use hast_openai::{ChatRequest, Client};
 use secrecy::SecretString;
-use support::{config, LogCapture, Server, Step};
 
 const KEY: &str = "sk-live-SECRET-4f9a2c7e1b";
 
