@@ -379,20 +379,19 @@ fn resize(image: DynamicImage, width: u32, height: u32) -> DynamicImage {
     image.resize_exact(width, height, FilterType::Triangle)
 }
 
+/// `fast_image_resize` is called for 8-bit RGB only (`resize_typed`): its untyped
+/// `resize` would compile its kernels for all thirteen pixel types into this crate.
 fn resize_rgb8(image: &RgbImage, width: u32, height: u32) -> Option<RgbImage> {
-    use fast_image_resize::images::{Image, ImageRef};
-    use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
-    let src = ImageRef::new(
-        image.width(),
-        image.height(),
-        image.as_raw(),
-        PixelType::U8x3,
-    )
-    .ok()?;
-    let mut dst = Image::new(width, height, PixelType::U8x3);
+    use fast_image_resize::images::{TypedImage, TypedImageRef};
+    use fast_image_resize::pixels::U8x3;
+    use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
+    let src =
+        TypedImageRef::<U8x3>::from_buffer(image.width(), image.height(), image.as_raw()).ok()?;
+    let mut pixels = vec![0_u8; width as usize * height as usize * 3];
+    let mut dst = TypedImage::<U8x3>::from_buffer(width, height, &mut pixels).ok()?;
     let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
-    Resizer::new().resize(&src, &mut dst, &options).ok()?;
-    RgbImage::from_raw(width, height, dst.into_vec())
+    Resizer::new().resize_typed(&src, &mut dst, &options).ok()?;
+    RgbImage::from_raw(width, height, pixels)
 }
 
 /// Sets the decoder limits, reads the orientation, and decodes the pixels of a decoder
