@@ -72,7 +72,8 @@ pub async fn delete_account(state: &AppState, user_id: &str) -> Result<(), ApiEr
             .await
             .map_err(|e| unavailable("rate-limit counters", e))?;
     }
-    for analysis in state.db.all_analyses_of(user_id).await? {
+    let analyses = state.db.all_analyses_of(user_id).await?;
+    for analysis in &analyses {
         delete_analysis_objects(&state.topology.images, &analysis.id)
             .await
             .map_err(|e| unavailable("images", e))?;
@@ -83,5 +84,18 @@ pub async fn delete_account(state: &AppState, user_id: &str) -> Result<(), ApiEr
         .destroy_all(user_id)
         .await
         .map_err(|e| unavailable("sessions", e))?;
+    for analysis in &analyses {
+        sweep_again(state, &analysis.id).await;
+    }
     Ok(())
+}
+
+/// The second sweep of a deleted analysis's objects, after its row is gone: a job that
+/// was running may have written one (an overlay, a thumbnail) since the first. A job
+/// that writes later finds no row and removes its objects itself. Best effort: the
+/// deletion has happened either way.
+pub(crate) async fn sweep_again(state: &AppState, analysis_id: &str) {
+    if let Err(e) = delete_analysis_objects(&state.topology.images, analysis_id).await {
+        tracing::warn!(error = %e, analysis.id = %analysis_id, "second sweep of the analysis objects failed");
+    }
 }

@@ -708,6 +708,18 @@ pub mod jobs {
             .unwrap_or_else(|_| panic!("job {id} did not become {state:?} within {WAIT:?}"))
     }
 
+    /// The ids of `owner`'s jobs of `kind`, e.g. the thumbnail jobs their uploads queued.
+    pub async fn jobs_of_kind(statuses: &StatusStore, owner: &str, kind: &str) -> Vec<String> {
+        statuses
+            .owned_by(owner)
+            .await
+            .expect("the job statuses")
+            .into_iter()
+            .filter(|(_, status)| status.kind == kind)
+            .map(|(_, status)| status.id)
+            .collect()
+    }
+
     /// Every revision of a job's status still in KV, oldest first.
     pub async fn history(nats_url: &str, id: &str) -> Vec<JobStatus> {
         let client = async_nats::connect(nats_url).await.expect("NATS");

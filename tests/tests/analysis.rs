@@ -9,7 +9,7 @@ use hast_common::db::Backend;
 use hast_common::jobs::JobState;
 use hast_palm::synth::{self, Subject, SynthSpec};
 use hast_palm::HandSide;
-use hast_tests::jobs::{status_store, wait_for};
+use hast_tests::jobs::{jobs_of_kind, status_store, wait_for};
 use hast_tests::{
     eventually, spawn_app, spawn_worker, test_settings, NatsServer, TestApp, TestDatabase,
 };
@@ -315,6 +315,75 @@ async fn a_stored_photo_carries_no_exif_and_bombs_are_refused(backend: Backend) 
     }
 }
 
+/// A deletion can sweep an analysis's objects while one of its jobs is still to write
+/// one (the overlay, the thumbnail). Here the deletion has already happened when a job
+/// runs: the row is gone, the photo still stored (as when the API's sweep came before
+/// a job's write). Each job must notice and remove what is left. One upload is left to
+/// its analysis job, the other to its thumbnail job (the other job of each is cancelled
+/// before any worker runs), so each job's own check is what is tested.
+async fn jobs_of_a_deleted_analysis_leave_no_objects_behind(backend: Backend) {
+    let nats = NatsServer::start();
+    let db = TestDatabase::new(backend).await;
+    let settings = test_settings(&db.url, &nats.url(), &[]);
+    let app = spawn_app(settings.clone()).await;
+    let statuses = status_store(&nats.url()).await;
+    let conn = db.connect().await;
+    let js = async_nats::jetstream::new(async_nats::connect(nats.url()).await.unwrap());
+    let images = js.get_object_store("images").await.unwrap();
+
+    let mut runs = Vec::new();
+    let mut thumbnails_seen = Vec::new();
+    for kind in ["analysis", "thumbnail"] {
+        let (id, analysis_job) = app.upload_palm(11).await;
+        let thumbnail_job = jobs_of_kind(&statuses, &app.user.id, "thumbnail")
+            .await
+            .into_iter()
+            .find(|job| !thumbnails_seen.contains(job))
+            .expect("the upload queued a thumbnail job");
+        thumbnails_seen.push(thumbnail_job.clone());
+        let (runs_job, cancelled) = if kind == "analysis" {
+            (analysis_job, thumbnail_job)
+        } else {
+            (thumbnail_job, analysis_job)
+        };
+        let response = app
+            .client
+            .delete(app.url(&format!("/api/v1/jobs/{cancelled}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{cancelled} is cancelled");
+        assert!(conn
+            .delete_analysis(&app.user.id, &id)
+            .await
+            .unwrap()
+            .is_some());
+        assert!(
+            images.get(format!("analyses/{id}/photo.jpg")).await.is_ok(),
+            "the photo is stored"
+        );
+        runs.push((kind, id, runs_job));
+    }
+
+    let worker = spawn_worker(settings).await;
+    for (kind, id, job) in &runs {
+        let done = wait_for(&statuses, job, JobState::Completed).await;
+        assert_eq!(
+            done.result.as_ref().unwrap()["skipped"],
+            "analysis deleted",
+            "the {kind} job"
+        );
+        for name in ["photo.jpg", "overlay.png", "thumbnail.jpg"] {
+            assert!(
+                images.get(format!("analyses/{id}/{name}")).await.is_err(),
+                "the {kind} job left {name}"
+            );
+        }
+    }
+    worker.stop().await;
+    app.stop().await;
+}
+
 fn crc32(bytes: &[u8]) -> u32 {
     let mut crc = 0xFFFF_FFFFu32;
     for &b in bytes {
@@ -335,4 +404,5 @@ hast_tests::on_both_backends!(
     an_unusable_photo_completes_with_retake_advice,
     both_hands_are_read_and_a_guest_sees_only_the_summary,
     a_stored_photo_carries_no_exif_and_bombs_are_refused,
+    jobs_of_a_deleted_analysis_leave_no_objects_behind,
 );

@@ -768,6 +768,15 @@ async fn account_deletion_leaves_nothing_behind(backend: Backend) {
     let echo_job = echo["id"].as_str().unwrap().to_owned();
     let statuses = hast_tests::jobs::status_store(&nats.url()).await;
     hast_tests::jobs::wait_for(&statuses, &echo_job, hast_common::jobs::JobState::Completed).await;
+    // The analysis is read and its thumbnail made before the deletion (jobs still
+    // running at a deletion: `jobs_of_a_deleted_analysis_leave_no_objects_behind`).
+    let thumbnail_jobs = hast_tests::jobs::jobs_of_kind(&statuses, &user.id, "thumbnail").await;
+    for job in thumbnail_jobs
+        .iter()
+        .chain([&upload["job"]["id"].as_str().unwrap().to_owned()])
+    {
+        hast_tests::jobs::wait_for(&statuses, job, hast_common::jobs::JobState::Completed).await;
+    }
     let conn = db.connect().await;
     eventually("the result row", Duration::from_millis(50), || async {
         conn.find_job_result(&echo_job).await.ok().flatten()

@@ -586,6 +586,7 @@ async fn remove(id: String, state: AppState, who: Identity) -> ApiResult<StatusC
         }
         state.db.delete_job_result(&who.user_id, job_id).await?;
     }
+    crate::accounts::sweep_again(&state, &analysis.id).await;
     tracing::info!(analysis.id = %analysis.id, "analysis deleted");
     Ok(StatusCode::NO_CONTENT)
 }

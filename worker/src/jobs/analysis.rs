@@ -72,8 +72,9 @@ async fn run(
         .map_err(|e| JobError::permanent("invalid_payload", e.to_string()))?;
     let id = payload.analysis_id.clone();
     let Some(_analysis) = ctx.db.find_analysis_by_id(&id).await.map_err(db_error)? else {
-        // Deleted meanwhile: nothing to do.
-        tracing::info!(analysis.id = %id, "analysis no longer exists; skipping");
+        // Deleted meanwhile (rows are inserted before their job is queued): nothing to
+        // read, and nothing of it may stay behind, such as an earlier attempt's overlay.
+        ctx.discard_deleted_analysis(&id).await?;
         return Ok(json!({"analysis_id": id, "skipped": "analysis deleted"}));
     };
     ctx.db
@@ -135,7 +136,10 @@ async fn run(
         .await
         .map_err(db_error)?;
     if !stored {
-        tracing::info!(analysis.id = %id, "analysis deleted while it was read");
+        // Deleted while it was read: the overlay written above may postdate the API's
+        // sweep of the analysis's objects.
+        ctx.discard_deleted_analysis(&id).await?;
+        return Ok(json!({"analysis_id": id, "skipped": "analysis deleted"}));
     }
     ctx.progress(100).await;
     tracing::info!(analysis.id = %id, usable, lines = ?summary["lines_found"], "palm read");

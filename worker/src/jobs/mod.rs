@@ -74,6 +74,21 @@ pub struct JobContext {
     pub identity: Arc<WorkerIdentity>,
 }
 
+impl JobContext {
+    /// Deletes every object of analysis `id`, whose row is gone: the user deleted it
+    /// while a job of it ran, and the job may have written an object after the API's
+    /// sweep (the API sweeps before and after deleting the row; a job checks the row
+    /// after its last write). A failure is transient: the retry finds no row and comes
+    /// back here.
+    pub async fn discard_deleted_analysis(&self, id: &str) -> Result<(), JobError> {
+        hast_common::nats::objects::delete_analysis_objects(&self.images, id)
+            .await
+            .map_err(|e| JobError::transient("object_store", e))?;
+        tracing::info!(analysis.id = %id, "analysis deleted meanwhile: its objects are removed");
+        Ok(())
+    }
+}
+
 impl std::fmt::Debug for JobContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JobContext")

@@ -29,6 +29,8 @@ async fn run(ctx: JobContext, payload: Value) -> Result<Value, JobError> {
         .await
         .map_err(|e| JobError::transient("object_store", e))?
     else {
+        // The analysis is being deleted: an earlier attempt's thumbnail must not stay.
+        ctx.discard_deleted_analysis(&id).await?;
         return Ok(json!({"analysis_id": id, "skipped": "photo deleted"}));
     };
     let thumbnail = tokio::task::spawn_blocking(move || {
@@ -48,5 +50,16 @@ async fn run(ctx: JobContext, payload: Value) -> Result<Value, JobError> {
     write_object(&ctx.images, &AnalysisObject::Thumbnail.name(&id), jpeg)
         .await
         .map_err(|e| JobError::transient("object_store", e))?;
+    // Checked after the write: a deletion that swept the objects before it is seen here.
+    let exists = ctx
+        .db
+        .find_analysis_by_id(&id)
+        .await
+        .map_err(|e| JobError::transient("database", e.to_string()))?
+        .is_some();
+    if !exists {
+        ctx.discard_deleted_analysis(&id).await?;
+        return Ok(json!({"analysis_id": id, "skipped": "analysis deleted"}));
+    }
     Ok(json!({"analysis_id": id, "width": width, "height": height}))
 }
