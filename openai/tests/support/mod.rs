@@ -213,20 +213,46 @@ pub fn config(server: &Server) -> ClientConfig {
     config
 }
 
-/// Everything logged while the guard lives (this thread only).
+/// Everything logged on this thread while its [`CaptureGuard`] lives.
+///
+/// One process-wide subscriber (TRACE, installed on first use) writes each event to the
+/// capture of the thread that logs it, if any. Per-test scoped subscribers
+/// (`tracing::subscriber::set_default`) lose events when tests run in parallel threads:
+/// the callsite interest cache is shared, and one test's dispatcher coming or going
+/// can switch a callsite off for the other.
 #[derive(Clone, Default)]
 pub struct LogCapture(Arc<Mutex<Vec<u8>>>);
 
+thread_local! {
+    static CAPTURE: std::cell::RefCell<Option<LogCapture>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Ends this thread's capture when dropped.
+pub struct CaptureGuard(());
+
+impl Drop for CaptureGuard {
+    fn drop(&mut self) {
+        CAPTURE.with(|c| c.borrow_mut().take());
+    }
+}
+
 impl LogCapture {
-    /// Captures every event at every level on this thread until the guard is dropped.
-    pub fn start() -> (Self, tracing::subscriber::DefaultGuard) {
+    /// Captures every event at every level logged on this thread until the guard is
+    /// dropped (a `#[tokio::test]` runs its tasks on its own thread).
+    pub fn start() -> (Self, CaptureGuard) {
+        static GLOBAL: std::sync::Once = std::sync::Once::new();
+        GLOBAL.call_once(|| {
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(|| ThreadWriter)
+                .with_max_level(tracing::Level::TRACE)
+                .with_ansi(false)
+                .finish();
+            tracing::subscriber::set_global_default(subscriber)
+                .expect("no other global subscriber in this test binary");
+        });
         let capture = Self::default();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(capture.clone())
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .finish();
-        (capture, tracing::subscriber::set_default(subscriber))
+        CAPTURE.with(|c| *c.borrow_mut() = Some(capture.clone()));
+        (capture, CaptureGuard(()))
     }
 
     pub fn contents(&self) -> String {
@@ -234,23 +260,20 @@ impl LogCapture {
     }
 }
 
-pub struct LogWriter(Arc<Mutex<Vec<u8>>>);
+/// Appends to the logging thread's capture; drops the bytes on other threads.
+struct ThreadWriter;
 
-impl io::Write for LogWriter {
+impl io::Write for ThreadWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
+        CAPTURE.with(|c| {
+            if let Some(capture) = c.borrow().as_ref() {
+                capture.0.lock().unwrap().extend_from_slice(buf);
+            }
+        });
         Ok(buf.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogCapture {
-    type Writer = LogWriter;
-
-    fn make_writer(&'a self) -> LogWriter {
-        LogWriter(self.0.clone())
     }
 }
