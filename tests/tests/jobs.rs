@@ -341,6 +341,32 @@ async fn a_running_job_is_abandoned_when_cancelled() {
     assert_eq!(stack.results().await, 0);
 }
 
+/// A job cancelled while it runs, but which finishes before the worker's next
+/// cancellation check (heartbeats every 10 s here): the worker stores its result, finds
+/// the status cancelled when it marks it completed, and withdraws the result.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_cancelled_as_it_finishes_keeps_no_result() {
+    let slow_heartbeats = [("JOB_ACK_WAIT", "30s")];
+    let stack = Stack::start(Backend::Sqlite, &slow_heartbeats).await;
+    let _worker = stack.worker(&slow_heartbeats).await;
+    let id = submit_ok(&stack.app, "echo", json!({"sleep_ms": 1500})).await;
+    wait_for(&stack.statuses, &id, JobState::Running).await;
+
+    let response = stack.cancel(&id).await;
+    assert_eq!(response.status(), 200);
+    stack.wait_queue_empty().await;
+
+    assert_eq!(
+        stack.statuses.get(&id).await.unwrap().0.status,
+        JobState::Cancelled
+    );
+    assert_eq!(
+        stack.results().await,
+        0,
+        "the cancelled job's result is withdrawn"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_event_stream_shows_queued_running_completed_then_closes() {
     let stack = Stack::start(Backend::Sqlite, &[]).await;

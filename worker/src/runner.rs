@@ -66,6 +66,16 @@ enum Persisted {
     ShuttingDown,
 }
 
+/// Whether marking a job completed found it cancelled, or its status purged (with its
+/// analysis or account), since the worker last looked: its result must then go.
+fn cancelled_meanwhile<T>(marked: &Result<T, StatusError>) -> bool {
+    match marked {
+        Err(StatusError::NotFound) => true,
+        Err(StatusError::Terminal(state)) => *state == JobState::Cancelled.as_str(),
+        _ => false,
+    }
+}
+
 /// The change that marks a job completed with `result`.
 fn mark_completed(result: Option<Value>) -> impl FnMut(&mut JobStatus) -> bool {
     let finished = Utc::now();
@@ -313,10 +323,14 @@ impl Runner {
                         .result
                         .as_deref()
                         .and_then(|r| serde_json::from_str(r).ok());
-                    let _ = self
+                    let marked = self
                         .statuses
                         .transition(&envelope.id, mark_completed(result))
                         .await;
+                    if cancelled_meanwhile(&marked) {
+                        // The withdrawal of a cancelled job's result failed last time.
+                        let _ = self.db.withdraw_job_result(&envelope.id).await;
+                    }
                     let _ = message.double_ack().await;
                     tracing::info!("job result already stored; completed without re-running");
                     return;
@@ -530,6 +544,24 @@ impl Runner {
             .transition_from(&envelope.id, Some(running), mark_completed(Some(result)))
             .await
         {
+            marked if cancelled_meanwhile(&marked) => {
+                // Cancelled, or purged with its analysis, after the last cancellation
+                // check: the result stored above must not outlive the job (the API
+                // deletes a result stored before it cancelled).
+                if let Err(err) = self.db.withdraw_job_result(&envelope.id).await {
+                    tracing::warn!(error = %err, "cannot withdraw a cancelled job's result; redelivering");
+                    let _ = message
+                        .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
+                        .await;
+                    return;
+                }
+                tracing::info!("job cancelled as it finished; its result is withdrawn");
+                metrics::counter!("hast_jobs_cancelled_total", "kind" => envelope.kind.clone())
+                    .increment(1);
+                let _ = message.ack_with(AckKind::Term).await;
+                return;
+            }
+            // Done, or finished by another delivery (whose ack was lost): the result stands.
             Ok(_) | Err(StatusError::Terminal(_)) => {}
             Err(err) => {
                 // The result is stored; the status write is retried by the redelivery.

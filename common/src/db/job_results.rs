@@ -80,4 +80,15 @@ impl Database {
             Ok(n > 0)
         })
     }
+
+    /// Deletes the result of job `job_id` whoever owns it (a worker withdrawing what it
+    /// stored for a job cancelled as it finished); whether a row went.
+    pub async fn withdraw_job_result(&self, job_id: &str) -> Result<bool, DbError> {
+        with_conn!(self, |conn| {
+            let n = diesel::delete(job_results::table.find(job_id))
+                .execute(conn)
+                .await?;
+            Ok(n > 0)
+        })
+    }
 }
