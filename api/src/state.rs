@@ -12,9 +12,18 @@ use crate::auth::limits::Limiter;
 use crate::auth::sessions::SessionStore;
 
 /// What handlers need: settings, the database, NATS, the JetStream topology, job
-/// submission and status, and the metrics handle.
+/// submission and status, and the metrics handle ([`AppStateInner`], reached through
+/// `Deref`).
+///
+/// One `Arc`: warp clones the state into every request's filters, and each NATS handle
+/// (client, JetStream context, KV stores, streams) is several reference counts and
+/// channel senders; cloning them all per request was over half of the API's CPU under
+/// load (`perf`, docs/benchmarks.md).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppStateInner>);
+
+/// The parts of [`AppState`].
+pub struct AppStateInner {
     pub settings: Arc<Settings>,
     pub db: Database,
     pub nats: async_nats::Client,
@@ -26,7 +35,21 @@ pub struct AppState {
     pub limiter: Limiter,
 }
 
+impl std::ops::Deref for AppState {
+    type Target = AppStateInner;
+
+    fn deref(&self) -> &AppStateInner {
+        &self.0
+    }
+}
+
 impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::fmt::Debug for AppStateInner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState")
             .field("db", &self.db)
@@ -55,7 +78,7 @@ impl AppState {
             settings.session_ttl,
         );
         let limiter = Limiter::new(topology.rate_limits.clone());
-        Self {
+        Self(Arc::new(AppStateInner {
             sessions,
             limiter,
             settings: Arc::new(settings),
@@ -65,6 +88,6 @@ impl AppState {
             submitter,
             statuses,
             metrics: hast_common::metrics::install(),
-        }
+        }))
     }
 }
