@@ -66,6 +66,14 @@ enum Persisted {
     ShuttingDown,
 }
 
+/// Hands a message back to be delivered again in a second, after a passing failure of
+/// the status store or the database.
+async fn redeliver_soon(message: &Message) {
+    let _ = message
+        .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
+        .await;
+}
+
 /// Whether marking a job completed found it cancelled, or its status purged (with its
 /// analysis or account), since the worker last looked: its result must then go.
 fn cancelled_meanwhile<T>(marked: &Result<T, StatusError>) -> bool {
@@ -397,9 +405,7 @@ impl Runner {
             }
             Err(err) => {
                 tracing::warn!(error = %err, "cannot mark job running; retrying soon");
-                let _ = message
-                    .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
-                    .await;
+                redeliver_soon(message).await;
                 return;
             }
         };
@@ -550,9 +556,7 @@ impl Runner {
                 // deletes a result stored before it cancelled).
                 if let Err(err) = self.db.withdraw_job_result(&envelope.id).await {
                     tracing::warn!(error = %err, "cannot withdraw a cancelled job's result; redelivering");
-                    let _ = message
-                        .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
-                        .await;
+                    redeliver_soon(message).await;
                     return;
                 }
                 tracing::info!("job cancelled as it finished; its result is withdrawn");
@@ -566,9 +570,7 @@ impl Runner {
             Err(err) => {
                 // The result is stored; the status write is retried by the redelivery.
                 tracing::warn!(error = %err, "cannot mark job completed; redelivering");
-                let _ = message
-                    .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
-                    .await;
+                redeliver_soon(message).await;
                 return;
             }
         }
