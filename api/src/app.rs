@@ -74,7 +74,7 @@ impl Application {
         let nats = hast_common::nats::connect(&settings, "hast-api", NATS_STARTUP_TIMEOUT).await?;
         let topology = bootstrap(
             nats.clone(),
-            &TopologyConfig::from_settings(&settings, &kind_names()),
+            &TopologyConfig::from_settings(&settings, &kind_names()).without_consumer_updates(),
         )
         .await?;
         tracing::info!(nats.url = %settings.nats_url_redacted(), "NATS topology ready");

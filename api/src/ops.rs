@@ -26,6 +26,7 @@ fn submitter(settings: &Settings, topology: &Topology) -> Submitter {
         topology.idempotency.clone(),
         settings.job_max_attempts,
     )
+    .with_timeout(settings.job_submit_timeout)
 }
 
 fn print(value: &impl Serialize) -> anyhow::Result<()> {

@@ -71,7 +71,8 @@ impl AppState {
             statuses.clone(),
             topology.idempotency.clone(),
             settings.job_max_attempts,
-        );
+        )
+        .with_timeout(settings.job_submit_timeout);
         let sessions = SessionStore::new(
             topology.sessions.clone(),
             settings.session_secret.clone(),

@@ -178,7 +178,9 @@ pub struct Settings {
     pub worker_concurrency: usize,
     /// `WORKER_METRICS_ADDR`: where a worker serves `/healthz` and `/metrics`.
     pub worker_metrics_addr: SocketAddr,
-    /// `JOB_MAX_ATTEMPTS`: deliveries before a job fails for good.
+    /// `JOB_MAX_ATTEMPTS`: runs of a job's handler before it fails for good. Only the
+    /// handler's own failures count; an infrastructure error (NATS, the database) never
+    /// uses an attempt.
     pub job_max_attempts: u32,
     /// `JOB_ACK_WAIT`: how long a delivered job may go without a heartbeat before redelivery.
     pub job_ack_wait: Duration,
@@ -188,6 +190,15 @@ pub struct Settings {
     pub job_backoff_cap: Duration,
     /// `JOB_MAX_ACK_PENDING`: jobs of one kind in flight across all workers.
     pub job_max_ack_pending: i64,
+    /// `JOB_INFRA_RETRY_BUDGET`: how long a worker keeps retrying a status, result or
+    /// dead-letter write (keeping the message alive) before it hands the message back.
+    pub job_infra_retry_budget: Duration,
+    /// `JOB_SUBMIT_TIMEOUT`: how long a submission may retry its status write and publish
+    /// (through a NATS leader election) before the client gets 503.
+    pub job_submit_timeout: Duration,
+    /// `ECHO_EXECUTION_LOG`: a file the `echo` handler appends every execution to
+    /// (diagnostics and tests: counts executions, not rows). Unset: nothing is written.
+    pub echo_execution_log: Option<PathBuf>,
     /// `SHUTDOWN_GRACE`: how long in-flight work may run after SIGTERM.
     pub shutdown_grace: Duration,
     /// Abuse limits, shared by every API replica through NATS KV.
@@ -276,11 +287,24 @@ impl Settings {
                 "WORKER_METRICS_ADDR",
                 SocketAddr::from(([127, 0, 0, 1], 9091)),
             )?,
-            job_max_attempts: parse(&get, "JOB_MAX_ATTEMPTS", 5u32)?,
+            job_max_attempts: parse(&get, "JOB_MAX_ATTEMPTS", 10u32)?,
             job_ack_wait: parse_duration(&get, "JOB_ACK_WAIT", Duration::from_secs(30))?,
             job_backoff_base: parse_duration(&get, "JOB_BACKOFF_BASE", Duration::from_secs(1))?,
             job_backoff_cap: parse_duration(&get, "JOB_BACKOFF_CAP", Duration::from_secs(300))?,
-            job_max_ack_pending: parse(&get, "JOB_MAX_ACK_PENDING", 1000i64)?,
+            job_max_ack_pending: parse(&get, "JOB_MAX_ACK_PENDING", 10_000i64)?,
+            job_infra_retry_budget: parse_duration(
+                &get,
+                "JOB_INFRA_RETRY_BUDGET",
+                Duration::from_secs(120),
+            )?,
+            job_submit_timeout: parse_duration(
+                &get,
+                "JOB_SUBMIT_TIMEOUT",
+                Duration::from_secs(10),
+            )?,
+            echo_execution_log: get("ECHO_EXECUTION_LOG")
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from),
             shutdown_grace: parse_duration(&get, "SHUTDOWN_GRACE", Duration::from_secs(25))?,
             limits: AbuseLimits {
                 login_max_failures: parse(&get, "LOGIN_MAX_FAILURES", 5u32)?,
@@ -368,6 +392,22 @@ impl Settings {
                 variable: "JOB_ACK_WAIT",
                 value: humantime::format_duration(self.job_ack_wait).to_string(),
                 reason: "must be at least 1s".into(),
+            });
+        }
+        if self.job_infra_retry_budget < Duration::from_secs(1) {
+            return Err(ConfigError::Invalid {
+                variable: "JOB_INFRA_RETRY_BUDGET",
+                value: humantime::format_duration(self.job_infra_retry_budget).to_string(),
+                reason: "must be at least 1s".into(),
+            });
+        }
+        if self.job_submit_timeout < Duration::from_secs(1)
+            || self.job_submit_timeout > crate::nats::bootstrap::DUPLICATE_WINDOW / 2
+        {
+            return Err(ConfigError::Invalid {
+                variable: "JOB_SUBMIT_TIMEOUT",
+                value: humantime::format_duration(self.job_submit_timeout).to_string(),
+                reason: "must be between 1s and half the JOBS duplicate window (5m)".into(),
             });
         }
         if self.job_backoff_base.is_zero() {

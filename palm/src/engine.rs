@@ -59,4 +59,23 @@ impl Engine {
         let reading = self.interpret.interpret(&features);
         (features, reading)
     }
+
+    /// [`Self::read`], stopping between its stages once `stop()` says so (`None`): a
+    /// caller whose deadline passed or whose job was cancelled gets its thread back.
+    pub fn read_unless(
+        &self,
+        image: &RgbImage,
+        side: Option<HandSide>,
+        stop: &dyn Fn() -> bool,
+    ) -> Option<(Features, Reading)> {
+        if stop() {
+            return None;
+        }
+        let features = self.measure.measure(image, side);
+        if stop() {
+            return None;
+        }
+        let reading = self.interpret.interpret(&features);
+        Some((features, reading))
+    }
 }

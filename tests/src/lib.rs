@@ -96,20 +96,34 @@ pub struct NatsServer {
     pub port: u16,
     /// Monitoring (HTTP) port.
     pub monitor_port: u16,
+    /// The server's name (`-n`).
+    pub name: String,
+    /// Extra command-line arguments (the cluster's).
+    cluster_args: Vec<String>,
 }
 
 impl NatsServer {
     /// Starts a server on free loopback ports with a fresh store directory.
     pub fn start() -> Self {
-        let store = tempfile::tempdir().expect("temp dir for the JetStream store");
-        let mut server = Self {
-            child: None,
-            store,
-            port: free_port(),
-            monitor_port: free_port(),
-        };
+        let mut server = Self::unstarted("hast-test".into(), Vec::new());
         server.spawn();
         server
+    }
+
+    fn unstarted(name: String, cluster_args: Vec<String>) -> Self {
+        Self {
+            child: None,
+            store: tempfile::tempdir().expect("temp dir for the JetStream store"),
+            port: free_port(),
+            monitor_port: free_port(),
+            name,
+            cluster_args,
+        }
+    }
+
+    /// Whether the process is running.
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
     }
 
     /// `nats://127.0.0.1:<port>`.
@@ -125,7 +139,10 @@ impl NatsServer {
     /// Starts the process and waits for "Server is ready". A fresh server whose port
     /// was taken meanwhile (another test raced for it) retries on new ports.
     fn spawn(&mut self) {
-        let fresh = self.child.is_none() && !self.store.path().join("jetstream").exists();
+        // Cluster nodes keep their ports: their peers' routes name them.
+        let fresh = self.child.is_none()
+            && self.cluster_args.is_empty()
+            && !self.store.path().join("jetstream").exists();
         let mut last_error = String::new();
         for _ in 0..5 {
             match self.try_spawn() {
@@ -145,7 +162,8 @@ impl NatsServer {
 
     fn try_spawn(&self) -> Result<Child, String> {
         let mut child = Command::new(nats_server_bin())
-            .args(["-a", "127.0.0.1", "-js", "-n", "hast-test"])
+            .args(["-a", "127.0.0.1", "-js", "-n", &self.name])
+            .args(&self.cluster_args)
             .arg("-p")
             .arg(self.port.to_string())
             .arg("-m")
@@ -218,6 +236,133 @@ impl Drop for NatsServer {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Three (or more) nats-server processes on loopback forming one JetStream cluster.
+#[derive(Debug)]
+pub struct NatsCluster {
+    pub nodes: Vec<NatsServer>,
+}
+
+impl NatsCluster {
+    /// Starts `size` nodes routed to each other and waits until JetStream has a meta
+    /// leader.
+    pub async fn start(size: usize) -> Self {
+        let route_ports: Vec<u16> = (0..size).map(|_| free_port()).collect();
+        let routes = route_ports
+            .iter()
+            .map(|p| format!("nats://127.0.0.1:{p}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut nodes: Vec<NatsServer> = route_ports
+            .iter()
+            .enumerate()
+            .map(|(i, port)| {
+                NatsServer::unstarted(
+                    format!("hast-node-{}", i + 1),
+                    vec![
+                        "--cluster_name".into(),
+                        "hast-test".into(),
+                        "--cluster".into(),
+                        format!("nats://127.0.0.1:{port}"),
+                        "--routes".into(),
+                        routes.clone(),
+                    ],
+                )
+            })
+            .collect();
+        // "Server is ready" comes before the routes and the meta group form, so the
+        // nodes are started one after the other and then awaited together.
+        for node in &mut nodes {
+            node.spawn();
+        }
+        let cluster = Self { nodes };
+        cluster.wait_healthy().await;
+        cluster
+    }
+
+    /// Every node's client URL, comma-separated (what `NATS_URL` takes).
+    pub fn urls(&self) -> String {
+        self.nodes
+            .iter()
+            .map(NatsServer::url)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Waits until every running node reports JetStream healthy (`/healthz`: a meta
+    /// leader is known and its assets are current).
+    pub async fn wait_healthy(&self) {
+        let client = plain_client();
+        for node in self.nodes.iter().filter(|n| n.is_running()) {
+            let url = format!("{}/healthz", node.monitor_url());
+            eventually_within(
+                &format!("{} to report JetStream healthy", node.name),
+                Duration::from_secs(60),
+                Duration::from_millis(100),
+                || async {
+                    let ok = client.get(&url).send().await.ok()?.status().is_success();
+                    ok.then_some(())
+                },
+            )
+            .await;
+        }
+    }
+
+    /// The index of the node leading the raft group of `stream` (or of its consumer
+    /// `consumer`), as the running nodes' monitoring endpoints report it.
+    pub async fn leader_of(&self, stream: &str, consumer: Option<&str>) -> usize {
+        let client = plain_client();
+        eventually_within(
+            &format!("a leader for {stream} {consumer:?}"),
+            Duration::from_secs(60),
+            Duration::from_millis(100),
+            || async {
+                for node in self.nodes.iter().filter(|n| n.is_running()) {
+                    let url = format!(
+                        "{}/jsz?streams=true&consumers=true&raft=true",
+                        node.monitor_url()
+                    );
+                    let Ok(response) = client.get(&url).send().await else {
+                        continue;
+                    };
+                    let Ok(jsz) = response.json::<Value>().await else {
+                        continue;
+                    };
+                    if let Some(leader) = leader_in(&jsz, stream, consumer) {
+                        if let Some(i) = self.nodes.iter().position(|n| n.name == leader) {
+                            if self.nodes[i].is_running() {
+                                return Some(i);
+                            }
+                        }
+                    }
+                }
+                None
+            },
+        )
+        .await
+    }
+}
+
+/// The leader's name of `stream` (or its consumer) in a `/jsz` document.
+fn leader_in(jsz: &Value, stream: &str, consumer: Option<&str>) -> Option<String> {
+    let accounts = jsz["account_details"].as_array()?;
+    for account in accounts {
+        for detail in account["stream_detail"].as_array().into_iter().flatten() {
+            if detail["name"] != stream {
+                continue;
+            }
+            let cluster = match consumer {
+                None => &detail["cluster"],
+                Some(name) => &detail["consumer_detail"]
+                    .as_array()?
+                    .iter()
+                    .find(|c| c["name"] == name)?["cluster"],
+            };
+            return cluster["leader"].as_str().map(str::to_owned);
+        }
+    }
+    None
 }
 
 /// A database for one test: a SQLite file or a PostgreSQL database, removed on drop.
@@ -622,19 +767,33 @@ pub async fn spawn_worker(settings: Settings) -> TestWorker {
 /// Polls `probe` until it returns `Some`, failing the test after [`WAIT`]. For
 /// conditions that have no event to await (e.g. an HTTP status changing after an
 /// outage); `interval` is the polling period, not a synchronisation sleep.
-pub async fn eventually<T, F, Fut>(what: &str, interval: Duration, mut probe: F) -> T
+pub async fn eventually<T, F, Fut>(what: &str, interval: Duration, probe: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
-    let deadline = tokio::time::Instant::now() + WAIT;
+    eventually_within(what, WAIT, interval, probe).await
+}
+
+/// [`eventually`] with another limit than [`WAIT`].
+pub async fn eventually_within<T, F, Fut>(
+    what: &str,
+    limit: Duration,
+    interval: Duration,
+    mut probe: F,
+) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
     loop {
         if let Some(value) = probe().await {
             return value;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "timed out after {WAIT:?} waiting for {what}"
+            "timed out after {limit:?} waiting for {what}"
         );
         tokio::time::sleep(interval).await;
     }

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use hast_common::jobs::kind_names;
-use hast_common::nats::bootstrap::{bootstrap, TopologyConfig};
+use hast_common::nats::bootstrap::{bootstrap, ConsumerOwnership, TopologyConfig};
 use hast_common::nats::names::{consumer_name, JOBS_STREAM};
 use hast_tests::{test_settings, NatsServer};
 
@@ -17,6 +17,7 @@ fn config(ack_wait: Duration) -> TopologyConfig {
         max_ack_pending: 100,
         session_ttl: Duration::from_secs(3600),
         kinds: kind_names().iter().map(|k| (*k).to_owned()).collect(),
+        consumers: ConsumerOwnership::Reconcile,
     }
 }
 
@@ -42,13 +43,54 @@ async fn bootstrap_twice_is_idempotent_and_reconciles_a_changed_setting() {
         Duration::from_secs(45),
         "ack_wait reconciled"
     );
-    assert_eq!(info.config.max_deliver, 6);
+    assert_eq!(
+        info.config.max_deliver, 30,
+        "a ceiling above the attempts the worker counts: 2 × 5 + 20"
+    );
     assert_eq!(
         stream.info().await.unwrap().state.consumer_count,
         kind_names().len()
     );
     let status = topology.job_status.status().await.unwrap();
     assert_eq!(status.history(), 10);
+}
+
+#[tokio::test]
+async fn only_workers_change_an_existing_consumer() {
+    let nats = NatsServer::start();
+    let client = async_nats::connect(nats.url()).await.unwrap();
+    let worker = config(Duration::from_secs(45));
+    let api = config(Duration::from_secs(10)).without_consumer_updates();
+
+    bootstrap(client.clone(), &worker).await.unwrap();
+    let topology = bootstrap(client.clone(), &api).await.unwrap();
+
+    let stream = topology.jetstream.get_stream(JOBS_STREAM).await.unwrap();
+    let info = stream.consumer_info(consumer_name("echo")).await.unwrap();
+    assert_eq!(
+        info.config.ack_wait,
+        Duration::from_secs(45),
+        "the API leaves the workers' consumer as it is"
+    );
+}
+
+#[tokio::test]
+async fn the_api_creates_missing_consumers() {
+    let nats = NatsServer::start();
+    let client = async_nats::connect(nats.url()).await.unwrap();
+
+    let topology = bootstrap(
+        client.clone(),
+        &config(Duration::from_secs(10)).without_consumer_updates(),
+    )
+    .await
+    .unwrap();
+
+    let mut stream = topology.jetstream.get_stream(JOBS_STREAM).await.unwrap();
+    assert_eq!(
+        stream.info().await.unwrap().state.consumer_count,
+        kind_names().len()
+    );
 }
 
 #[tokio::test]

@@ -269,19 +269,29 @@ async fn the_chat_job_answers_once_per_job_from_the_reading(backend: Backend) {
     assert_about_the_heart_line(&messages[3].content, &reading);
 
     // The same job delivered again: the handler runs again, nothing new is stored.
-    let handlers =
-        hast_worker::jobs::register_all(Arc::new(hast_palm::Engine::with_model(None)), None);
+    let handlers = hast_worker::jobs::register_all(
+        Arc::new(hast_palm::Engine::with_model(None)),
+        None,
+        hast_worker::jobs::echo::Echo::default(),
+    );
     let client = async_nats::connect(stack.nats.url()).await.unwrap();
     let js = async_nats::jetstream::new(client.clone());
     let ctx = hast_worker::jobs::JobContext {
         job_id: job2.clone(),
         attempt: 2,
+        max_attempts: 5,
         replay_of: None,
         db: db.clone(),
         nats: client,
         statuses: statuses.clone(),
         images: js.get_object_store("images").await.unwrap(),
         identity: Arc::new(hast_worker::heartbeat::WorkerIdentity::new(vec![])),
+        cancel: hast_worker::jobs::CancelFlag::default(),
+        slot: Arc::new(
+            Arc::new(tokio::sync::Semaphore::new(1))
+                .try_acquire_owned()
+                .unwrap(),
+        ),
     };
     let again = handlers["chat"]
         .run(

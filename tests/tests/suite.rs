@@ -10,6 +10,7 @@ mod analysis;
 mod auth;
 mod bootstrap;
 mod chat;
+mod cluster;
 mod conversations;
 mod database;
 mod http;

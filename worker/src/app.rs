@@ -93,7 +93,12 @@ impl Worker {
                 Some(Arc::new(Ai::new(&settings, Arc::new(gate))?))
             }
         };
-        let registry = register_all(engine, ai);
+        let echo = match &settings.echo_execution_log {
+            Some(path) => crate::jobs::echo::Echo::with_execution_log(path)
+                .map_err(|e| StartupError::Registry(format!("ECHO_EXECUTION_LOG: {e}")))?,
+            None => crate::jobs::echo::Echo::default(),
+        };
+        let registry = register_all(engine, ai, echo);
         check_registry(&registry).map_err(StartupError::Registry)?;
         let bind = |source| StartupError::Bind {
             addr: settings.worker_metrics_addr,
@@ -128,20 +133,17 @@ impl Worker {
     /// Runs jobs until `shutdown` resolves, then stops cleanly: no more fetching,
     /// running jobs get `SHUTDOWN_GRACE` to finish, the rest are handed back.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) {
-        let registry = self.registry;
         let concurrency = self.settings.worker_concurrency;
-        let runner = Arc::new(Runner {
-            settings: self.settings.clone(),
-            db: self.db.clone(),
-            nats: self.nats.clone(),
-            jetstream: self.topology.jetstream.clone(),
-            statuses: StatusStore::new(self.topology.job_status.clone()),
-            images: self.topology.images.clone(),
-            registry,
-            results: crate::result_writer::ResultWriter::start(self.db.clone()),
-            identity: self.identity.clone(),
-            slots: Arc::new(tokio::sync::Semaphore::new(concurrency)),
-        });
+        let runner = Arc::new(Runner::new(
+            self.settings.clone(),
+            self.db.clone(),
+            self.nats.clone(),
+            self.topology.jetstream.clone(),
+            StatusStore::new(self.topology.job_status.clone()),
+            self.topology.images.clone(),
+            self.registry,
+            self.identity.clone(),
+        ));
         let (stop_tx, stop_rx) = watch::channel(false);
         let (abandon_tx, abandon_rx) = watch::channel(false);
         // The first beat is written before anything else, so the worker is visible

@@ -5,6 +5,12 @@
 //! this turns hundreds of commits (each an fsync on SQLite, and a lock hand-off between
 //! connections) into one; when idle a batch is a single row, so latency is unchanged.
 //! Each caller still gets its own answer: inserted, or already there.
+//!
+//! A batch that gets no answer within [`BATCH_TIMEOUT`] (a lock held elsewhere, a
+//! database that stopped answering) is answered "unavailable" so its callers retry
+//! (keeping their messages alive), and the writer moves on to the next batch: one hung
+//! transaction cannot stall every completion behind it. PostgreSQL's
+//! `statement_timeout` ends such a statement on the server side first.
 
 use hast_common::db::models::JobResult;
 use hast_common::db::{Database, DbError};
@@ -12,6 +18,8 @@ use tokio::sync::{mpsc, oneshot};
 
 /// Most rows in one transaction.
 pub const MAX_BATCH: usize = 512;
+/// Longest wait for one batch's transaction.
+pub const BATCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 
 type Reply = oneshot::Sender<Result<bool, DbError>>;
 
@@ -47,7 +55,14 @@ async fn run(db: Database, mut rx: mpsc::Receiver<(JobResult, Reply)>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (rows, replies): (Vec<JobResult>, Vec<Reply>) = batch.drain(..).unzip();
-        match db.record_job_results(&rows).await {
+        let written = tokio::time::timeout(BATCH_TIMEOUT, db.record_job_results(&rows))
+            .await
+            .unwrap_or_else(|_| {
+                Err(DbError::Unavailable(format!(
+                    "no answer from the database within {BATCH_TIMEOUT:?}"
+                )))
+            });
+        match written {
             Ok(inserted) => {
                 for (reply, inserted) in replies.into_iter().zip(inserted) {
                     let _ = reply.send(Ok(inserted));

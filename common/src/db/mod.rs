@@ -63,6 +63,12 @@ pub(crate) fn open_sqlite(path: &str) -> diesel::ConnectionResult<SqliteConnecti
 /// How long a caller waits for a pooled connection before giving up.
 const POOL_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The longest any one statement may run on PostgreSQL (`statement_timeout`, set on
+/// every pooled connection): a statement stuck behind a lock held elsewhere fails
+/// instead of hanging its caller. SQLite's counterpart is the `busy_timeout` (5 s) in
+/// [`SQLITE_PRAGMAS`]: a write waits that long for another writer, then fails.
+pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(15);
+
 /// What can go wrong talking to the database.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -208,7 +214,24 @@ impl Database {
                 Pools::Sqlite(build_pool(manager, pool_size)?)
             }
             Backend::Postgres => {
-                let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+                let mut config = ManagerConfig::default();
+                config.custom_setup = Box::new(|url: &str| {
+                    let url = url.to_owned();
+                    async move {
+                        use diesel_async::{AsyncConnection, SimpleAsyncConnection};
+                        let mut conn = AsyncPgConnection::establish(&url).await?;
+                        conn.batch_execute(&format!(
+                            "SET statement_timeout = {}",
+                            STATEMENT_TIMEOUT.as_millis()
+                        ))
+                        .await
+                        .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                        Ok(conn)
+                    }
+                    .boxed()
+                });
+                let manager =
+                    AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
                 Pools::Postgres(build_pool(manager, pool_size)?)
             }
         };

@@ -30,4 +30,8 @@ pub struct JobEnvelope {
     /// The dead-lettered job this one replays.
     #[serde(default)]
     pub replay_of: Option<String>,
+    /// `max_attempts` of the job's `queued` status (so the worker can rebuild that
+    /// document exactly and update it without reading it first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_attempts: Option<u32>,
 }

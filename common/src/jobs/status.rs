@@ -49,7 +49,9 @@ pub struct JobStatus {
     pub id: String,
     pub kind: String,
     pub status: JobState,
-    /// Delivery attempt (0 until a worker picks it up).
+    /// Runs of the handler so far, this one included (0 until a worker starts it).
+    /// Counted by the worker in this document, not by JetStream deliveries: a message
+    /// redelivered because NATS or the database failed does not use an attempt.
     pub attempt: u32,
     pub max_attempts: u32,
     /// 0–100.
@@ -99,7 +101,7 @@ impl JobStatus {
         let mut status = Self::queued(
             envelope.id.clone(),
             &envelope.kind,
-            max_attempts,
+            envelope.max_attempts.unwrap_or(max_attempts),
             envelope.owner_id.clone(),
         );
         status.created_at = envelope.created_at;

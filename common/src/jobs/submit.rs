@@ -2,16 +2,29 @@
 //! `Nats-Msg-Id` = job id, and return only after JetStream's publish ack, so an
 //! accepted job is durable.
 //!
-//! Idempotency: with a key, the first submit records `key → envelope` in the
-//! `idempotency` bucket (create-only); a repeat returns the original job and, while
-//! that job is still queued, re-publishes it with the same `Nats-Msg-Id` so a message
-//! lost between status write and publish ack exists exactly once (JetStream drops the
-//! duplicate inside its 10-minute window). A publish is retried with the same id.
+//! **Riding through a leader election.** Every NATS step (the `Idempotency-Key` record,
+//! the status, the publish) is retried under the same names and message id until the
+//! submit budget (`JOB_SUBMIT_TIMEOUT`, default 10 s) runs out; an R3 stream or bucket
+//! elects a new leader well within it. The `JOBS` duplicate window (10 minutes) is far
+//! longer than the budget, so a retried publish that had landed is dropped by the
+//! stream instead of becoming a second job.
 //!
-//! Failure leaves nothing half-done: if the publish is not acknowledged, the status
-//! becomes `failed` (`submit_failed`), the key is released, and the caller gets
-//! [`SubmitError::Unavailable`].
+//! **An ambiguous publish is resolved, never guessed.** When no publish was acknowledged
+//! within the budget, one of them may still have landed. The status is moved from
+//! `queued` to `failed` (`submit_failed`) by compare-and-swap: if a worker had already
+//! taken the job (the status is no longer `queued`), the publish landed and the job is
+//! accepted after all; if the swap wins, a worker that later receives the message finds
+//! a final status and drops it. If even that write gets no answer, the status stays
+//! `queued` and the reconciler settles it (docs/operations.md, "Stranded jobs").
+//!
+//! **Idempotency.** With a key, the first submit records `key → envelope` in the
+//! `idempotency` bucket (create-only). A repeat returns the original job and, while it
+//! is still queued, re-publishes it with the same `Nats-Msg-Id`, so a message lost
+//! between status write and publish ack exists exactly once. A key is released (for the
+//! client's retry) only by the request that created it, and only when its job was not
+//! accepted.
 
+use std::future::Future;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, kv};
@@ -20,18 +33,20 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use tokio::time::Instant;
 
 use super::envelope::{JobEnvelope, CORRELATION_HEADER, MSG_ID_HEADER, STATUS_REVISION_HEADER};
 use super::status::{JobFailure, JobState, JobStatus};
 use super::store::{StatusError, StatusStore};
 use crate::nats::names::job_subject;
 
-/// Deadline of one publish attempt (waiting for the stream's ack).
-const PUBLISH_ATTEMPT_TIMEOUT: Duration = Duration::from_millis(1000);
-/// Publish attempts before a submit gives up (same `Nats-Msg-Id` each time).
-const PUBLISH_ATTEMPTS: u32 = 3;
-/// Deadline of the whole submission.
-pub const SUBMIT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest wait for one publish acknowledgement; later tries get what is left of the
+/// budget if that is less.
+const PUBLISH_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Default submit budget (`JOB_SUBMIT_TIMEOUT`).
+pub const DEFAULT_SUBMIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time kept back from the budget to settle an ambiguous publish.
+const SETTLE_TIME: Duration = Duration::from_secs(2);
 /// Longest accepted `Idempotency-Key`.
 pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 
@@ -82,13 +97,50 @@ pub struct Submitter {
     statuses: StatusStore,
     idempotency: kv::Store,
     max_attempts: u32,
+    timeout: Duration,
 }
 
 impl std::fmt::Debug for Submitter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Submitter")
             .field("max_attempts", &self.max_attempts)
+            .field("timeout", &self.timeout)
             .finish()
+    }
+}
+
+/// What one try of a NATS step came to.
+enum Try<T, E> {
+    Done(T),
+    /// A final answer that is not success (say, the key exists already).
+    Refused(E),
+    /// No answer, or a passing error (a timeout, no responders, an election).
+    Again(String),
+}
+
+/// Runs `step` until it gives a final answer or `deadline` passes, backing off from
+/// 50 ms to 1 s between tries. `Err(Again)` carries the last passing error.
+async fn until<T, E, F, Fut>(deadline: Instant, mut step: F) -> Result<T, Result<E, String>>
+where
+    F: FnMut(Duration) -> Fut,
+    Fut: Future<Output = Try<T, E>>,
+{
+    let mut pause = Duration::from_millis(50);
+    let mut last = String::from("no answer");
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(Err(last));
+        }
+        match tokio::time::timeout(left, step(left)).await {
+            Ok(Try::Done(value)) => return Ok(value),
+            Ok(Try::Refused(err)) => return Err(Ok(err)),
+            Ok(Try::Again(err)) => last = err,
+            Err(_) => return Err(Err(format!("{last}; no answer before the submit deadline"))),
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        tokio::time::sleep(pause.min(left)).await;
+        pause = (pause * 2).min(Duration::from_secs(1));
     }
 }
 
@@ -104,10 +156,17 @@ impl Submitter {
             statuses,
             idempotency,
             max_attempts,
+            timeout: DEFAULT_SUBMIT_TIMEOUT,
         }
     }
 
-    /// Validates and submits `job` within [`SUBMIT_TIMEOUT`].
+    /// The same submitter with another budget (`JOB_SUBMIT_TIMEOUT`).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Validates and submits `job` within the submit budget.
     pub async fn submit(&self, job: NewJob) -> Result<Submitted, SubmitError> {
         let spec =
             super::kind(&job.kind).ok_or_else(|| SubmitError::UnknownKind(job.kind.clone()))?;
@@ -120,30 +179,20 @@ impl Submitter {
             }
         }
         let kind = job.kind.clone();
-        let id = uuid::Uuid::now_v7().to_string();
-        let idem_key = job
-            .idempotency_key
-            .as_deref()
-            .map(|k| idempotency_bucket_key(job.owner_id.as_deref(), k));
+        let deadline = Instant::now() + self.timeout;
         // Boxed: the submission state machine is large, and callers (HTTP handlers)
         // should not carry it inline on their stack.
-        let inner: futures::future::BoxFuture<'_, _> = Box::pin(self.submit_inner(job, id.clone()));
-        let outcome = match tokio::time::timeout(SUBMIT_TIMEOUT, inner).await {
-            Ok(outcome) => outcome,
-            Err(_) => {
-                // Whatever got written before the deadline must not look accepted: the
-                // caller is told 503, so the job is failed (a worker skips it even if the
-                // publish did land) and the key is released for the retry.
-                let cleanup = async {
-                    self.mark_submit_failed(&id).await;
-                    self.release_key(idem_key.as_deref()).await;
-                };
-                let _ = tokio::time::timeout(Duration::from_secs(2), cleanup).await;
+        let inner: futures::future::BoxFuture<'_, _> = Box::pin(self.submit_inner(job, deadline));
+        // The inner steps watch the deadline themselves; this bound only guards against
+        // a step that ignores it, leaving time to settle.
+        let outcome = tokio::time::timeout(self.timeout + SETTLE_TIME * 2, inner)
+            .await
+            .unwrap_or_else(|_| {
                 Err(SubmitError::Unavailable(format!(
-                    "no answer from NATS within {SUBMIT_TIMEOUT:?}"
+                    "no answer from NATS within {:?}",
+                    self.timeout
                 )))
-            }
-        };
+            });
         if let Ok(s) = &outcome {
             if s.created {
                 metrics::counter!("hast_jobs_submitted_total", "kind" => kind).increment(1);
@@ -152,14 +201,15 @@ impl Submitter {
         outcome
     }
 
-    async fn submit_inner(&self, job: NewJob, id: String) -> Result<Submitted, SubmitError> {
+    async fn submit_inner(&self, job: NewJob, deadline: Instant) -> Result<Submitted, SubmitError> {
         let envelope = JobEnvelope {
-            id,
+            id: uuid::Uuid::now_v7().to_string(),
             kind: job.kind.clone(),
             payload: job.payload.clone(),
             owner_id: job.owner_id.clone(),
             created_at: Utc::now(),
             replay_of: job.replay_of.clone(),
+            max_attempts: Some(self.max_attempts),
         };
         let idem_key = job
             .idempotency_key
@@ -170,101 +220,174 @@ impl Submitter {
                 envelope: envelope.clone(),
                 correlation_id: job.correlation_id.clone(),
             };
-            let body =
-                serde_json::to_vec(&record).map_err(|e| SubmitError::Unavailable(e.to_string()))?;
-            match self.idempotency.create(key, body.into()).await {
-                Ok(_) => {}
-                Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {
-                    return self.repeat(key, &job).await;
+            let body = bytes::Bytes::from(
+                serde_json::to_vec(&record).map_err(|e| SubmitError::Unavailable(e.to_string()))?,
+            );
+            let created = until(deadline, |_| async {
+                match self.idempotency.create(key, body.clone()).await {
+                    Ok(_) => Try::Done(()),
+                    Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => Try::Refused(()),
+                    Err(e) => Try::Again(e.to_string()),
                 }
-                Err(e) => return Err(SubmitError::Unavailable(e.to_string())),
+            })
+            .await;
+            match created {
+                Ok(()) => {}
+                // Ours (an earlier try that landed) or another request's: the record
+                // says which.
+                Err(Ok(())) => return self.repeat(key, &job, &envelope, deadline).await,
+                Err(Err(e)) => return Err(SubmitError::Unavailable(e)),
             }
         }
         self.create_and_publish(
             &envelope,
             job.correlation_id.as_deref(),
             idem_key.as_deref(),
+            deadline,
         )
         .await
     }
 
-    /// A repeated idempotent submit: the original job, re-published while queued.
-    async fn repeat(&self, key: &str, job: &NewJob) -> Result<Submitted, SubmitError> {
-        let entry = self
-            .idempotency
-            .entry(key)
-            .await
-            .map_err(|e| SubmitError::Unavailable(e.to_string()))?;
+    /// A submit whose key exists: the original job, re-published while queued. `ours`
+    /// is the envelope this request would have created (the record may be its own, from a
+    /// try whose answer was lost).
+    async fn repeat(
+        &self,
+        key: &str,
+        job: &NewJob,
+        ours: &JobEnvelope,
+        deadline: Instant,
+    ) -> Result<Submitted, SubmitError> {
+        let entry = until(deadline, |_| async {
+            match self.idempotency.entry(key).await {
+                Ok(entry) => Try::<_, ()>::Done(entry),
+                Err(e) => Try::Again(e.to_string()),
+            }
+        })
+        .await
+        .map_err(|e| SubmitError::Unavailable(e.err().unwrap_or_default()))?;
         let Some(entry) = entry.filter(|e| e.operation == kv::Operation::Put) else {
             // Released between our create and this read: submit afresh.
-            return Box::pin(self.submit_inner(job.clone(), uuid::Uuid::now_v7().to_string()))
-                .await;
+            return Box::pin(self.submit_inner(job.clone(), deadline)).await;
         };
         let record: IdempotencyRecord = serde_json::from_slice(&entry.value)
             .map_err(|e| SubmitError::Unavailable(e.to_string()))?;
         if record.envelope.kind != job.kind || record.envelope.payload != job.payload {
             return Err(SubmitError::IdempotencyMismatch);
         }
-        match self.statuses.get(&record.envelope.id).await {
-            Ok((status, _)) if status.status == JobState::Queued => {
-                self.publish(&record.envelope, record.correlation_id.as_deref(), None)
-                    .await?;
+        let created_here = record.envelope.id == ours.id;
+        let status = until(deadline, |_| async {
+            match self.statuses.get(&record.envelope.id).await {
+                Ok((status, _)) => Try::Done(Some(status)),
+                Err(StatusError::NotFound) => Try::Done(None),
+                Err(e) => Try::<_, ()>::Again(e.to_string()),
+            }
+        })
+        .await
+        .map_err(|e| SubmitError::Unavailable(e.err().unwrap_or_default()))?;
+        let key_if_ours = created_here.then_some(key);
+        match status {
+            Some(status) if status.status == JobState::Queued => {
+                self.publish_or_settle(
+                    &record.envelope,
+                    record.correlation_id.as_deref(),
+                    None,
+                    key_if_ours,
+                    deadline,
+                )
+                .await?;
                 Ok(Submitted {
                     status,
-                    created: false,
+                    created: created_here,
                 })
             }
-            Ok((status, _)) => Ok(Submitted {
+            Some(status) => Ok(Submitted {
                 status,
-                created: false,
+                created: created_here,
             }),
-            // The first submit died before writing the status: finish its work.
-            Err(StatusError::NotFound) => self
+            // The first submit died (or is still running) before writing the status:
+            // finish its work under the same job id.
+            None => self
                 .create_and_publish(
                     &record.envelope,
                     record.correlation_id.as_deref(),
-                    Some(key),
+                    key_if_ours,
+                    deadline,
                 )
                 .await
                 .map(|s| Submitted {
-                    created: false,
+                    created: created_here,
                     ..s
                 }),
-            Err(e) => Err(SubmitError::Unavailable(e.to_string())),
         }
     }
 
+    /// Writes the `queued` status and publishes. `own_key` is the idempotency record this
+    /// request created (released if the job is not accepted).
     async fn create_and_publish(
         &self,
         envelope: &JobEnvelope,
         correlation_id: Option<&str>,
-        idem_key: Option<&str>,
+        own_key: Option<&str>,
+        deadline: Instant,
     ) -> Result<Submitted, SubmitError> {
         let status = JobStatus::queued_for(envelope, self.max_attempts);
-        let revision = match self.statuses.create(&status).await {
-            Ok(revision) => Some(revision),
-            Err(StatusError::AlreadyExists) => None,
+        let created = until(deadline, |_| async {
+            match self.statuses.create(&status).await {
+                Ok(revision) => Try::<_, ()>::Done(Some(revision)),
+                // An earlier try landed (the id is new), or a repeat of the same key got
+                // here first: either way the status exists.
+                Err(StatusError::AlreadyExists) => Try::Done(None),
+                Err(e) => Try::Again(e.to_string()),
+            }
+        })
+        .await;
+        let revision = match created {
+            Ok(revision) => revision,
             Err(e) => {
-                self.release_key(idem_key).await;
-                return Err(SubmitError::Unavailable(e.to_string()));
+                // Nothing was published: the job does not exist for anyone. A status
+                // write that landed unseen stays `queued` without a message; the
+                // reconciler fails it visibly.
+                self.release_key(own_key).await;
+                return Err(SubmitError::Unavailable(e.err().unwrap_or_default()));
             }
         };
-        if let Err(err) = self.publish(envelope, correlation_id, revision).await {
-            // Leave no job that looks accepted: mark it failed and free the key.
-            self.mark_submit_failed(&envelope.id).await;
-            self.release_key(idem_key).await;
-            return Err(err);
-        }
+        self.publish_or_settle(envelope, correlation_id, revision, own_key, deadline)
+            .await?;
         Ok(Submitted {
             status,
             created: true,
         })
     }
 
-    async fn mark_submit_failed(&self, id: &str) {
-        let _ = self
-            .statuses
-            .transition(id, |s| {
+    /// Publishes within the budget; if no publish was acknowledged, settles whether the
+    /// job was accepted (see the module doc). `Ok` means accepted.
+    async fn publish_or_settle(
+        &self,
+        envelope: &JobEnvelope,
+        correlation_id: Option<&str>,
+        status_revision: Option<u64>,
+        own_key: Option<&str>,
+        deadline: Instant,
+    ) -> Result<(), SubmitError> {
+        let publish_deadline = deadline
+            .checked_sub(SETTLE_TIME)
+            .filter(|d| *d > Instant::now())
+            .unwrap_or(deadline);
+        let error = match self
+            .publish(envelope, correlation_id, status_revision, publish_deadline)
+            .await
+        {
+            Ok(()) => return Ok(()),
+            Err(error) => error,
+        };
+        tracing::warn!(job.id = %envelope.id, error = %error, "no publish acknowledged; settling the submission");
+        let settle_deadline = Instant::now() + SETTLE_TIME;
+        let settled = until(settle_deadline, |_| async {
+            let refuse = |s: &mut JobStatus| {
+                if s.status != JobState::Queued {
+                    return false;
+                }
                 s.status = JobState::Failed;
                 s.finished_at = Some(Utc::now());
                 s.error = Some(JobFailure {
@@ -272,8 +395,32 @@ impl Submitter {
                     message: "the job could not be queued".into(),
                 });
                 true
-            })
-            .await;
+            };
+            match self.statuses.transition(&envelope.id, refuse).await {
+                Ok(status) => Try::<_, ()>::Done(Some(status.status)),
+                Err(StatusError::Terminal(_)) => Try::Done(None),
+                Err(StatusError::NotFound) => Try::Done(None),
+                Err(e) => Try::Again(e.to_string()),
+            }
+        })
+        .await;
+        match settled {
+            // A worker took the job: a publish did land.
+            Ok(Some(state)) if state != JobState::Failed => {
+                tracing::info!(job.id = %envelope.id, "an unacknowledged publish had landed; the job is accepted");
+                Ok(())
+            }
+            // The job is now failed (or was finished or cancelled meanwhile by someone
+            // else, which only a landed publish allows: accepted).
+            Ok(Some(_)) => {
+                self.release_key(own_key).await;
+                Err(SubmitError::Unavailable(error))
+            }
+            Ok(None) => Ok(()),
+            // Unknown: left `queued` for the reconciler; the key is kept so the client's
+            // retry with the same key finds (and re-publishes) this job.
+            Err(_) => Err(SubmitError::Unavailable(error)),
+        }
     }
 
     async fn release_key(&self, idem_key: Option<&str>) {
@@ -284,16 +431,15 @@ impl Submitter {
         }
     }
 
-    /// Publishes with the job id as `Nats-Msg-Id`, retrying on timeout.
+    /// Publishes with the job id as `Nats-Msg-Id`, retrying until `deadline`.
     async fn publish(
         &self,
         envelope: &JobEnvelope,
         correlation_id: Option<&str>,
         status_revision: Option<u64>,
-    ) -> Result<(), SubmitError> {
-        let body = bytes::Bytes::from(
-            serde_json::to_vec(envelope).map_err(|e| SubmitError::Unavailable(e.to_string()))?,
-        );
+        deadline: Instant,
+    ) -> Result<(), String> {
+        let body = bytes::Bytes::from(serde_json::to_vec(envelope).map_err(|e| e.to_string())?);
         let mut headers = HeaderMap::new();
         headers.insert(MSG_ID_HEADER, envelope.id.as_str());
         if let Some(cid) = correlation_id {
@@ -303,8 +449,7 @@ impl Submitter {
             headers.insert(STATUS_REVISION_HEADER, revision.to_string().as_str());
         }
         let subject = job_subject(&envelope.kind);
-        let mut last_error = String::new();
-        for attempt in 1..=PUBLISH_ATTEMPTS {
+        until(deadline, |left| {
             let publish = async {
                 self.jetstream
                     .publish_with_headers(subject.clone(), headers.clone(), body.clone())
@@ -313,14 +458,17 @@ impl Submitter {
                     .await
                     .map_err(|e| e.to_string())
             };
-            match tokio::time::timeout(PUBLISH_ATTEMPT_TIMEOUT, publish).await {
-                Ok(Ok(_ack)) => return Ok(()),
-                Ok(Err(e)) => last_error = e,
-                Err(_) => last_error = format!("no publish ack within {PUBLISH_ATTEMPT_TIMEOUT:?}"),
+            let limit = left.min(PUBLISH_ATTEMPT_TIMEOUT);
+            async move {
+                match tokio::time::timeout(limit, publish).await {
+                    Ok(Ok(_ack)) => Try::<_, ()>::Done(()),
+                    Ok(Err(e)) => Try::Again(e),
+                    Err(_) => Try::Again(format!("no publish ack within {limit:?}")),
+                }
             }
-            tracing::warn!(job.id = %envelope.id, attempt, error = %last_error, "publish failed; retrying");
-        }
-        Err(SubmitError::Unavailable(last_error))
+        })
+        .await
+        .map_err(|e| e.err().unwrap_or_default())
     }
 }
 

@@ -1,9 +1,13 @@
 //! Creates or reconciles the JetStream topology: streams `JOBS` and `JOBS_DLQ`, one
 //! durable pull consumer per job kind, the KV buckets and the `images` object store.
 //!
-//! Every call is idempotent and every object is created-or-updated, so whichever
-//! process starts first builds the topology and a changed setting (say `JOB_ACK_WAIT`)
-//! is applied by the next process that starts with it.
+//! Every call is idempotent and every stream and bucket is created-or-updated, so
+//! whichever process starts first builds the topology. The job consumers have one
+//! owner: workers create or update them from their settings (`JOB_ACK_WAIT`,
+//! `JOB_MAX_ATTEMPTS`, `JOB_MAX_ACK_PENDING`); the API only creates a missing one and
+//! never changes an existing one, so a rolling configuration change cannot be undone by
+//! an API replica with older settings. Workers heartbeat at the consumer's actual
+//! `ack_wait`, read back from the server (see the worker's runner).
 
 use std::time::Duration;
 
@@ -40,6 +44,27 @@ pub const DEFAULT_AI_SLOT_LEASE: Duration = Duration::from_secs(120);
 /// Largest job message; photos travel through the object store, not in jobs.
 pub const MAX_JOB_MESSAGE_BYTES: i32 = 1024 * 1024;
 
+/// Deliveries of a job message allowed beyond twice its attempts: hand-backs after an
+/// infrastructure outage outlasting `JOB_INFRA_RETRY_BUDGET`, worker shutdowns and lost
+/// acknowledgements are deliveries that use no attempt. A message that reaches
+/// `max_deliver` anyway is failed visibly by the reconciler.
+pub const MAX_DELIVER_HEADROOM: i64 = 20;
+
+/// The consumers' `max_deliver` for `max_attempts`: a ceiling far above the attempts the
+/// worker counts itself in the job status.
+pub fn max_deliver(max_attempts: u32) -> i64 {
+    2 * i64::from(max_attempts) + MAX_DELIVER_HEADROOM
+}
+
+/// Who sets the job consumers' configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsumerOwnership {
+    /// Create or update them (workers: they own the consumers).
+    Reconcile,
+    /// Create a missing one, never change an existing one (the API).
+    CreateIfMissing,
+}
+
 /// Settings the topology is built from.
 #[derive(Debug, Clone)]
 pub struct TopologyConfig {
@@ -55,6 +80,8 @@ pub struct TopologyConfig {
     pub session_ttl: Duration,
     /// Job kinds; one consumer `worker-<kind>` each.
     pub kinds: Vec<String>,
+    /// Whether this process may change existing consumers.
+    pub consumers: ConsumerOwnership,
 }
 
 impl TopologyConfig {
@@ -67,7 +94,14 @@ impl TopologyConfig {
             max_ack_pending: settings.job_max_ack_pending,
             session_ttl: settings.session_ttl,
             kinds: kinds.iter().map(|k| (*k).to_owned()).collect(),
+            consumers: ConsumerOwnership::Reconcile,
         }
+    }
+
+    /// The same topology, creating consumers only where they are missing.
+    pub fn without_consumer_updates(mut self) -> Self {
+        self.consumers = ConsumerOwnership::CreateIfMissing;
+        self
     }
 }
 
@@ -131,10 +165,9 @@ pub fn consumer_config(config: &TopologyConfig, kind: &str) -> consumer::pull::C
         ack_policy: consumer::AckPolicy::Explicit,
         deliver_policy: consumer::DeliverPolicy::All,
         ack_wait: config.ack_wait,
-        // The worker decides when a job has failed for good (it dead-letters it on its
-        // last attempt). One extra delivery lets a job whose worker died on its last
-        // attempt be seen again and failed visibly instead of vanishing.
-        max_deliver: i64::from(config.max_attempts) + 1,
+        // The worker counts attempts in the job status and decides when a job has failed
+        // for good; deliveries are only a ceiling (see [`max_deliver`]).
+        max_deliver: max_deliver(config.max_attempts),
         max_ack_pending: config.max_ack_pending,
         num_replicas: config.replicas,
         ..Default::default()
@@ -186,15 +219,34 @@ pub async fn bootstrap(
         storage: stream::StorageType::File,
         num_replicas: config.replicas,
         max_age: DLQ_MAX_AGE,
+        // A dead letter's id is its job message's JOBS sequence: a worker that resumes a
+        // failure after a crash or an outage publishes it again, and this drops the copy.
+        duplicate_window: DUPLICATE_WINDOW,
         ..Default::default()
     })
     .await
     .map_err(|e| failed(format!("stream {DLQ_STREAM}"), e))?;
 
     for kind in &config.kinds {
-        js.create_consumer_on_stream(consumer_config(config, kind), JOBS_STREAM)
-            .await
-            .map_err(|e| failed(format!("consumer {}", consumer_name(kind)), e))?;
+        let what = || format!("consumer {}", consumer_name(kind));
+        let wanted = consumer_config(config, kind);
+        match config.consumers {
+            ConsumerOwnership::Reconcile => {
+                js.create_consumer_on_stream(wanted, JOBS_STREAM)
+                    .await
+                    .map_err(|e| failed(what(), e))?;
+            }
+            ConsumerOwnership::CreateIfMissing => {
+                match js
+                    .create_consumer_strict_on_stream(wanted, JOBS_STREAM)
+                    .await
+                {
+                    Ok(_) => {}
+                    Err(e) if e.kind() == stream::ConsumerCreateStrictErrorKind::AlreadyExists => {}
+                    Err(e) => return Err(failed(what(), e)),
+                }
+            }
+        }
     }
 
     let bucket = |name: &'static str, description: &str, history: i64, max_age: Duration| {

@@ -42,8 +42,6 @@ pub struct Ai {
     client: Client,
     /// `CHAT_CONTEXT_TOKENS`.
     pub chat_context_tokens: usize,
-    /// `JOB_MAX_ATTEMPTS`: on the last attempt a transient failure falls back offline.
-    pub job_max_attempts: u32,
     /// The reading schema (`palm/reading.schema.json`) and its validator.
     pub(crate) schema: reading::ReadingSchema,
 }
@@ -81,7 +79,6 @@ impl Ai {
         Ok(Self {
             client,
             chat_context_tokens: openai.chat_context_tokens,
-            job_max_attempts: settings.job_max_attempts,
             schema: reading::ReadingSchema::load().map_err(AiSetupError::Schema)?,
         })
     }
@@ -124,7 +121,7 @@ impl Ai {
     /// Whether a transient model failure should fail this attempt (so the platform
     /// retries the job) rather than fall back to the offline result.
     pub(crate) fn retry_later(&self, ctx: &JobContext, err: &AiError) -> Option<JobError> {
-        (err.is_transient() && ctx.attempt < self.job_max_attempts).then(|| {
+        (err.is_transient() && ctx.attempt < ctx.max_attempts).then(|| {
             JobError::transient(
                 &format!("openai_{}", err.code()),
                 format!("the model is unavailable: {err}"),

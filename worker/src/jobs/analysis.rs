@@ -177,15 +177,26 @@ async fn read_one(
         _ => None,
     };
     let engine = engine.clone();
+    // The slot stays taken while this runs, even if the runner gives up on the attempt;
+    // the work stops at its next check of the flag.
+    let (slot, cancel) = (ctx.slot.clone(), ctx.cancel.clone());
     let (features, reading, overlay, jpeg) = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        let stopped = || JobError::transient("stopped", "the attempt was given up");
+        let stop = || cancel.is_cancelled();
         let image = hast_common::photo::decode_rgb(&bytes)
             .map_err(|e| JobError::permanent("corrupt_photo", e.to_string()))?;
-        let (features, reading) = engine.read(&image, side);
+        let (features, reading) = engine
+            .read_unless(&image, side, &stop)
+            .ok_or_else(stopped)?;
+        if stop() {
+            return Err(stopped());
+        }
         let overlay = hast_palm::overlay::render(&image, &features);
         let png = hast_palm::overlay::to_png(&overlay)
             .map_err(|e| JobError::permanent("overlay", e.to_string()))?;
         // An unusable photo never goes to the model.
-        let jpeg = if for_model && reading.quality.usable {
+        let jpeg = if for_model && reading.quality.usable && !stop() {
             crate::ai::reading::model_jpeg(&image)
                 .map_err(|e| JobError::permanent("model_image", e))
                 .map(Some)?

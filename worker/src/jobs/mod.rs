@@ -6,11 +6,12 @@
 
 mod analysis;
 pub(crate) mod chat;
-mod echo;
+pub mod echo;
 mod health;
 mod thumbnail;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
@@ -59,11 +60,47 @@ impl JobError {
     }
 }
 
+/// Set when a job's attempt is over for the runner (past its deadline, cancelled,
+/// handed back at shutdown, or finished): work that outlives the handler's task (the
+/// palm engine in `spawn_blocking`) checks it between stages and stops.
+#[derive(Clone, Debug, Default)]
+pub struct CancelFlag(Arc<AtomicBool>);
+
+impl CancelFlag {
+    /// Asks the work to stop.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the work should stop.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// A guard that cancels when dropped.
+    pub fn on_drop(&self) -> CancelOnDrop {
+        CancelOnDrop(self.clone())
+    }
+}
+
+/// Cancels its [`CancelFlag`] when dropped.
+#[derive(Debug)]
+pub struct CancelOnDrop(CancelFlag);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
 /// What a handler may use.
 #[derive(Clone)]
 pub struct JobContext {
     pub job_id: String,
+    /// This attempt (1-based), counted in the job status.
     pub attempt: u32,
+    /// The job's attempts in all.
+    pub max_attempts: u32,
     /// The dead-lettered job this one replays, if any.
     pub replay_of: Option<String>,
     pub db: Database,
@@ -72,6 +109,12 @@ pub struct JobContext {
     /// The `images` object store.
     pub images: async_nats::jetstream::object_store::ObjectStore,
     pub identity: Arc<WorkerIdentity>,
+    /// Set when the runner has given up on this attempt; see [`CancelFlag`].
+    pub cancel: CancelFlag,
+    /// The worker slot this attempt holds. Work moved off the handler's task (into
+    /// `spawn_blocking`) keeps a clone, so the slot is freed only when that work ends:
+    /// a worker never runs more copies than it has slots, even after a deadline.
+    pub slot: Arc<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl JobContext {
@@ -133,9 +176,13 @@ pub type Registry = HashMap<&'static str, Arc<dyn Handler>>;
 
 /// The one registration list. `engine` reads palms (built once per process); `ai` is
 /// the model client when `ANALYZER=openai` (else readings and answers are offline).
-pub fn register_all(engine: Arc<hast_palm::Engine>, ai: Option<Arc<crate::ai::Ai>>) -> Registry {
+pub fn register_all(
+    engine: Arc<hast_palm::Engine>,
+    ai: Option<Arc<crate::ai::Ai>>,
+    echo: echo::Echo,
+) -> Registry {
     let handlers: Vec<Arc<dyn Handler>> = vec![
-        Arc::new(echo::Echo),
+        Arc::new(echo),
         Arc::new(health::Health),
         Arc::new(analysis::Analysis::new(engine, ai.clone())),
         Arc::new(thumbnail::Thumbnail),
@@ -166,6 +213,6 @@ mod tests {
     #[test]
     fn every_declared_kind_has_exactly_one_handler() {
         let engine = std::sync::Arc::new(hast_palm::Engine::with_model(None));
-        check_registry(&register_all(engine, None)).unwrap();
+        check_registry(&register_all(engine, None, echo::Echo::default())).unwrap();
     }
 }

@@ -33,9 +33,15 @@ async fn run(ctx: JobContext, payload: Value) -> Result<Value, JobError> {
         ctx.discard_deleted_analysis(&id).await?;
         return Ok(json!({"analysis_id": id, "skipped": "photo deleted"}));
     };
+    // The slot stays taken while this runs; the work stops at its next check.
+    let (slot, cancel) = (ctx.slot.clone(), ctx.cancel.clone());
     let thumbnail = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
         let image = hast_common::photo::decode_rgb(&bytes)
             .map_err(|e| JobError::permanent("corrupt_photo", e.to_string()))?;
+        if cancel.is_cancelled() {
+            return Err(JobError::transient("stopped", "the attempt was given up"));
+        }
         let small =
             image::DynamicImage::ImageRgb8(image).thumbnail(THUMBNAIL_MAX_SIDE, THUMBNAIL_MAX_SIDE);
         let mut out = std::io::Cursor::new(Vec::new());

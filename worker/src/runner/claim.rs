@@ -1,0 +1,157 @@
+//! Claiming a delivered job: settle it from an outcome already stored, or move its
+//! status to `running` with the next attempt.
+
+use async_nats::jetstream::message::AckKind;
+use chrono::Utc;
+use hast_common::jobs::{JobEnvelope, JobFailure, JobState, JobStatus, StatusError};
+
+use super::patience::{Step, Waited};
+use super::{claimed_at, Delivery, Runner};
+
+impl Runner {
+    /// The job's `running` status and its revision when this delivery should run the
+    /// handler; `None` when the message was settled (or handed back) here.
+    pub(super) async fn claim(
+        &self,
+        delivery: &Delivery,
+        envelope: &JobEnvelope,
+    ) -> Option<(JobStatus, u64)> {
+        if delivery.deliveries > 1 && self.settled_from_stored(delivery, envelope).await {
+            return None;
+        }
+        let started = Utc::now();
+        let claim = move |s: &mut JobStatus| {
+            if claimed_at(s, started) {
+                // An earlier try of this very claim landed without an answer.
+                return false;
+            }
+            if s.attempt >= s.max_attempts {
+                return false;
+            }
+            s.status = JobState::Running;
+            s.attempt += 1;
+            s.started_at = Some(started);
+            s.next_attempt_at = None;
+            true
+        };
+        let mut known = self.known_queued(delivery, envelope);
+        let claimed = self
+            .keep_trying(delivery, "mark the job running", || {
+                let known = known.take();
+                async move {
+                    match self
+                        .statuses
+                        .transition_from(&envelope.id, known, claim)
+                        .await
+                    {
+                        Err(StatusError::Unavailable(e)) => Step::Again(e),
+                        other => Step::Done(other),
+                    }
+                }
+            })
+            .await;
+        match claimed {
+            Waited::Done(Ok(running)) if claimed_at(&running.0, started) => Some(running),
+            Waited::Done(Ok((status, _))) => {
+                // Every attempt was used: the worker running the last one died.
+                let failure = JobFailure {
+                    code: "attempts_exhausted".into(),
+                    message: format!("no attempt succeeded in {}", status.max_attempts),
+                };
+                self.fail(
+                    delivery,
+                    envelope,
+                    &failure,
+                    status.attempt,
+                    status.owner_id,
+                )
+                .await;
+                None
+            }
+            Waited::Done(Err(StatusError::Terminal(state))) => {
+                tracing::info!(job.status = state, "job already finished; skipping");
+                let _ = delivery.message.ack_with(AckKind::Term).await;
+                None
+            }
+            Waited::Done(Err(StatusError::NotFound)) => {
+                // Purged on purpose, with its analysis or its owner's account.
+                tracing::info!(
+                    "job status is gone (deleted with its analysis or account); dropping the job"
+                );
+                let _ = delivery.message.ack_with(AckKind::Term).await;
+                None
+            }
+            Waited::Done(Err(err)) => {
+                tracing::error!(error = %err, "unreadable job status");
+                let failure = JobFailure {
+                    code: "corrupt_status".into(),
+                    message: err.to_string(),
+                };
+                self.fail(delivery, envelope, &failure, 0, envelope.owner_id.clone())
+                    .await;
+                None
+            }
+            Waited::GaveUp(error) => {
+                self.hand_back(delivery, "mark the job running", &error)
+                    .await;
+                None
+            }
+            Waited::ShuttingDown => {
+                let _ = delivery.message.ack_with(AckKind::Nak(None)).await;
+                None
+            }
+        }
+    }
+
+    /// On a redelivery: whether an outcome stored by an earlier delivery settled the job
+    /// (or the message was handed back while looking).
+    async fn settled_from_stored(&self, delivery: &Delivery, envelope: &JobEnvelope) -> bool {
+        let stored = self
+            .keep_trying(delivery, "read a stored outcome", || async {
+                match self.db.find_job_result(&envelope.id).await {
+                    Ok(row) => Step::Done(row),
+                    Err(e) => Step::Again(e.to_string()),
+                }
+            })
+            .await;
+        match stored {
+            Waited::Done(Some(row)) => {
+                self.settle_from_stored(delivery, envelope, row).await;
+                true
+            }
+            Waited::Done(None) => false,
+            Waited::GaveUp(error) => {
+                self.hand_back(delivery, "read a stored outcome", &error)
+                    .await;
+                true
+            }
+            Waited::ShuttingDown => {
+                let _ = delivery.message.ack_with(AckKind::Nak(None)).await;
+                true
+            }
+        }
+    }
+
+    /// On a first delivery, the API's `queued` document and its revision rebuilt from
+    /// the message, so the claim needs no read (it falls back to one if anything
+    /// changed since).
+    fn known_queued(
+        &self,
+        delivery: &Delivery,
+        envelope: &JobEnvelope,
+    ) -> Option<(JobStatus, u64)> {
+        if delivery.deliveries != 1 {
+            return None;
+        }
+        let max_attempts = envelope.max_attempts?;
+        let revision = delivery
+            .message
+            .headers
+            .as_ref()?
+            .get(hast_common::jobs::envelope::STATUS_REVISION_HEADER)?
+            .as_str()
+            .parse::<u64>()
+            .ok()?;
+        Some((JobStatus::queued_for(envelope, max_attempts), revision))
+    }
+}

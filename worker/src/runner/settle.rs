@@ -1,0 +1,525 @@
+//! Settling an attempt: completed, retrying or failed, and the shutdown hand-back.
+//!
+//! Order matters for what a crash at any point leaves behind:
+//! - completed: the result row, then the status, then the ack. A redelivery finds the
+//!   row and finishes from it without running the handler again.
+//! - failed: the failure row, then the dead letter (acknowledged by JetStream), then
+//!   the status, then Term. A message is never Term'd before its dead letter is stored,
+//!   and a redelivery resumes from the row (the dead letter's message id is the job
+//!   message's stream sequence, so a resumed publish is dropped as a duplicate).
+//! - the first outcome stored for a job id wins: a delivery that finds another outcome
+//!   already stored settles from that one.
+
+use async_nats::jetstream::message::AckKind;
+use async_nats::HeaderMap;
+use chrono::Utc;
+use hast_common::db::models::JobResult;
+use hast_common::db::{self, DbError};
+use hast_common::jobs::envelope::{
+    CORRELATION_HEADER, DLQ_ATTEMPTS_HEADER, DLQ_ERROR_CODE_HEADER, DLQ_ERROR_HEADER,
+    DLQ_JOB_ID_HEADER, DLQ_SUBJECT_HEADER, MSG_ID_HEADER,
+};
+use hast_common::jobs::{JobEnvelope, JobFailure, JobState, JobStatus, StatusError};
+use hast_common::nats::names::{dlq_subject, JOBS_STREAM};
+use serde_json::Value;
+
+use super::patience::{Step, Waited};
+use super::{Delivery, Runner};
+use crate::backoff::retry_delay;
+use crate::jobs::JobError;
+
+/// The change that marks a job completed with `result`.
+fn mark_completed(result: Option<Value>) -> impl FnMut(&mut JobStatus) -> bool {
+    let finished = Utc::now();
+    move |s| {
+        s.status = JobState::Completed;
+        s.progress = 100;
+        s.error = None;
+        s.finished_at = Some(finished);
+        s.next_attempt_at = None;
+        s.result = result.clone();
+        true
+    }
+}
+
+/// A status change as an infrastructure step: only an unanswered write is retried.
+fn status_step<T>(outcome: Result<T, StatusError>) -> Step<Result<T, StatusError>> {
+    match outcome {
+        Err(StatusError::Unavailable(e)) => Step::Again(e),
+        other => Step::Done(other),
+    }
+}
+
+/// A result row as an infrastructure step: a refused row is an answer, anything else
+/// (the database down, a statement timeout) is retried.
+fn row_step(outcome: Result<bool, DbError>) -> Step<Result<bool, DbError>> {
+    match outcome {
+        Ok(inserted) => Step::Done(Ok(inserted)),
+        Err(e @ (DbError::Conflict(_) | DbError::ForeignKey(_))) => Step::Done(Err(e)),
+        Err(e) => Step::Again(e.to_string()),
+    }
+}
+
+impl Runner {
+    /// The handler succeeded: store the result, mark the job completed, ack.
+    pub(super) async fn complete(
+        &self,
+        delivery: &Delivery,
+        envelope: &JobEnvelope,
+        result: Value,
+        running: (JobStatus, u64),
+    ) {
+        let row = JobResult {
+            job_id: envelope.id.clone(),
+            kind: envelope.kind.clone(),
+            // The status's owner wins: a guest's jobs move to the account they sign up for.
+            owner_id: running
+                .0
+                .owner_id
+                .clone()
+                .or_else(|| envelope.owner_id.clone()),
+            outcome: "completed".into(),
+            result: Some(result.to_string()),
+            error: None,
+            attempts: i32::try_from(running.0.attempt).unwrap_or(i32::MAX),
+            created_at: db::now_from(envelope.created_at),
+            finished_at: db::now(),
+        };
+        let stored = self
+            .keep_trying(delivery, "store the result", || async {
+                row_step(self.results.record(row.clone()).await)
+            })
+            .await;
+        match stored {
+            Waited::Done(Ok(true)) => {}
+            Waited::Done(Ok(false)) => {
+                // Another delivery of this job stored its outcome first: that one stands.
+                self.settle_from_existing(delivery, envelope).await;
+                return;
+            }
+            Waited::Done(Err(DbError::ForeignKey(_))) if row.owner_id.is_some() => {
+                // The owner deleted their account while the job ran: its status was
+                // purged with everything else of theirs. Drop the job.
+                tracing::info!("job owner no longer exists; dropping the job");
+                let _ = delivery.message.ack_with(AckKind::Term).await;
+                return;
+            }
+            Waited::Done(Err(err)) => {
+                tracing::error!(error = %err, "job result rejected by the database; the status keeps it");
+            }
+            Waited::GaveUp(error) => {
+                self.hand_back(delivery, "store the result", &error).await;
+                return;
+            }
+            Waited::ShuttingDown => {
+                self.abandon(delivery, envelope).await;
+                return;
+            }
+        }
+        self.mark_completed_and_ack(delivery, envelope, Some(running), Some(result))
+            .await;
+    }
+
+    /// Marks the job completed (its result row is stored) and acks. A job cancelled or
+    /// purged meanwhile loses its row instead.
+    async fn mark_completed_and_ack(
+        &self,
+        delivery: &Delivery,
+        envelope: &JobEnvelope,
+        known: Option<(JobStatus, u64)>,
+        result: Option<Value>,
+    ) {
+        let mut known = known;
+        let marked = self
+            .keep_trying(delivery, "mark the job completed", || {
+                let known = known.take();
+                let change = mark_completed(result.clone());
+                async move {
+                    status_step(
+                        self.statuses
+                            .transition_from(&envelope.id, known, change)
+                            .await,
+                    )
+                }
+            })
+            .await;
+        let cancelled = match marked {
+            Waited::Done(Err(StatusError::NotFound)) => true,
+            Waited::Done(Err(StatusError::Terminal(state))) => {
+                state == JobState::Cancelled.as_str()
+            }
+            Waited::Done(Err(err @ StatusError::Corrupt(_))) => {
+                tracing::error!(error = %err, "cannot mark the job completed; its result is stored");
+                false
+            }
+            // Done, or finished by another delivery (whose ack was lost): the result stands.
+            Waited::Done(_) => false,
+            Waited::GaveUp(error) => {
+                // The row is stored: the redelivery finishes from it.
+                self.hand_back(delivery, "mark the job completed", &error)
+                    .await;
+                return;
+            }
+            Waited::ShuttingDown => {
+                let _ = delivery.message.ack_with(AckKind::Nak(None)).await;
+                return;
+            }
+        };
+        if cancelled {
+            self.withdraw_result(delivery, envelope).await;
+            return;
+        }
+        if let Err(err) = delivery.message.double_ack().await {
+            tracing::warn!(error = %err, "ack not confirmed; a redelivery will finish from the stored result");
+        }
+        metrics::counter!("hast_jobs_completed_total", "kind" => envelope.kind.clone())
+            .increment(1);
+        tracing::info!("job completed");
+    }
+
+    /// A job cancelled, or purged with its analysis, after its last cancellation check:
+    /// the result stored for it must not outlive it.
+    async fn withdraw_result(&self, delivery: &Delivery, envelope: &JobEnvelope) {
+        let withdrawn = self
+            .keep_trying(delivery, "withdraw a cancelled job's result", || async {
+                match self.db.withdraw_job_result(&envelope.id).await {
+                    Ok(_) => Step::Done(()),
+                    Err(e) => Step::Again(e.to_string()),
+                }
+            })
+            .await;
+        match withdrawn {
+            Waited::Done(()) => {
+                tracing::info!("job cancelled as it finished; its result is withdrawn");
+                metrics::counter!("hast_jobs_cancelled_total", "kind" => envelope.kind.clone())
+                    .increment(1);
+                let _ = delivery.message.ack_with(AckKind::Term).await;
+            }
+            Waited::GaveUp(error) => {
+                self.hand_back(delivery, "withdraw a cancelled job's result", &error)
+                    .await;
+            }
+            Waited::ShuttingDown => {
+                let _ = delivery.message.ack_with(AckKind::Nak(None)).await;
+            }
+        }
+    }
+
+    /// Settles the job from the outcome another delivery stored.
+    async fn settle_from_existing(&self, delivery: &Delivery, envelope: &JobEnvelope) {
+        let stored = self
+            .keep_trying(delivery, "read the stored outcome", || async {
+                match self.db.find_job_result(&envelope.id).await {
+                    Ok(row) => Step::Done(row),
+                    Err(e) => Step::Again(e.to_string()),
+                }
+            })
+            .await;
+        match stored {
+            Waited::Done(Some(row)) => self.settle_from_stored(delivery, envelope, row).await,
+            // Withdrawn meanwhile (the job was cancelled): nothing left to do.
+            Waited::Done(None) => {
+                let _ = delivery.message.ack_with(AckKind::Term).await;
+            }
+            Waited::GaveUp(error) => {
+                self.hand_back(delivery, "read the stored outcome", &error)
+                    .await;
+            }
+            Waited::ShuttingDown => {
+                let _ = delivery.message.ack_with(AckKind::Nak(None)).await;
+            }
+        }
+    }
+
+    /// Finishes a job whose outcome is already stored, without running it again.
+    pub(super) async fn settle_from_stored(
+        &self,
+        delivery: &Delivery,
+        envelope: &JobEnvelope,
+        row: JobResult,
+    ) {
+        let attempts = u32::try_from(row.attempts).unwrap_or(0);
+        if row.outcome == "completed" {
+            tracing::info!("job result already stored; completing without re-running");
+            let result: Option<Value> = row
+                .result
+                .as_deref()
+                .and_then(|r| serde_json::from_str(r).ok());
+            self.mark_completed_and_ack(delivery, envelope, None, result)
+                .await;
+        } else {
+            let failure = row
+                .error
+                .as_deref()
+                .and_then(|e| serde_json::from_str::<JobFailure>(e).ok())
+                .unwrap_or_else(|| JobFailure {
+                    code: "failed".into(),
+                    message: "the job failed".into(),
+                });
+            tracing::info!("job failure already stored; finishing it without re-running");
+            self.finish_failure(delivery, envelope, &failure, attempts)
+                .await;
+        }
+    }
+
+    /// A transient failure with attempts left: mark `retrying`, Nak with a backoff.
+    pub(super) async fn retry(
+        &self,
+        delivery: &Delivery,
+        envelope: &JobEnvelope,
+        attempt: u32,
+        err: &JobError,
+    ) {
+        let delay = retry_delay(
+            attempt,
+            self.settings.job_backoff_base,
+            self.settings.job_backoff_cap,
+        );
+        let next = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
+        let failure = JobFailure {
+            code: err.code().to_owned(),
+            message: err.message().to_owned(),
+        };
+        let marked = self
+            .keep_trying(delivery, "mark the job retrying", || {
+                let failure = failure.clone();
+                async move {
+                    status_step(
+                        self.statuses
+                            .transition(&envelope.id, move |s| {
+                                s.status = JobState::Retrying;
+                                s.error = Some(failure.clone());
+                                s.next_attempt_at = Some(next);
+                                true
+                            })
+                            .await,
+                    )
+                }
+            })
+            .await;
+        if let Waited::GaveUp(error) = &marked {
+            // The status still says `running` with this attempt counted: the redelivery
+            // below starts the next attempt all the same.
+            tracing::warn!(error = %error, "cannot mark the job retrying");
+        }
+        let _ = delivery.message.ack_with(AckKind::Nak(Some(delay))).await;
+        metrics::counter!("hast_jobs_retried_total", "kind" => envelope.kind.clone()).increment(1);
+        tracing::warn!(
+            error.code = err.code(),
+            error.message = err.message(),
+            retry_in_ms = delay.as_millis() as u64,
+            "job attempt failed; will retry"
+        );
+    }
+
+    /// A permanent failure, or the last attempt's: store it, then finish it.
+    pub(super) async fn fail(
+        &self,
+        delivery: &Delivery,
+        envelope: &JobEnvelope,
+        failure: &JobFailure,
+        attempts: u32,
+        owner_id: Option<String>,
+    ) {
+        let row = JobResult {
+            job_id: envelope.id.clone(),
+            kind: envelope.kind.clone(),
+            owner_id: owner_id.or_else(|| envelope.owner_id.clone()),
+            outcome: "failed".into(),
+            result: None,
+            error: serde_json::to_string(failure).ok(),
+            attempts: i32::try_from(attempts).unwrap_or(i32::MAX),
+            created_at: db::now_from(envelope.created_at),
+            finished_at: db::now(),
+        };
+        let stored = self
+            .keep_trying(delivery, "store the failure", || async {
+                row_step(self.results.record(row.clone()).await)
+            })
+            .await;
+        match stored {
+            Waited::Done(Ok(true)) => {}
+            Waited::Done(Ok(false)) => {
+                // An outcome is stored already (a success of another delivery wins).
+                self.settle_from_existing(delivery, envelope).await;
+                return;
+            }
+            Waited::Done(Err(err)) => {
+                tracing::warn!(error = %err, "cannot store the failure; the status and dead letter still record it");
+            }
+            Waited::GaveUp(error) => {
+                self.hand_back(delivery, "store the failure", &error).await;
+                return;
+            }
+            Waited::ShuttingDown => {
+                let _ = delivery.message.ack_with(AckKind::Nak(None)).await;
+                return;
+            }
+        }
+        self.finish_failure(delivery, envelope, failure, attempts)
+            .await;
+    }
+
+    /// Dead-letters the job (acknowledged), marks it failed, then Terms it.
+    async fn finish_failure(
+        &self,
+        delivery: &Delivery,
+        envelope: &JobEnvelope,
+        failure: &JobFailure,
+        attempts: u32,
+    ) {
+        let lettered = self
+            .keep_trying(delivery, "write the dead letter", || async {
+                match self
+                    .dead_letter(delivery, &envelope.id, &envelope.kind, failure, attempts)
+                    .await
+                {
+                    Ok(()) => Step::Done(()),
+                    Err(e) => Step::Again(e),
+                }
+            })
+            .await;
+        match lettered {
+            Waited::Done(()) => {}
+            Waited::GaveUp(error) => {
+                self.hand_back(delivery, "write the dead letter", &error)
+                    .await;
+                return;
+            }
+            Waited::ShuttingDown => {
+                let _ = delivery.message.ack_with(AckKind::Nak(None)).await;
+                return;
+            }
+        }
+        let finished = Utc::now();
+        let marked = self
+            .keep_trying(delivery, "mark the job failed", || async {
+                status_step(
+                    self.statuses
+                        .transition(&envelope.id, |s| {
+                            s.status = JobState::Failed;
+                            s.error = Some(failure.clone());
+                            s.finished_at = Some(finished);
+                            s.next_attempt_at = None;
+                            true
+                        })
+                        .await,
+                )
+            })
+            .await;
+        match marked {
+            Waited::Done(_) => {}
+            Waited::GaveUp(error) => {
+                self.hand_back(delivery, "mark the job failed", &error)
+                    .await;
+                return;
+            }
+            Waited::ShuttingDown => {
+                let _ = delivery.message.ack_with(AckKind::Nak(None)).await;
+                return;
+            }
+        }
+        if let Err(err) = delivery.message.double_ack_with(AckKind::Term).await {
+            tracing::warn!(error = %err, "Term not confirmed; a redelivery finishes from the stored failure");
+        }
+        metrics::counter!("hast_jobs_failed_total", "kind" => envelope.kind.clone()).increment(1);
+        tracing::error!(error.code = %failure.code, error.message = %failure.message, "job failed");
+    }
+
+    /// A message that is not a job envelope: dead-letter it, then Term it.
+    pub(super) async fn dead_letter_malformed(&self, delivery: &Delivery, failure: &JobFailure) {
+        let lettered = self
+            .keep_trying(delivery, "write the dead letter", || async {
+                match self
+                    .dead_letter(delivery, "unknown", &delivery.kind, failure, 0)
+                    .await
+                {
+                    Ok(()) => Step::Done(()),
+                    Err(e) => Step::Again(e),
+                }
+            })
+            .await;
+        match lettered {
+            Waited::Done(()) => {
+                let _ = delivery.message.double_ack_with(AckKind::Term).await;
+            }
+            Waited::GaveUp(error) => {
+                self.hand_back(delivery, "write the dead letter", &error)
+                    .await;
+            }
+            Waited::ShuttingDown => {
+                let _ = delivery.message.ack_with(AckKind::Nak(None)).await;
+            }
+        }
+    }
+
+    /// Copies the message to `dlq.<kind>` with headers saying why, and waits for
+    /// JetStream to store it. Its `Nats-Msg-Id` is the message's `JOBS` sequence:
+    /// unique per job message, the same for every delivery of it.
+    async fn dead_letter(
+        &self,
+        delivery: &Delivery,
+        job_id: &str,
+        kind: &str,
+        failure: &JobFailure,
+        attempts: u32,
+    ) -> Result<(), String> {
+        let message = &delivery.message;
+        let mut headers = HeaderMap::new();
+        let letter_id = if delivery.stream_sequence > 0 {
+            format!("{JOBS_STREAM}-{}", delivery.stream_sequence)
+        } else {
+            format!("{JOBS_STREAM}-job-{job_id}")
+        };
+        headers.insert(MSG_ID_HEADER, letter_id.as_str());
+        headers.insert(DLQ_JOB_ID_HEADER, job_id);
+        headers.insert(DLQ_ERROR_CODE_HEADER, failure.code.as_str());
+        headers.insert(
+            DLQ_ERROR_HEADER,
+            failure.message.replace(['\r', '\n'], " ").as_str(),
+        );
+        headers.insert(DLQ_ATTEMPTS_HEADER, attempts.to_string().as_str());
+        headers.insert(DLQ_SUBJECT_HEADER, message.subject.as_str());
+        if let Some(cid) = message
+            .headers
+            .as_ref()
+            .and_then(|h| h.get(CORRELATION_HEADER))
+        {
+            headers.insert(CORRELATION_HEADER, cid.as_str());
+        }
+        let ack = self
+            .jetstream
+            .publish_with_headers(dlq_subject(kind), headers, message.payload.clone())
+            .await
+            .map_err(|e| e.to_string())?
+            .await
+            .map_err(|e| e.to_string())?;
+        if !ack.duplicate {
+            metrics::counter!("hast_jobs_dead_lettered_total", "kind" => kind.to_owned())
+                .increment(1);
+        }
+        Ok(())
+    }
+
+    /// Gives a running job back at shutdown: status `retrying`, Nak for immediate
+    /// redelivery.
+    pub(super) async fn abandon(&self, delivery: &Delivery, envelope: &JobEnvelope) {
+        let now = Utc::now();
+        let marked = self.statuses.transition(&envelope.id, |s| {
+            s.status = JobState::Retrying;
+            s.error = Some(JobFailure {
+                code: "worker_shutdown".into(),
+                message: "the worker stopped during this attempt".into(),
+            });
+            s.next_attempt_at = Some(now);
+            true
+        });
+        // Best effort and bounded: the worker is on its way out.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), marked).await;
+        // Confirmed, so the Nak is processed before the connection drains.
+        if let Err(err) = delivery.message.double_ack_with(AckKind::Nak(None)).await {
+            tracing::warn!(error = %err, "Nak not confirmed; the job is redelivered after JOB_ACK_WAIT");
+        }
+        tracing::warn!("job abandoned at shutdown; redelivering");
+    }
+}
