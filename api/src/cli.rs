@@ -50,8 +50,14 @@ pub enum DlqCommand {
     },
     /// Show one dead letter.
     Show { sequence: u64 },
-    /// Submit a dead letter's job again as a new job linked to the original.
-    Replay { sequence: u64 },
+    /// Submit a dead letter's job again as a new job linked to the original. A job that
+    /// completed after all (its result is stored) is refused unless --force.
+    Replay {
+        sequence: u64,
+        /// Run it again even if it completed.
+        #[arg(long)]
+        force: bool,
+    },
     /// Remove every dead letter.
     Purge {
         /// Required: purging cannot be undone.

@@ -2,6 +2,7 @@
 
 use anyhow::{bail, Context};
 use hast_common::config::Settings;
+use hast_common::db::Database;
 use hast_common::jobs::{dlq, NewJob, StatusStore, Submitter};
 use hast_common::nats::bootstrap::{open, Topology};
 use hast_common::workers::live_workers;
@@ -83,8 +84,26 @@ pub async fn dlq(settings: &Settings, command: DlqCommand) -> anyhow::Result<()>
             Ok(())
         }
         DlqCommand::Show { sequence } => print(&dlq::show(js, sequence).await?),
-        DlqCommand::Replay { sequence } => {
-            let submitted = dlq::replay(js, &submitter(settings, &topology), sequence).await?;
+        DlqCommand::Replay { sequence, force } => {
+            let mode = if force {
+                dlq::Replay::Force
+            } else {
+                dlq::Replay::UnlessCompleted
+            };
+            let completed = match dlq::show(js, sequence).await?.envelope {
+                Some(envelope) if !force => {
+                    let db = Database::connect(
+                        settings.database_url.expose(),
+                        settings.database_pool_size,
+                    )?;
+                    db.find_job_result(&envelope.id)
+                        .await?
+                        .is_some_and(|row| row.outcome == "completed")
+                }
+                _ => false,
+            };
+            let submitter = submitter(settings, &topology);
+            let submitted = dlq::replay(js, &submitter, sequence, mode, completed).await?;
             print(&submitted.status)
         }
         DlqCommand::Purge { yes } => {

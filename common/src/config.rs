@@ -196,6 +196,12 @@ pub struct Settings {
     /// `JOB_SUBMIT_TIMEOUT`: how long a submission may retry its status write and publish
     /// (through a NATS leader election) before the client gets 503.
     pub job_submit_timeout: Duration,
+    /// `RECONCILE_INTERVAL`: how often the reconciler (one worker of the fleet at a
+    /// time) looks for stranded jobs.
+    pub reconcile_interval: Duration,
+    /// `JOB_LOST_AFTER`: an unfinished job whose message is gone from `JOBS` and whose
+    /// status has not changed for this long is failed visibly (`message_lost`).
+    pub job_lost_after: Duration,
     /// `ECHO_EXECUTION_LOG`: a file the `echo` handler appends every execution to
     /// (diagnostics and tests: counts executions, not rows). Unset: nothing is written.
     pub echo_execution_log: Option<PathBuf>,
@@ -302,6 +308,12 @@ impl Settings {
                 "JOB_SUBMIT_TIMEOUT",
                 Duration::from_secs(10),
             )?,
+            reconcile_interval: parse_duration(
+                &get,
+                "RECONCILE_INTERVAL",
+                Duration::from_secs(30),
+            )?,
+            job_lost_after: parse_duration(&get, "JOB_LOST_AFTER", Duration::from_secs(600))?,
             echo_execution_log: get("ECHO_EXECUTION_LOG")
                 .filter(|p| !p.is_empty())
                 .map(PathBuf::from),
@@ -399,6 +411,20 @@ impl Settings {
                 variable: "JOB_INFRA_RETRY_BUDGET",
                 value: humantime::format_duration(self.job_infra_retry_budget).to_string(),
                 reason: "must be at least 1s".into(),
+            });
+        }
+        if self.reconcile_interval < Duration::from_millis(100) {
+            return Err(ConfigError::Invalid {
+                variable: "RECONCILE_INTERVAL",
+                value: humantime::format_duration(self.reconcile_interval).to_string(),
+                reason: "must be at least 100ms".into(),
+            });
+        }
+        if self.job_lost_after <= self.job_submit_timeout {
+            return Err(ConfigError::Invalid {
+                variable: "JOB_LOST_AFTER",
+                value: humantime::format_duration(self.job_lost_after).to_string(),
+                reason: "must be longer than JOB_SUBMIT_TIMEOUT".into(),
             });
         }
         if self.job_submit_timeout < Duration::from_secs(1)

@@ -71,7 +71,8 @@ async fn no_accepted_job_fails_or_runs_twice_when_cluster_nodes_die() {
                     && submitted.fetch_add(1, Ordering::Relaxed) < MAX_SUBMISSIONS
                 {
                     n += 1;
-                    let body = json!({"kind": "echo", "payload": {"client": c, "n": n, "sleep_ms": 20}});
+                    let body =
+                        json!({"kind": "echo", "payload": {"client": c, "n": n, "sleep_ms": 20}});
                     match client.post(&url).json(&body).send().await {
                         Ok(r) if r.status() == 202 => {
                             let v: serde_json::Value = r.json().await.unwrap();
@@ -81,11 +82,11 @@ async fn no_accepted_job_fails_or_runs_twice_when_cluster_nodes_die() {
                         Ok(r) if r.status() == 503 => {
                             tally.refused.fetch_add(1, Ordering::Relaxed);
                         }
-                        Ok(r) => tally
-                            .unexpected
-                            .lock()
-                            .unwrap()
-                            .push(format!("{}: {}", r.status(), r.text().await.unwrap_or_default())),
+                        Ok(r) => {
+                            let what =
+                                format!("{}: {}", r.status(), r.text().await.unwrap_or_default());
+                            tally.unexpected.lock().unwrap().push(what);
+                        }
                         Err(e) => tally.unexpected.lock().unwrap().push(e.to_string()),
                     }
                     tokio::time::sleep(PACE).await;
@@ -166,10 +167,23 @@ async fn no_accepted_job_fails_or_runs_twice_when_cluster_nodes_die() {
         "answers other than 202 and 503: {:?}",
         tally.unexpected.lock().unwrap()
     );
-    assert!(failed.is_empty(), "accepted jobs that did not complete: {failed:?}");
-    assert!(never_ran.is_empty(), "completed without running: {never_ran:?}");
-    assert!(ran_twice.is_empty(), "jobs whose handler ran more than once: {ran_twice:?}");
-    assert_eq!(rows, accepted.len() as i64, "one result row per accepted job");
+    assert!(
+        failed.is_empty(),
+        "accepted jobs that did not complete: {failed:?}"
+    );
+    assert!(
+        never_ran.is_empty(),
+        "completed without running: {never_ran:?}"
+    );
+    assert!(
+        ran_twice.is_empty(),
+        "jobs whose handler ran more than once: {ran_twice:?}"
+    );
+    assert_eq!(
+        rows,
+        accepted.len() as i64,
+        "one result row per accepted job"
+    );
     assert!(
         refused * 100 <= total,
         "{refused} of {total} submissions refused (more than 1 %)"
@@ -200,10 +214,11 @@ async fn final_statuses(
     let mut done = HashMap::new();
     loop {
         let pending = ids.iter().filter(|id| !done.contains_key(*id));
-        let reads = futures::future::join_all(pending.map(|id| async move {
-            (id.clone(), statuses.get(id).await.ok().map(|(s, _)| s))
-        }))
-        .await;
+        let reads =
+            futures::future::join_all(pending.map(|id| async move {
+                (id.clone(), statuses.get(id).await.ok().map(|(s, _)| s))
+            }))
+            .await;
         for (id, status) in reads {
             if let Some(status) = status.filter(|s| s.status.is_terminal()) {
                 done.insert(id, status);

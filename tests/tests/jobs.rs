@@ -200,9 +200,15 @@ async fn permanent_failure_is_dead_lettered_and_replay_completes(backend: Backen
     let failed = wait_for(&stack.statuses, &id, JobState::Failed).await;
     let (js, submitter) = ops(&stack).await;
     let letters = dlq::list(&js, 10).await.unwrap();
-    let replayed = dlq::replay(&js, &submitter, letters[0].sequence)
-        .await
-        .unwrap();
+    let replayed = dlq::replay(
+        &js,
+        &submitter,
+        letters[0].sequence,
+        dlq::Replay::UnlessCompleted,
+        false,
+    )
+    .await
+    .unwrap();
     let done = wait_for(&stack.statuses, &replayed.status.id, JobState::Completed).await;
 
     assert_eq!(failed.attempt, 1, "a permanent failure is not retried");

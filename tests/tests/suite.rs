@@ -15,6 +15,7 @@ mod conversations;
 mod database;
 mod http;
 mod jobs;
+mod reconciler;
 mod worker;
 
 /// Every test file in this folder is compiled: with `autotests = false`, a file without

@@ -161,6 +161,19 @@ impl Worker {
             metrics_server::MetricsState::new(self.topology.jetstream.clone()),
             stop_rx.clone(),
         ));
+        let reconciler = tokio::spawn(
+            crate::reconciler::Reconciler {
+                jetstream: self.topology.jetstream.clone(),
+                nats: self.nats.clone(),
+                db: self.db.clone(),
+                statuses: StatusStore::new(self.topology.job_status.clone()),
+                leases: self.topology.leases.clone(),
+                holder: self.identity.id.clone(),
+                interval: self.settings.reconcile_interval,
+                lost_after: self.settings.job_lost_after,
+            }
+            .run(stop_rx.clone()),
+        );
         let loops = tokio::spawn(runner.clone().run(Signals {
             stop: stop_rx.clone(),
             abandon: abandon_rx,
@@ -187,7 +200,7 @@ impl Worker {
                 tokio::time::timeout(Duration::from_secs(5), runner.slots.acquire_many(all_slots))
                     .await;
         }
-        for task in [heartbeats, metrics] {
+        for task in [heartbeats, metrics, reconciler] {
             if let Err(err) = task.await {
                 tracing::warn!(error = %err, "background task ended abnormally");
             }

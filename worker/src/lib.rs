@@ -10,6 +10,8 @@
 //! - [`jobs`]: the handler trait, one file per job kind, the registration list.
 //! - [`backoff`]: retry delays.
 //! - [`result_writer`]: group commit of job results.
+//! - [`reconciler`]: settles stranded jobs (stuck at `max_deliver`, or without a
+//!   message); one worker of the fleet at a time, through a lease.
 //! - [`heartbeat`]: this worker's entry in the `workers` KV bucket.
 //! - [`metrics_server`]: `/healthz` and `/metrics` on `WORKER_METRICS_ADDR`.
 
@@ -19,6 +21,7 @@ pub mod backoff;
 pub mod heartbeat;
 pub mod jobs;
 pub mod metrics_server;
+pub mod reconciler;
 pub mod result_writer;
 pub mod runner;
 

@@ -36,6 +36,10 @@ pub enum DlqError {
     NotFound(u64),
     #[error("dead letter {0} has no replayable job message")]
     NotReplayable(u64),
+    /// The letter's job completed after all (its result is stored): replaying it would
+    /// run it again.
+    #[error("job {job_id} of dead letter {sequence} has completed; pass --force to run it again")]
+    AlreadyCompleted { sequence: u64, job_id: String },
     #[error("NATS: {0}")]
     Nats(String),
     #[error(transparent)]
@@ -102,16 +106,41 @@ pub async fn show(js: &jetstream::Context, sequence: u64) -> Result<DeadLetter, 
     })
 }
 
+/// How a replay treats a job that completed after all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replay {
+    /// Refuse it ([`DlqError::AlreadyCompleted`]).
+    UnlessCompleted,
+    /// Run it again anyway.
+    Force,
+}
+
 /// Submits the dead letter's job again as a new job (`replay_of` = the original id)
 /// and removes the dead letter. Replaying the same letter twice submits once: the
-/// new job's idempotency key is derived from the letter.
+/// new job's idempotency key is derived from the letter. A job whose status says it
+/// completed, or for which `completed` says so (its stored result), is refused unless
+/// `mode` is [`Replay::Force`].
 pub async fn replay(
     js: &jetstream::Context,
     submitter: &Submitter,
     sequence: u64,
+    mode: Replay,
+    completed: bool,
 ) -> Result<Submitted, DlqError> {
     let letter = show(js, sequence).await?;
     let envelope = letter.envelope.ok_or(DlqError::NotReplayable(sequence))?;
+    if mode == Replay::UnlessCompleted {
+        let status_completed = matches!(
+            submitter.statuses().get(&envelope.id).await,
+            Ok((status, _)) if status.status == super::JobState::Completed
+        );
+        if completed || status_completed {
+            return Err(DlqError::AlreadyCompleted {
+                sequence,
+                job_id: envelope.id,
+            });
+        }
+    }
     let submitted = submitter
         .submit(NewJob {
             kind: envelope.kind,

@@ -152,23 +152,25 @@ impl StatusStore {
         )))
     }
 
-    /// The last status of every job of `owner` still in the bucket, with its key.
+    /// Calls `visit` with the key and last status of every job in the bucket.
     ///
     /// Cost: one pass over the last status of every job in the bucket (bounded by its
-    /// `max_age`); used only by account deletion and guest claims.
-    pub async fn owned_by(&self, owner: &str) -> Result<Vec<(String, JobStatus)>, StatusError> {
+    /// `max_age` and `max_bytes`).
+    pub async fn for_each_latest(
+        &self,
+        mut visit: impl FnMut(&str, JobStatus),
+    ) -> Result<(), StatusError> {
         let unavailable = |e: &dyn std::fmt::Display| StatusError::Unavailable(e.to_string());
         let mut stream = self.bucket.stream.clone();
         let info = stream.info().await.map_err(|e| unavailable(&e))?;
         if info.state.messages == 0 {
-            return Ok(Vec::new());
+            return Ok(());
         }
         let mut watch = self
             .bucket
             .watch_with_history(">")
             .await
             .map_err(|e| unavailable(&e))?;
-        let mut owned = Vec::new();
         loop {
             let next = tokio::time::timeout(std::time::Duration::from_secs(5), watch.next())
                 .await
@@ -177,15 +179,28 @@ impl StatusStore {
             let entry = entry.map_err(|e| unavailable(&e))?;
             if entry.operation == kv::Operation::Put {
                 if let Ok(status) = decode(&entry.value) {
-                    if status.owner_id.as_deref() == Some(owner) {
-                        owned.push((entry.key.clone(), status));
-                    }
+                    visit(&entry.key, status);
                 }
             }
             if entry.delta == 0 {
                 break;
             }
         }
+        Ok(())
+    }
+
+    /// The last status of every job of `owner` still in the bucket, with its key.
+    ///
+    /// Cost: see [`Self::for_each_latest`]; used only by account deletion and guest
+    /// claims.
+    pub async fn owned_by(&self, owner: &str) -> Result<Vec<(String, JobStatus)>, StatusError> {
+        let mut owned = Vec::new();
+        self.for_each_latest(|key, status| {
+            if status.owner_id.as_deref() == Some(owner) {
+                owned.push((key.to_owned(), status));
+            }
+        })
+        .await?;
         Ok(owned)
     }
 

@@ -160,6 +160,11 @@ impl Submitter {
         }
     }
 
+    /// The status store it writes to.
+    pub fn statuses(&self) -> &StatusStore {
+        &self.statuses
+    }
+
     /// The same submitter with another budget (`JOB_SUBMIT_TIMEOUT`).
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;

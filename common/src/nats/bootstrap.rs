@@ -14,8 +14,9 @@ use std::time::Duration;
 use async_nats::jetstream::{self, consumer, kv, object_store, stream};
 
 use super::names::{
-    consumer_name, job_subject, AI_SLOTS_BUCKET, DLQ_STREAM, DLQ_SUBJECTS, IDEMPOTENCY_BUCKET,
-    IMAGES_BUCKET, JOBS_STREAM, JOBS_SUBJECTS, JOB_STATUS_BUCKET, RATE_LIMITS_BUCKET,
+    consumer_name, job_subject, ADVISORIES_STREAM, AI_SLOTS_BUCKET, DLQ_STREAM, DLQ_SUBJECTS,
+    IDEMPOTENCY_BUCKET, IMAGES_BUCKET, JOBS_STREAM, JOBS_SUBJECTS, JOB_STATUS_BUCKET,
+    LEASES_BUCKET, MAX_DELIVERIES_ADVISORIES, RATE_LIMITS_BUCKET, RECONCILER_CONSUMER,
     SESSIONS_BUCKET, WORKERS_BUCKET,
 };
 use crate::config::Settings;
@@ -33,6 +34,9 @@ pub const JOB_STATUS_HISTORY: i64 = 10;
 pub const IDEMPOTENCY_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
 /// Lifetime of an abuse-limit counter: the longest window (uploads per hour).
 pub const RATE_LIMITS_MAX_AGE: Duration = Duration::from_secs(3600);
+/// Lifetime of a lease in the `leases` bucket: a holder renews it every third of this;
+/// a holder that died loses it after this long.
+pub const LEASE_TTL: Duration = Duration::from_secs(30);
 /// How often a worker refreshes its heartbeat.
 pub const WORKER_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
 /// A worker that has not written a heartbeat for this long is gone.
@@ -114,6 +118,8 @@ pub struct Topology {
     pub workers: kv::Store,
     pub idempotency: kv::Store,
     pub rate_limits: kv::Store,
+    /// Leases on fleet-wide singletons (the reconciler).
+    pub leases: kv::Store,
     /// The fleet-wide limit on model calls (see [`ensure_ai_slots`]).
     pub ai_slots: kv::Store,
     pub images: object_store::ObjectStore,
@@ -152,6 +158,9 @@ pub fn jobs_stream_config(config: &TopologyConfig) -> stream::Config {
         duplicate_window: DUPLICATE_WINDOW,
         max_message_size: MAX_JOB_MESSAGE_BYTES,
         discard: stream::DiscardPolicy::New,
+        // The reconciler reads stranded messages by "next message at or after" without a
+        // consumer (a work queue allows no second consumer on a subject).
+        allow_direct: true,
         ..Default::default()
     }
 }
@@ -192,6 +201,7 @@ pub async fn open(client: async_nats::Client) -> Result<Topology, BootstrapError
         workers: bucket(WORKERS_BUCKET).await?,
         idempotency: bucket(IDEMPOTENCY_BUCKET).await?,
         rate_limits: bucket(RATE_LIMITS_BUCKET).await?,
+        leases: bucket(LEASES_BUCKET).await?,
         ai_slots: bucket(AI_SLOTS_BUCKET).await?,
         images: js
             .get_object_store(IMAGES_BUCKET)
@@ -226,6 +236,34 @@ pub async fn bootstrap(
     })
     .await
     .map_err(|e| failed(format!("stream {DLQ_STREAM}"), e))?;
+
+    js.create_or_update_stream(stream::Config {
+        name: ADVISORIES_STREAM.into(),
+        description: Some(
+            "JetStream's max-deliveries advisories of JOBS, for the reconciler".into(),
+        ),
+        subjects: vec![MAX_DELIVERIES_ADVISORIES.into()],
+        retention: stream::RetentionPolicy::WorkQueue,
+        storage: stream::StorageType::File,
+        num_replicas: config.replicas,
+        max_age: DLQ_MAX_AGE,
+        ..Default::default()
+    })
+    .await
+    .map_err(|e| failed(format!("stream {ADVISORIES_STREAM}"), e))?;
+    js.create_consumer_on_stream(
+        consumer::pull::Config {
+            durable_name: Some(RECONCILER_CONSUMER.into()),
+            description: Some("The reconciler settling jobs stuck at max_deliver".into()),
+            ack_policy: consumer::AckPolicy::Explicit,
+            ack_wait: Duration::from_secs(60),
+            num_replicas: config.replicas,
+            ..Default::default()
+        },
+        ADVISORIES_STREAM,
+    )
+    .await
+    .map_err(|e| failed(format!("consumer {RECONCILER_CONSUMER}"), e))?;
 
     for kind in &config.kinds {
         let what = || format!("consumer {}", consumer_name(kind));
@@ -303,6 +341,14 @@ pub async fn bootstrap(
     )
     .await?;
 
+    let leases = bucket(
+        LEASES_BUCKET,
+        "Hast leases on fleet-wide singletons",
+        1,
+        LEASE_TTL,
+    )
+    .await?;
+
     let ai_slots = ensure_ai_slots(&js, config.replicas, None).await?;
 
     let images = ensure_object_store(&js, config).await?;
@@ -314,6 +360,7 @@ pub async fn bootstrap(
         workers,
         idempotency,
         rate_limits,
+        leases,
         ai_slots,
         images,
     })

@@ -21,6 +21,16 @@ pub const IDEMPOTENCY_BUCKET: &str = "idempotency";
 pub const RATE_LIMITS_BUCKET: &str = "rate_limits";
 /// KV bucket: the fleet-wide semaphore on model calls (`slot.<n>` → holder, TTL = lease).
 pub const AI_SLOTS_BUCKET: &str = "ai_slots";
+/// KV bucket: leases on fleet-wide singletons (`reconciler` → the holding worker's id).
+pub const LEASES_BUCKET: &str = "leases";
+/// Advisories JetStream publishes when a `JOBS` message reached its consumer's
+/// `max_deliver` (the last token is the consumer).
+pub const MAX_DELIVERIES_ADVISORIES: &str = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.JOBS.*";
+/// Work-queue stream keeping those advisories until the reconciler has settled the job
+/// each names (core NATS advisories would be lost while no reconciler listens).
+pub const ADVISORIES_STREAM: &str = "JOBS_ADVISORIES";
+/// The reconciler's durable consumer on [`ADVISORIES_STREAM`].
+pub const RECONCILER_CONSUMER: &str = "reconciler";
 /// Object store for uploaded photos and rendered overlays.
 pub const IMAGES_BUCKET: &str = "images";
 

@@ -27,7 +27,7 @@
 
 mod claim;
 pub(crate) mod patience;
-mod settle;
+pub(crate) mod settle;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -453,9 +453,7 @@ impl Runner {
         }
     }
 
-    /// Copies the message to `dlq.<kind>` with headers saying why, and waits for
-    /// JetStream to store it. Its `Nats-Msg-Id` is the message's `JOBS` sequence:
-    /// unique per job message, the same for every delivery of it.
+    /// Copies the message to `dlq.<kind>` (see [`publish_dead_letter`]).
     async fn dead_letter(
         &self,
         delivery: &Delivery,
@@ -465,40 +463,25 @@ impl Runner {
         attempts: u32,
     ) -> Result<(), String> {
         let message = &delivery.message;
-        let mut headers = HeaderMap::new();
-        let letter_id = if delivery.stream_sequence > 0 {
-            format!("{JOBS_STREAM}-{}", delivery.stream_sequence)
-        } else {
-            format!("{JOBS_STREAM}-job-{job_id}")
-        };
-        headers.insert(MSG_ID_HEADER, letter_id.as_str());
-        headers.insert(DLQ_JOB_ID_HEADER, job_id);
-        headers.insert(DLQ_ERROR_CODE_HEADER, failure.code.as_str());
-        headers.insert(
-            DLQ_ERROR_HEADER,
-            failure.message.replace(['\r', '\n'], " ").as_str(),
-        );
-        headers.insert(DLQ_ATTEMPTS_HEADER, attempts.to_string().as_str());
-        headers.insert(DLQ_SUBJECT_HEADER, message.subject.as_str());
-        if let Some(cid) = message
+        let correlation_id = message
             .headers
             .as_ref()
             .and_then(|h| h.get(CORRELATION_HEADER))
-        {
-            headers.insert(CORRELATION_HEADER, cid.as_str());
-        }
-        let ack = self
-            .jetstream
-            .publish_with_headers(dlq_subject(kind), headers, message.payload.clone())
-            .await
-            .map_err(|e| e.to_string())?
-            .await
-            .map_err(|e| e.to_string())?;
-        if !ack.duplicate {
-            metrics::counter!("hast_jobs_dead_lettered_total", "kind" => kind.to_owned())
-                .increment(1);
-        }
-        Ok(())
+            .map(|v| v.as_str().to_owned());
+        publish_dead_letter(
+            &self.jetstream,
+            Letter {
+                job_id,
+                kind,
+                failure,
+                attempts,
+                original_subject: message.subject.as_str(),
+                stream_sequence: delivery.stream_sequence,
+                payload: message.payload.clone(),
+                correlation_id: correlation_id.as_deref(),
+            },
+        )
+        .await
     }
 
     /// Gives a running job back at shutdown: status `retrying`, Nak for immediate
@@ -522,4 +505,55 @@ impl Runner {
         }
         tracing::warn!("job abandoned at shutdown; redelivering");
     }
+}
+
+/// A dead letter: a job message and why it failed for good.
+pub(crate) struct Letter<'a> {
+    pub job_id: &'a str,
+    pub kind: &'a str,
+    pub failure: &'a JobFailure,
+    pub attempts: u32,
+    pub original_subject: &'a str,
+    /// The job message's sequence in `JOBS` (0 if unknown).
+    pub stream_sequence: u64,
+    pub payload: bytes::Bytes,
+    pub correlation_id: Option<&'a str>,
+}
+
+/// Publishes `letter` to `dlq.<kind>` with headers saying why, and waits for JetStream
+/// to store it. Its `Nats-Msg-Id` is the job message's `JOBS` sequence: unique per job
+/// message, the same for every delivery of it, so a resumed publish is a duplicate.
+pub(crate) async fn publish_dead_letter(
+    jetstream: &async_nats::jetstream::Context,
+    letter: Letter<'_>,
+) -> Result<(), String> {
+    let mut headers = HeaderMap::new();
+    let letter_id = if letter.stream_sequence > 0 {
+        format!("{JOBS_STREAM}-{}", letter.stream_sequence)
+    } else {
+        format!("{JOBS_STREAM}-job-{}", letter.job_id)
+    };
+    headers.insert(MSG_ID_HEADER, letter_id.as_str());
+    headers.insert(DLQ_JOB_ID_HEADER, letter.job_id);
+    headers.insert(DLQ_ERROR_CODE_HEADER, letter.failure.code.as_str());
+    headers.insert(
+        DLQ_ERROR_HEADER,
+        letter.failure.message.replace(['\r', '\n'], " ").as_str(),
+    );
+    headers.insert(DLQ_ATTEMPTS_HEADER, letter.attempts.to_string().as_str());
+    headers.insert(DLQ_SUBJECT_HEADER, letter.original_subject);
+    if let Some(cid) = letter.correlation_id {
+        headers.insert(CORRELATION_HEADER, cid);
+    }
+    let ack = jetstream
+        .publish_with_headers(dlq_subject(letter.kind), headers, letter.payload)
+        .await
+        .map_err(|e| e.to_string())?
+        .await
+        .map_err(|e| e.to_string())?;
+    if !ack.duplicate {
+        metrics::counter!("hast_jobs_dead_lettered_total", "kind" => letter.kind.to_owned())
+            .increment(1);
+    }
+    Ok(())
 }
