@@ -24,7 +24,7 @@ pub struct ApiError {
     pub code: &'static str,
     /// Human-readable explanation.
     pub message: String,
-    /// Seconds for a `Retry-After` header (429, 503).
+    /// Seconds for a `Retry-After` header (429, 503, 507).
     pub retry_after: Option<u64>,
 }
 
@@ -61,6 +61,21 @@ impl ApiError {
             ..Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message)
         }
     }
+    /// JetStream storage is at its limit: nothing was accepted. Logged (operators act
+    /// on it: docs/operations.md, "Storage full"); the client may retry later.
+    pub fn storage_full(detail: &str) -> Self {
+        tracing::error!(error = %detail, "JetStream storage full; refusing new work");
+        metrics::counter!("hast_storage_full_total").increment(1);
+        Self {
+            retry_after: Some(60),
+            ..Self::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                "storage_full",
+                "the service is out of storage for new work; try again later",
+            )
+        }
+    }
+
     /// An unexpected failure: logged once here, answered without details.
     pub fn internal(context: &str, err: impl std::fmt::Display) -> Self {
         tracing::error!(error = %err, context, "internal error");

@@ -196,6 +196,17 @@ pub struct Settings {
     /// `JOB_SUBMIT_TIMEOUT`: how long a submission may retry its status write and publish
     /// (through a NATS leader election) before the client gets 503.
     pub job_submit_timeout: Duration,
+    /// `JETSTREAM_MAX_BYTES`: the JetStream storage Hast may use on each node, shared out
+    /// among its streams, buckets and the object store as `max_bytes`
+    /// (`hast_common::nats::storage`). Keep it below the server's `max_file_store`.
+    pub jetstream_max_bytes: u64,
+    /// `JOB_STATUS_RETENTION`: how long a job status is kept after its last change.
+    pub job_status_retention: Duration,
+    /// `DLQ_RETENTION`: how long a dead letter is kept.
+    pub dlq_retention: Duration,
+    /// `JOB_RESULTS_RETENTION`: how long a `job_results` row is kept (the reconciler
+    /// deletes older ones).
+    pub job_results_retention: Duration,
     /// `RECONCILE_INTERVAL`: how often the reconciler (one worker of the fleet at a
     /// time) looks for stranded jobs.
     pub reconcile_interval: Duration,
@@ -306,7 +317,23 @@ impl Settings {
             job_submit_timeout: parse_duration(
                 &get,
                 "JOB_SUBMIT_TIMEOUT",
-                Duration::from_secs(10),
+                Duration::from_secs(15),
+            )?,
+            jetstream_max_bytes: parse(&get, "JETSTREAM_MAX_BYTES", 9 * 1024 * 1024 * 1024u64)?,
+            job_status_retention: parse_duration(
+                &get,
+                "JOB_STATUS_RETENTION",
+                Duration::from_secs(7 * 24 * 3600),
+            )?,
+            dlq_retention: parse_duration(
+                &get,
+                "DLQ_RETENTION",
+                Duration::from_secs(30 * 24 * 3600),
+            )?,
+            job_results_retention: parse_duration(
+                &get,
+                "JOB_RESULTS_RETENTION",
+                Duration::from_secs(30 * 24 * 3600),
             )?,
             reconcile_interval: parse_duration(
                 &get,
@@ -412,6 +439,26 @@ impl Settings {
                 value: humantime::format_duration(self.job_infra_retry_budget).to_string(),
                 reason: "must be at least 1s".into(),
             });
+        }
+        if self.jetstream_max_bytes < crate::nats::storage::MIN_BUDGET {
+            return Err(ConfigError::Invalid {
+                variable: "JETSTREAM_MAX_BYTES",
+                value: self.jetstream_max_bytes.to_string(),
+                reason: format!("must be at least {}", crate::nats::storage::MIN_BUDGET),
+            });
+        }
+        for (variable, value) in [
+            ("JOB_STATUS_RETENTION", self.job_status_retention),
+            ("DLQ_RETENTION", self.dlq_retention),
+            ("JOB_RESULTS_RETENTION", self.job_results_retention),
+        ] {
+            if value < Duration::from_secs(60) {
+                return Err(ConfigError::Invalid {
+                    variable,
+                    value: humantime::format_duration(value).to_string(),
+                    reason: "must be at least 1m".into(),
+                });
+            }
         }
         if self.reconcile_interval < Duration::from_millis(100) {
             return Err(ConfigError::Invalid {

@@ -4,7 +4,9 @@
 //!
 //! Names: `hast_jobs_{submitted,completed,failed,retried,dead_lettered,cancelled}_total`
 //! by `kind`, `hast_job_duration_seconds` by `kind` and `outcome`,
-//! `hast_queue_depth` / `hast_dlq_depth` gauges (refreshed at scrape), and
+//! `hast_queue_depth` / `hast_dlq_depth` gauges, `hast_storage_bytes` /
+//! `hast_storage_max_bytes` by JetStream `stream` (refreshed at scrape),
+//! `hast_storage_full_total` (submissions and uploads refused with 507), and
 //! `hast_http_request_duration_seconds` by `method`, `route` and `status`.
 
 use std::sync::OnceLock;
@@ -56,5 +58,21 @@ pub async fn refresh_queue_gauges(js: &jetstream::Context) {
         if let Ok(info) = dlq.info().await {
             metrics::gauge!("hast_dlq_depth").set(info.state.messages as f64);
         }
+    }
+    refresh_storage_gauges(js).await;
+}
+
+/// Sets `hast_storage_bytes{stream}` and `hast_storage_max_bytes{stream}` for every
+/// stream (the KV buckets are `KV_<bucket>`, the object store `OBJ_images`): how full
+/// each is against its share of `JETSTREAM_MAX_BYTES`.
+async fn refresh_storage_gauges(js: &jetstream::Context) {
+    use futures::StreamExt;
+    let mut streams = js.streams();
+    while let Some(Ok(info)) = streams.next().await {
+        let name = info.config.name.clone();
+        metrics::gauge!("hast_storage_bytes", "stream" => name.clone())
+            .set(info.state.bytes as f64);
+        metrics::gauge!("hast_storage_max_bytes", "stream" => name)
+            .set(info.config.max_bytes as f64);
     }
 }

@@ -18,6 +18,9 @@ fn config(ack_wait: Duration) -> TopologyConfig {
         session_ttl: Duration::from_secs(3600),
         kinds: kind_names().iter().map(|k| (*k).to_owned()).collect(),
         consumers: ConsumerOwnership::Reconcile,
+        storage_budget: 1024 * 1024 * 1024,
+        status_retention: Duration::from_secs(7 * 24 * 3600),
+        dlq_retention: Duration::from_secs(30 * 24 * 3600),
     }
 }
 
@@ -53,6 +56,26 @@ async fn bootstrap_twice_is_idempotent_and_reconciles_a_changed_setting() {
     );
     let status = topology.job_status.status().await.unwrap();
     assert_eq!(status.history(), 10);
+    // Every store has its share of the 1 GiB budget, and refuses new writes when full.
+    for (name, share) in [
+        ("JOBS", 100),
+        ("KV_job_status", 120),
+        ("KV_sessions", 40),
+        ("OBJ_images", 600),
+    ] {
+        let mut stream = topology.jetstream.get_stream(name).await.unwrap();
+        let config = &stream.info().await.unwrap().config;
+        assert_eq!(
+            config.max_bytes,
+            (1024 * 1024 * 1024 / 1000 * share) as i64,
+            "{name}"
+        );
+        assert_eq!(
+            config.discard,
+            async_nats::jetstream::stream::DiscardPolicy::New,
+            "{name}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -32,6 +32,8 @@ const DOWNTIME: Duration = Duration::from_secs(3);
 struct Tally {
     accepted: Mutex<Vec<String>>,
     refused: AtomicUsize,
+    /// The error codes of the refusals.
+    refusals: Mutex<HashMap<String, usize>>,
     unexpected: Mutex<Vec<String>>,
 }
 
@@ -81,6 +83,9 @@ async fn no_accepted_job_fails_or_runs_twice_when_cluster_nodes_die() {
                         }
                         Ok(r) if r.status() == 503 => {
                             tally.refused.fetch_add(1, Ordering::Relaxed);
+                            let v: serde_json::Value = r.json().await.unwrap_or_default();
+                            let code = v["error"]["code"].as_str().unwrap_or("?").to_owned();
+                            *tally.refusals.lock().unwrap().entry(code).or_insert(0) += 1;
                         }
                         Ok(r) => {
                             let what =
@@ -155,9 +160,10 @@ async fn no_accepted_job_fails_or_runs_twice_when_cluster_nodes_die() {
     let ran_twice: Vec<(&String, &usize)> = executions.iter().filter(|(_, n)| **n > 1).collect();
     println!(
         "cluster run: killed {killed:?}; {total} submitted, {} accepted, {refused} refused \
-         ({:.2} %), {} completed, {} not completed, {} executed more than once, {rows} result rows",
+         ({:.2} %: {:?}), {} completed, {} not completed, {} executed more than once, {rows} result rows",
         accepted.len(),
         100.0 * refused as f64 / total.max(1) as f64,
+        tally.refusals.lock().unwrap(),
         finals.len() - failed.len(),
         failed.len(),
         ran_twice.len(),
@@ -227,12 +233,17 @@ async fn final_statuses(
         if done.len() == ids.len() {
             break;
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{} of {} accepted jobs never reached a final status",
-            ids.len() - done.len(),
-            ids.len()
-        );
+        if tokio::time::Instant::now() >= deadline {
+            let mut unfinished = Vec::new();
+            for id in ids.iter().filter(|id| !done.contains_key(*id)).take(10) {
+                unfinished.push(format!("{id}: {:?}", statuses.get(id).await));
+            }
+            panic!(
+                "{} of {} accepted jobs never reached a final status, e.g. {unfinished:#?}",
+                ids.len() - done.len(),
+                ids.len()
+            );
+        }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     ids.iter()

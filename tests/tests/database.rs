@@ -252,7 +252,47 @@ async fn deleting_a_user_removes_everything_they_own(backend: Backend) {
     assert!(!db.delete_user(&owner.id).await.unwrap());
 }
 
+async fn old_job_results_are_pruned_oldest_first(backend: Backend) {
+    let test_db = TestDatabase::new(backend).await;
+    let db = test_db.connect().await;
+    let day = chrono::Duration::days(1);
+    let row = |age_days: i32| {
+        let finished = now() - day * age_days;
+        JobResult {
+            job_id: new_id(),
+            kind: "echo".into(),
+            owner_id: None,
+            outcome: "completed".into(),
+            result: None,
+            error: None,
+            attempts: 1,
+            created_at: finished,
+            finished_at: finished,
+        }
+    };
+    let (oldest, old, recent) = (row(40), row(35), row(1));
+    for r in [&recent, &old, &oldest] {
+        db.record_job_result(r).await.unwrap();
+    }
+    let cutoff = now() - day * 30;
+
+    let first = db.prune_job_results(cutoff, 1).await.unwrap();
+    let oldest_gone = db.find_job_result(&oldest.job_id).await.unwrap().is_none();
+    let rest = db.prune_job_results(cutoff, 100).await.unwrap();
+
+    assert_eq!(first, 1, "at most the limit");
+    assert!(oldest_gone, "the oldest goes first");
+    assert_eq!(rest, 1);
+    assert_eq!(
+        db.find_job_result(&recent.job_id).await.unwrap(),
+        Some(recent),
+        "a result within its retention stays"
+    );
+    assert_eq!(db.count_job_results().await.unwrap(), 1);
+}
+
 hast_tests::on_both_backends!(
+    old_job_results_are_pruned_oldest_first,
     migrations_apply_once,
     concurrent_migrations_do_not_collide,
     users_round_trip,

@@ -579,6 +579,10 @@ async fn metrics_count_jobs_and_requests() {
     assert!(api.contains("hast_queue_depth{kind=\"echo\"} 0"), "{api}");
     assert!(api.contains("hast_dlq_depth 0"), "{api}");
     assert!(
+        api.contains("hast_storage_max_bytes{stream=\"JOBS\"}"),
+        "storage use against each store's limit: {api}"
+    );
+    assert!(
         from_worker.contains("hast_jobs_completed_total{kind=\"echo\"}"),
         "{from_worker}"
     );

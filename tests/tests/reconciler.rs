@@ -67,6 +67,7 @@ impl Stack {
             holder: "test".into(),
             interval: Duration::from_secs(1),
             lost_after,
+            results_retention: Duration::from_secs(30 * 24 * 3600),
         }
     }
 

@@ -16,6 +16,7 @@ mod database;
 mod http;
 mod jobs;
 mod reconciler;
+mod storage;
 mod worker;
 
 /// Every test file in this folder is compiled: with `autotests = false`, a file without

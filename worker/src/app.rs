@@ -171,6 +171,7 @@ impl Worker {
                 holder: self.identity.id.clone(),
                 interval: self.settings.reconcile_interval,
                 lost_after: self.settings.job_lost_after,
+                results_retention: self.settings.job_results_retention,
             }
             .run(stop_rx.clone()),
         );

@@ -17,6 +17,10 @@
 //!   settling write both got no answer, a message removed by hand). Failed visibly
 //!   (`message_lost`).
 //!
+//! It also applies `JOB_RESULTS_RETENTION`: each pass deletes `job_results` rows that
+//! finished longer ago than that, oldest first, up to [`MAX_PRUNED_PER_PASS`] (about
+//! 3,000 rows a second at the default interval).
+//!
 //! One worker of the fleet reconciles at a time: the holder of the `reconciler` key in
 //! the `leases` bucket (taken with a create-only write, renewed by compare-and-swap
 //! every third of [`LEASE_TTL`]; the bucket's `max_age` expires the lease of a holder
@@ -46,6 +50,9 @@ use crate::runner::settle::{publish_dead_letter, Letter};
 
 /// The lease's key in the `leases` bucket.
 const LEASE_KEY: &str = "reconciler";
+/// Most `job_results` rows deleted in one pass, and per statement.
+pub const MAX_PRUNED_PER_PASS: usize = 100_000;
+const PRUNE_BATCH: i64 = 5_000;
 /// Most stranded messages settled in one pass.
 const MAX_STRANDED_PER_PASS: usize = 1_000;
 /// Most `JOBS` messages read to learn which jobs still have one; past it the "message
@@ -61,6 +68,8 @@ pub struct Report {
     pub leftovers: usize,
     /// Unfinished jobs without a message, failed.
     pub lost: usize,
+    /// `job_results` rows past their retention, deleted.
+    pub pruned: usize,
 }
 
 /// The reconciler's handles and settings.
@@ -76,6 +85,8 @@ pub struct Reconciler {
     pub interval: Duration,
     /// `JOB_LOST_AFTER`.
     pub lost_after: Duration,
+    /// `JOB_RESULTS_RETENTION`.
+    pub results_retention: Duration,
 }
 
 impl std::fmt::Debug for Reconciler {
@@ -145,7 +156,34 @@ impl Reconciler {
         if look_for_lost {
             report.lost = self.fail_lost(&stream).await;
         }
+        report.pruned = self.prune_results().await;
         report
+    }
+
+    /// Deletes `job_results` rows older than their retention; how many.
+    async fn prune_results(&self) -> usize {
+        let retention =
+            chrono::Duration::from_std(self.results_retention).unwrap_or(chrono::Duration::MAX);
+        let cutoff = db::now_from(Utc::now() - retention);
+        let mut pruned = 0;
+        while pruned < MAX_PRUNED_PER_PASS {
+            match self.db.prune_job_results(cutoff, PRUNE_BATCH).await {
+                Ok(n) => {
+                    pruned += n;
+                    if n < PRUNE_BATCH as usize {
+                        break;
+                    }
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "cannot prune job results; next pass");
+                    break;
+                }
+            }
+        }
+        if pruned > 0 {
+            metrics::counter!("hast_job_results_pruned_total").increment(pruned as u64);
+        }
+        pruned
     }
 
     /// Settles the job of every stored advisory (up to [`MAX_STRANDED_PER_PASS`]),

@@ -365,6 +365,9 @@ async fn upload(
         let name = object.name(&analysis_id);
         if let Err(e) = write_object(&state.topology.images, &name, normalised.jpeg).await {
             let _ = delete_analysis_objects(&state.topology.images, &analysis_id).await;
+            if hast_common::nats::storage::is_storage_full(&e) {
+                return Err(ApiError::storage_full(&e));
+            }
             tracing::warn!(error = %e, "could not store the photo");
             return Err(ApiError::unavailable(
                 "storage_unavailable",

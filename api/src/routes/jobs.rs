@@ -145,6 +145,7 @@ pub fn submit_error(err: SubmitError) -> ApiError {
                 "the job queue is unavailable; try again shortly",
             )
         }
+        SubmitError::StorageFull(msg) => ApiError::storage_full(&msg),
     }
 }
 

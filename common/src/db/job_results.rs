@@ -81,6 +81,31 @@ impl Database {
         })
     }
 
+    /// Deletes up to `limit` results that finished before `cutoff`, oldest first
+    /// (retention); how many went.
+    pub async fn prune_job_results(
+        &self,
+        cutoff: chrono::NaiveDateTime,
+        limit: i64,
+    ) -> Result<usize, DbError> {
+        with_conn!(self, |conn| {
+            let oldest: Vec<String> = job_results::table
+                .select(job_results::job_id)
+                .filter(job_results::finished_at.lt(cutoff))
+                .order(job_results::finished_at)
+                .limit(limit)
+                .load(conn)
+                .await?;
+            if oldest.is_empty() {
+                return Ok(0);
+            }
+            let n = diesel::delete(job_results::table.filter(job_results::job_id.eq_any(&oldest)))
+                .execute(conn)
+                .await?;
+            Ok(n)
+        })
+    }
+
     /// Deletes the result of job `job_id` whoever owns it (a worker withdrawing what it
     /// stored for a job cancelled as it finished); whether a row went.
     pub async fn withdraw_job_result(&self, job_id: &str) -> Result<bool, DbError> {

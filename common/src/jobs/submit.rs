@@ -4,8 +4,9 @@
 //!
 //! **Riding through a leader election.** Every NATS step (the `Idempotency-Key` record,
 //! the status, the publish) is retried under the same names and message id until the
-//! submit budget (`JOB_SUBMIT_TIMEOUT`, default 10 s) runs out; an R3 stream or bucket
-//! elects a new leader well within it. The `JOBS` duplicate window (10 minutes) is far
+//! submit budget (`JOB_SUBMIT_TIMEOUT`, default 15 s) runs out. An R3 stream or bucket
+//! whose leader was killed elects a new one within nats-server's election timeout
+//! (measured here: up to about 9 s), so the publish keeps 13 s of the budget. The `JOBS` duplicate window (10 minutes) is far
 //! longer than the budget, so a retried publish that had landed is dropped by the
 //! stream instead of becoming a second job.
 //!
@@ -39,12 +40,13 @@ use super::envelope::{JobEnvelope, CORRELATION_HEADER, MSG_ID_HEADER, STATUS_REV
 use super::status::{JobFailure, JobState, JobStatus};
 use super::store::{StatusError, StatusStore};
 use crate::nats::names::job_subject;
+use crate::nats::storage::is_storage_full;
 
 /// Longest wait for one publish acknowledgement; later tries get what is left of the
 /// budget if that is less.
 const PUBLISH_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Default submit budget (`JOB_SUBMIT_TIMEOUT`).
-pub const DEFAULT_SUBMIT_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_SUBMIT_TIMEOUT: Duration = Duration::from_secs(15);
 /// Time kept back from the budget to settle an ambiguous publish.
 const SETTLE_TIME: Duration = Duration::from_secs(2);
 /// Longest accepted `Idempotency-Key`.
@@ -82,6 +84,10 @@ pub enum SubmitError {
     IdempotencyMismatch,
     #[error("the job queue is unavailable: {0}")]
     Unavailable(String),
+    /// JetStream refused the write: the store is at its `max_bytes` (see
+    /// [`crate::nats::storage`]). Nothing was accepted.
+    #[error("the job store is full: {0}")]
+    StorageFull(String),
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -231,7 +237,8 @@ impl Submitter {
             let created = until(deadline, |_| async {
                 match self.idempotency.create(key, body.clone()).await {
                     Ok(_) => Try::Done(()),
-                    Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => Try::Refused(()),
+                    Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => Try::Refused(None),
+                    Err(e) if is_storage_full(&e.to_string()) => Try::Refused(Some(e.to_string())),
                     Err(e) => Try::Again(e.to_string()),
                 }
             })
@@ -240,7 +247,8 @@ impl Submitter {
                 Ok(()) => {}
                 // Ours (an earlier try that landed) or another request's: the record
                 // says which.
-                Err(Ok(())) => return self.repeat(key, &job, &envelope, deadline).await,
+                Err(Ok(None)) => return self.repeat(key, &job, &envelope, deadline).await,
+                Err(Ok(Some(full))) => return Err(SubmitError::StorageFull(full)),
                 Err(Err(e)) => return Err(SubmitError::Unavailable(e)),
             }
         }
@@ -339,22 +347,27 @@ impl Submitter {
         let status = JobStatus::queued_for(envelope, self.max_attempts);
         let created = until(deadline, |_| async {
             match self.statuses.create(&status).await {
-                Ok(revision) => Try::<_, ()>::Done(Some(revision)),
+                Ok(revision) => Try::Done(Some(revision)),
                 // An earlier try landed (the id is new), or a repeat of the same key got
                 // here first: either way the status exists.
                 Err(StatusError::AlreadyExists) => Try::Done(None),
+                Err(e) if is_storage_full(&e.to_string()) => Try::Refused(e.to_string()),
                 Err(e) => Try::Again(e.to_string()),
             }
         })
         .await;
         let revision = match created {
             Ok(revision) => revision,
-            Err(e) => {
+            Err(Ok(full)) => {
+                self.release_key(own_key).await;
+                return Err(SubmitError::StorageFull(full));
+            }
+            Err(Err(e)) => {
                 // Nothing was published: the job does not exist for anyone. A status
                 // write that landed unseen stays `queued` without a message; the
                 // reconciler fails it visibly.
                 self.release_key(own_key).await;
-                return Err(SubmitError::Unavailable(e.err().unwrap_or_default()));
+                return Err(SubmitError::Unavailable(e));
             }
         };
         self.publish_or_settle(envelope, correlation_id, revision, own_key, deadline)
@@ -379,12 +392,21 @@ impl Submitter {
             .checked_sub(SETTLE_TIME)
             .filter(|d| *d > Instant::now())
             .unwrap_or(deadline);
-        let error = match self
+        let (error, refused) = match self
             .publish(envelope, correlation_id, status_revision, publish_deadline)
             .await
         {
             Ok(()) => return Ok(()),
-            Err(error) => error,
+            // A definite refusal: the message was not stored.
+            Err(Ok(full)) => (full, true),
+            Err(Err(error)) => (error, false),
+        };
+        let unavailable = |error: String| {
+            if refused {
+                SubmitError::StorageFull(error)
+            } else {
+                SubmitError::Unavailable(error)
+            }
         };
         tracing::warn!(job.id = %envelope.id, error = %error, "no publish acknowledged; settling the submission");
         let settle_deadline = Instant::now() + SETTLE_TIME;
@@ -419,12 +441,12 @@ impl Submitter {
             // else, which only a landed publish allows: accepted).
             Ok(Some(_)) => {
                 self.release_key(own_key).await;
-                Err(SubmitError::Unavailable(error))
+                Err(unavailable(error))
             }
             Ok(None) => Ok(()),
             // Unknown: left `queued` for the reconciler; the key is kept so the client's
             // retry with the same key finds (and re-publishes) this job.
-            Err(_) => Err(SubmitError::Unavailable(error)),
+            Err(_) => Err(unavailable(error)),
         }
     }
 
@@ -437,14 +459,17 @@ impl Submitter {
     }
 
     /// Publishes with the job id as `Nats-Msg-Id`, retrying until `deadline`.
+    /// `Err(Ok(_))`: refused because the stream is full; `Err(Err(_))`: no
+    /// acknowledgement (the publish may still have landed).
     async fn publish(
         &self,
         envelope: &JobEnvelope,
         correlation_id: Option<&str>,
         status_revision: Option<u64>,
         deadline: Instant,
-    ) -> Result<(), String> {
-        let body = bytes::Bytes::from(serde_json::to_vec(envelope).map_err(|e| e.to_string())?);
+    ) -> Result<(), Result<String, String>> {
+        let body =
+            bytes::Bytes::from(serde_json::to_vec(envelope).map_err(|e| Err(e.to_string()))?);
         let mut headers = HeaderMap::new();
         headers.insert(MSG_ID_HEADER, envelope.id.as_str());
         if let Some(cid) = correlation_id {
@@ -466,14 +491,14 @@ impl Submitter {
             let limit = left.min(PUBLISH_ATTEMPT_TIMEOUT);
             async move {
                 match tokio::time::timeout(limit, publish).await {
-                    Ok(Ok(_ack)) => Try::<_, ()>::Done(()),
+                    Ok(Ok(_ack)) => Try::Done(()),
+                    Ok(Err(e)) if is_storage_full(&e) => Try::Refused(e),
                     Ok(Err(e)) => Try::Again(e),
                     Err(_) => Try::Again(format!("no publish ack within {limit:?}")),
                 }
             }
         })
         .await
-        .map_err(|e| e.err().unwrap_or_default())
     }
 }
 

@@ -19,15 +19,14 @@ use super::names::{
     LEASES_BUCKET, MAX_DELIVERIES_ADVISORIES, RATE_LIMITS_BUCKET, RECONCILER_CONSUMER,
     SESSIONS_BUCKET, WORKERS_BUCKET,
 };
+use super::storage::Store;
 use crate::config::Settings;
 
 /// How long JetStream remembers a `Nats-Msg-Id`: a retried publish inside this window
 /// is not a second job. It must exceed the API's publish-retry horizon.
 pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(10 * 60);
-/// Dead letters are kept this long.
-pub const DLQ_MAX_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
-/// Job statuses are kept this long after their last change.
-pub const JOB_STATUS_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Max-deliveries advisories waiting for the reconciler are kept this long.
+pub const ADVISORIES_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
 /// Revisions kept per job status key (the SSE stream and operators read the history).
 pub const JOB_STATUS_HISTORY: i64 = 10;
 /// How long an `Idempotency-Key` is remembered.
@@ -86,6 +85,13 @@ pub struct TopologyConfig {
     pub kinds: Vec<String>,
     /// Whether this process may change existing consumers.
     pub consumers: ConsumerOwnership,
+    /// `JETSTREAM_MAX_BYTES`, shared out as every store's `max_bytes` (see
+    /// [`super::storage`]).
+    pub storage_budget: u64,
+    /// `JOB_STATUS_RETENTION`: the `job_status` bucket's `max_age`.
+    pub status_retention: Duration,
+    /// `DLQ_RETENTION`: the `JOBS_DLQ` stream's `max_age`.
+    pub dlq_retention: Duration,
 }
 
 impl TopologyConfig {
@@ -99,6 +105,9 @@ impl TopologyConfig {
             session_ttl: settings.session_ttl,
             kinds: kinds.iter().map(|k| (*k).to_owned()).collect(),
             consumers: ConsumerOwnership::Reconcile,
+            storage_budget: settings.jetstream_max_bytes,
+            status_retention: settings.job_status_retention,
+            dlq_retention: settings.dlq_retention,
         }
     }
 
@@ -157,6 +166,7 @@ pub fn jobs_stream_config(config: &TopologyConfig) -> stream::Config {
         num_replicas: config.replicas,
         duplicate_window: DUPLICATE_WINDOW,
         max_message_size: MAX_JOB_MESSAGE_BYTES,
+        max_bytes: Store::Jobs.max_bytes(config.storage_budget),
         discard: stream::DiscardPolicy::New,
         // The reconciler reads stranded messages by "next message at or after" without a
         // consumer (a work queue allows no second consumer on a subject).
@@ -228,7 +238,9 @@ pub async fn bootstrap(
         retention: stream::RetentionPolicy::Limits,
         storage: stream::StorageType::File,
         num_replicas: config.replicas,
-        max_age: DLQ_MAX_AGE,
+        max_age: config.dlq_retention,
+        max_bytes: Store::DeadLetters.max_bytes(config.storage_budget),
+        discard: stream::DiscardPolicy::New,
         // A dead letter's id is its job message's JOBS sequence: a worker that resumes a
         // failure after a crash or an outage publishes it again, and this drops the copy.
         duplicate_window: DUPLICATE_WINDOW,
@@ -246,7 +258,8 @@ pub async fn bootstrap(
         retention: stream::RetentionPolicy::WorkQueue,
         storage: stream::StorageType::File,
         num_replicas: config.replicas,
-        max_age: DLQ_MAX_AGE,
+        max_age: ADVISORIES_MAX_AGE,
+        max_bytes: Store::Advisories.max_bytes(config.storage_budget),
         ..Default::default()
     })
     .await
@@ -287,28 +300,31 @@ pub async fn bootstrap(
         }
     }
 
-    let bucket = |name: &'static str, description: &str, history: i64, max_age: Duration| {
-        let js = js.clone();
-        let config = kv::Config {
-            bucket: name.into(),
-            description: description.into(),
-            history,
-            max_age,
-            storage: stream::StorageType::File,
-            num_replicas: config.replicas,
-            ..Default::default()
+    let bucket =
+        |name: &'static str, description: &str, history: i64, max_age: Duration, store: Store| {
+            let js = js.clone();
+            let config = kv::Config {
+                bucket: name.into(),
+                description: description.into(),
+                history,
+                max_age,
+                max_bytes: store.max_bytes(config.storage_budget),
+                storage: stream::StorageType::File,
+                num_replicas: config.replicas,
+                ..Default::default()
+            };
+            async move {
+                js.create_or_update_key_value(config)
+                    .await
+                    .map_err(|e| failed(format!("bucket {name}"), e))
+            }
         };
-        async move {
-            js.create_or_update_key_value(config)
-                .await
-                .map_err(|e| failed(format!("bucket {name}"), e))
-        }
-    };
     let job_status = bucket(
         JOB_STATUS_BUCKET,
         "Hast job status by job id",
         JOB_STATUS_HISTORY,
-        JOB_STATUS_MAX_AGE,
+        config.status_retention,
+        Store::JobStatus,
     )
     .await?;
     let sessions = bucket(
@@ -316,6 +332,7 @@ pub async fn bootstrap(
         "Hast sessions by token hash",
         1,
         config.session_ttl,
+        Store::Sessions,
     )
     .await?;
     let workers = bucket(
@@ -323,6 +340,7 @@ pub async fn bootstrap(
         "Hast worker heartbeats",
         1,
         WORKER_HEARTBEAT_TTL,
+        Store::Workers,
     )
     .await?;
     let idempotency = bucket(
@@ -330,6 +348,7 @@ pub async fn bootstrap(
         "Hast Idempotency-Key records",
         1,
         IDEMPOTENCY_MAX_AGE,
+        Store::Idempotency,
     )
     .await?;
 
@@ -338,6 +357,7 @@ pub async fn bootstrap(
         "Hast abuse-limit counters",
         1,
         RATE_LIMITS_MAX_AGE,
+        Store::RateLimits,
     )
     .await?;
 
@@ -346,6 +366,7 @@ pub async fn bootstrap(
         "Hast leases on fleet-wide singletons",
         1,
         LEASE_TTL,
+        Store::Leases,
     )
     .await?;
 
@@ -390,6 +411,8 @@ pub async fn ensure_ai_slots(
         description: "Hast fleet-wide model-call slots (key per held slot)".into(),
         history: 1,
         max_age: lease.unwrap_or(DEFAULT_AI_SLOT_LEASE),
+        // Never more than OPENAI_MAX_CONCURRENCY tiny keys.
+        max_bytes: 1024 * 1024,
         storage: stream::StorageType::File,
         num_replicas: replicas,
         ..Default::default()
@@ -416,6 +439,7 @@ async fn ensure_object_store(
                 ],
                 storage: stream::StorageType::File,
                 num_replicas: config.replicas,
+                max_bytes: Store::Images.max_bytes(config.storage_budget),
                 discard: stream::DiscardPolicy::New,
                 allow_rollup: true,
                 allow_direct: true,
@@ -430,6 +454,7 @@ async fn ensure_object_store(
                 description: Some("Hast photos and overlays".into()),
                 storage: stream::StorageType::File,
                 num_replicas: config.replicas,
+                max_bytes: Store::Images.max_bytes(config.storage_budget),
                 ..Default::default()
             })
             .await

@@ -4,6 +4,7 @@
 pub mod bootstrap;
 pub mod names;
 pub mod objects;
+pub mod storage;
 
 use std::time::Duration;
 

@@ -1,0 +1,1 @@
+DROP INDEX job_results_finished_at;
