@@ -463,6 +463,53 @@ impl TestDatabase {
             .unwrap();
     }
 
+    /// Runs `sql` (say, a `LOCK TABLE`) in a transaction on a connection of its own and
+    /// keeps the transaction open until the returned guard is dropped (PostgreSQL only).
+    pub async fn hold_lock(&self, sql: &str) -> HeldLock {
+        assert_eq!(
+            self.backend,
+            Backend::Postgres,
+            "locks are held on PostgreSQL"
+        );
+        let url = self.url.clone();
+        let sql = sql.to_owned();
+        let (held_tx, held_rx) = tokio::sync::oneshot::channel();
+        let (release_tx, release_rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let mut conn = AsyncPgConnection::establish(&url).await.unwrap();
+            conn.batch_execute(&format!("BEGIN; {sql}")).await.unwrap();
+            let _ = held_tx.send(());
+            let _ = release_rx.await;
+            let _ = conn.batch_execute("ROLLBACK").await;
+        });
+        held_rx.await.expect("the lock is taken");
+        HeldLock {
+            _release: release_tx,
+        }
+    }
+
+    /// How many sessions of this database wait for a lock (PostgreSQL only).
+    pub async fn waiting_on_locks(&self) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct Waiting {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let pg = self.pg.as_ref().expect("PostgreSQL");
+        let mut admin = AsyncPgConnection::establish(&pg.admin_url).await.unwrap();
+        let waiting: Waiting = diesel_async::RunQueryDsl::get_result(
+            diesel::sql_query(format!(
+                "SELECT count(*) AS n FROM pg_stat_activity \
+                 WHERE datname = '{}' AND wait_event_type = 'Lock'",
+                pg.name
+            )),
+            &mut admin,
+        )
+        .await
+        .unwrap();
+        waiting.n
+    }
+
     /// Ends an outage started by [`Self::block_connections`].
     pub async fn allow_connections(&self) {
         let pg = self.pg.as_ref().expect("PostgreSQL");
@@ -475,6 +522,12 @@ impl TestDatabase {
             .await
             .unwrap();
     }
+}
+
+/// A transaction kept open by [`TestDatabase::hold_lock`]; dropping it rolls it back.
+#[derive(Debug)]
+pub struct HeldLock {
+    _release: tokio::sync::oneshot::Sender<()>,
 }
 
 impl Drop for TestDatabase {
@@ -796,6 +849,48 @@ where
             "timed out after {limit:?} waiting for {what}"
         );
         tokio::time::sleep(interval).await;
+    }
+}
+
+/// A file the `echo` handler appends each of its runs to (`ECHO_EXECUTION_LOG`): tests
+/// count executions, not rows, so "exactly once" can fail.
+#[derive(Debug)]
+pub struct ExecutionLog {
+    _dir: tempfile::TempDir,
+    path: String,
+}
+
+impl Default for ExecutionLog {
+    fn default() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir for the execution log");
+        let path = dir
+            .path()
+            .join("executions.log")
+            .to_string_lossy()
+            .into_owned();
+        Self { _dir: dir, path }
+    }
+}
+
+impl ExecutionLog {
+    /// The `ECHO_EXECUTION_LOG` setting that writes to this log.
+    pub fn setting(&self) -> (&'static str, &str) {
+        ("ECHO_EXECUTION_LOG", &self.path)
+    }
+
+    /// Runs of the handler per job id.
+    pub fn counts(&self) -> HashMap<String, usize> {
+        let text = std::fs::read_to_string(&self.path).unwrap_or_default();
+        let mut counts = HashMap::new();
+        for id in text.lines().filter_map(|l| l.split_whitespace().next()) {
+            *counts.entry(id.to_owned()).or_insert(0) += 1;
+        }
+        counts
+    }
+
+    /// Runs of the handler for `job_id`.
+    pub fn count(&self, job_id: &str) -> usize {
+        self.counts().get(job_id).copied().unwrap_or(0)
     }
 }
 

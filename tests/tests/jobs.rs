@@ -8,8 +8,8 @@ use hast_common::db::Backend;
 use hast_common::jobs::{dlq, JobState, StatusStore, Submitter};
 use hast_tests::jobs::{history, status_store, submit, submit_ok, submit_with, wait_for};
 use hast_tests::{
-    eventually, spawn_app, spawn_worker, test_settings, NatsServer, TestApp, TestDatabase,
-    TestWorker, WorkerProcess,
+    eventually, spawn_app, spawn_worker, test_settings, ExecutionLog, NatsServer, TestApp,
+    TestDatabase, TestWorker, WorkerProcess,
 };
 use serde_json::json;
 
@@ -124,7 +124,8 @@ async fn happy_path(backend: Backend) {
 
 async fn idempotent_submit_runs_once(backend: Backend) {
     let stack = Stack::start(backend, &[]).await;
-    let _worker = stack.worker(&[]).await;
+    let executions = ExecutionLog::default();
+    let _worker = stack.worker(&[executions.setting()]).await;
 
     let (s1, first) = submit_with(&stack.app, "echo", json!({"n": 1}), Some("key-1")).await;
     let (s2, second) = submit_with(&stack.app, "echo", json!({"n": 1}), Some("key-1")).await;
@@ -144,7 +145,9 @@ async fn idempotent_submit_runs_once(backend: Backend) {
         s4, 422,
         "a reused key with another payload is refused: {other}"
     );
-    assert_eq!(stack.results().await, 1, "one execution, one row");
+    assert_eq!(executions.count(id), 1, "the handler ran once");
+    assert_eq!(executions.counts().len(), 1, "no other job was created");
+    assert_eq!(stack.results().await, 1, "one row");
 }
 
 async fn transient_failures_back_off_then_complete(backend: Backend) {
@@ -429,8 +432,9 @@ async fn a_panicking_handler_fails_only_its_job() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_workers_share_500_jobs_and_each_completes_exactly_once() {
     let stack = Stack::start(Backend::Sqlite, &[]).await;
-    let a = stack.worker(&[]).await;
-    let b = stack.worker(&[]).await;
+    let executions = ExecutionLog::default();
+    let a = stack.worker(&[executions.setting()]).await;
+    let b = stack.worker(&[executions.setting()]).await;
 
     let submits = (0..500).map(|n| {
         let app = &stack.app;
@@ -441,6 +445,13 @@ async fn two_workers_share_500_jobs_and_each_completes_exactly_once() {
         wait_for(&stack.statuses, id, JobState::Completed).await;
     }
 
+    let counts = executions.counts();
+    let ran_twice: Vec<_> = counts.iter().filter(|(_, n)| **n != 1).collect();
+    assert_eq!(counts.len(), 500, "every job ran");
+    assert!(
+        ran_twice.is_empty(),
+        "jobs not run exactly once: {ran_twice:?}"
+    );
     assert_eq!(stack.results().await, 500);
     let db = stack.db.connect().await;
     for (n, id) in ids.iter().enumerate().step_by(97) {
@@ -455,19 +466,34 @@ async fn two_workers_share_500_jobs_and_each_completes_exactly_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_worker_s_job_is_redelivered_and_completes_once() {
     let stack = Stack::start(Backend::Sqlite, &[]).await;
-    let mut doomed =
-        WorkerProcess::start(&stack.db.url, &stack.nats.url(), &[("JOB_ACK_WAIT", "2s")]);
+    let executions = ExecutionLog::default();
+    let mut doomed = WorkerProcess::start(
+        &stack.db.url,
+        &stack.nats.url(),
+        &[("JOB_ACK_WAIT", "2s"), executions.setting()],
+    );
     let id = submit_ok(&stack.app, "echo", json!({"sleep_ms": 2000})).await;
     let running = wait_for(&stack.statuses, &id, JobState::Running).await;
 
     doomed.kill();
-    let _survivor = stack.worker(&[]).await;
+    let _survivor = stack.worker(&[executions.setting()]).await;
     let done = wait_for(&stack.statuses, &id, JobState::Completed).await;
+    let completions = history(&stack.nats.url(), &id)
+        .await
+        .iter()
+        .filter(|s| s.status == JobState::Completed)
+        .count();
 
     assert_eq!(running.attempt, 1);
     // Redelivered after ack_wait (a second redelivery is allowed if a starved heartbeat
-    // was late; what matters is that it completes and is stored once).
+    // was late); each attempt is one run of the handler, and one of them completes.
     assert!(done.attempt >= 2, "redelivered after ack_wait: {done:?}");
+    assert_eq!(
+        executions.count(&id),
+        done.attempt as usize,
+        "one run per attempt, the killed one included"
+    );
+    assert_eq!(completions, 1, "completed once");
     assert_eq!(stack.results().await, 1, "no duplicate row");
 }
 
@@ -534,7 +560,8 @@ async fn no_accepted_job_is_lost_when_nats_restarts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jobs_complete_after_a_database_outage() {
     let stack = Stack::start(Backend::Postgres, &[]).await;
-    let _worker = stack.worker(&[]).await;
+    let executions = ExecutionLog::default();
+    let _worker = stack.worker(&[executions.setting()]).await;
     stack.db.block_connections().await;
 
     let ids = vec![
@@ -545,10 +572,15 @@ async fn jobs_complete_after_a_database_outage() {
         wait_for(&stack.statuses, id, JobState::Running).await;
     }
     stack.db.allow_connections().await;
+    let mut done = Vec::new();
     for id in &ids {
-        wait_for(&stack.statuses, id, JobState::Completed).await;
+        done.push(wait_for(&stack.statuses, id, JobState::Completed).await);
     }
 
+    for (id, status) in ids.iter().zip(&done) {
+        assert_eq!(executions.count(id), 1, "the outage did not run {id} again");
+        assert_eq!(status.attempt, 1, "the outage used no attempt");
+    }
     assert_eq!(stack.results().await, 2);
 }
 

@@ -1,7 +1,9 @@
 //! The end-to-end tests, one module per area, linked into one test binary: the whole
 //! stack (API, worker, tract, both database drivers) is linked once instead of once per
 //! file, which is most of what these tests cost to build. `logging.rs` is its own
-//! binary: it installs the process-wide tracing subscriber.
+//! binary: it installs the process-wide tracing subscriber. So is `cluster.rs`, which
+//! runs three nats-servers, the API and two workers under load and must not share the
+//! machine with other tests.
 //!
 //! One area: `cargo test -p hast-tests --test suite auth::`.
 
@@ -10,9 +12,9 @@ mod analysis;
 mod auth;
 mod bootstrap;
 mod chat;
-mod cluster;
 mod conversations;
 mod database;
+mod faults;
 mod http;
 mod jobs;
 mod reconciler;

@@ -300,7 +300,8 @@ impl Submitter {
         .map_err(|e| SubmitError::Unavailable(e.err().unwrap_or_default()))?;
         let key_if_ours = created_here.then_some(key);
         match status {
-            Some(status) if status.status == JobState::Queued => {
+            // Our own earlier try wrote the status: this is still the first submission.
+            Some(status) if status.status == JobState::Queued && created_here => {
                 self.publish_or_settle(
                     &record.envelope,
                     record.correlation_id.as_deref(),
@@ -311,7 +312,28 @@ impl Submitter {
                 .await?;
                 Ok(Submitted {
                     status,
-                    created: created_here,
+                    created: true,
+                })
+            }
+            // Another request's job, still queued: publish it again in case that request
+            // died before its publish (JetStream drops the copy if not). If this publish
+            // gets no answer, the job is left alone: it was accepted, and may well be in
+            // the stream already.
+            Some(status) if status.status == JobState::Queued => {
+                self.publish(
+                    &record.envelope,
+                    record.correlation_id.as_deref(),
+                    None,
+                    deadline,
+                )
+                .await
+                .map_err(|e| match e {
+                    Ok(full) => SubmitError::StorageFull(full),
+                    Err(e) => SubmitError::Unavailable(e),
+                })?;
+                Ok(Submitted {
+                    status,
+                    created: false,
                 })
             }
             Some(status) => Ok(Submitted {
