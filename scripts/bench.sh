@@ -3,8 +3,11 @@
 #
 #   scripts/bench.sh                      # SQLite and PostgreSQL, defaults below
 #   BENCH_JOBS=20000 BENCH_CONCURRENCY=128 scripts/bench.sh sqlite
+#   BENCH_NATS=cluster scripts/bench.sh sqlite   # 3 local nats-servers, JOBS_REPLICAS=3
 #
-# Starts its own nats-server (temporary store) and, per backend, hast-api and one
+# Starts its own nats-server (temporary store; with BENCH_NATS=cluster, three routed
+# into one JetStream cluster, and every stream and bucket replicated three times)
+# and, per backend, hast-api and one
 # hast-worker on loopback ports, records their idle RSS, runs hast-bench (load phase
 # then serial phase), records RSS after the load, and stops everything it started.
 # Results: one JSON line per backend on stdout; a summary on stderr.
@@ -18,6 +21,7 @@ JOBS="${BENCH_JOBS:-20000}"
 CONCURRENCY="${BENCH_CONCURRENCY:-64}"
 SERIAL="${BENCH_SERIAL:-1000}"
 WORKER_CONCURRENCY="${BENCH_WORKER_CONCURRENCY:-256}"
+NATS_MODE="${BENCH_NATS:-single}"
 BACKENDS=("$@")
 ((${#BACKENDS[@]})) || BACKENDS=(sqlite postgres)
 
@@ -51,12 +55,38 @@ wait_http() {
     hast_die "$url did not answer"
 }
 
-NATS_PORT="$(free_port)"
-NATS_MON="$(free_port)"
-"$NATS_SERVER_BIN" -a 127.0.0.1 -p "$NATS_PORT" -m "$NATS_MON" -js -sd "$WORK/nats" >"$WORK/nats.log" 2>&1 &
-PIDS+=("$!")
-wait_http "http://127.0.0.1:$NATS_MON/healthz"
-export NATS_URL="nats://127.0.0.1:$NATS_PORT"
+NATS_PIDS=()
+NATS_URLS=()
+NATS_MONS=()
+case "$NATS_MODE" in
+single) NODES=1 ;;
+cluster) NODES=3 ;;
+*) hast_die "BENCH_NATS is single or cluster, not $NATS_MODE" ;;
+esac
+ROUTE_PORTS=()
+for i in $(seq 1 "$NODES"); do ROUTE_PORTS+=("$(free_port)"); done
+ROUTES="$(printf 'nats://127.0.0.1:%s,' "${ROUTE_PORTS[@]}")"
+for i in $(seq 1 "$NODES"); do
+    port="$(free_port)" mon="$(free_port)"
+    cluster_args=()
+    if [[ "$NATS_MODE" == cluster ]]; then
+        cluster_args=(-n "bench-$i" --cluster_name hast-bench --cluster "nats://127.0.0.1:${ROUTE_PORTS[$((i - 1))]}" --routes "${ROUTES%,}")
+    fi
+    "$NATS_SERVER_BIN" -a 127.0.0.1 -p "$port" -m "$mon" -js -sd "$WORK/nats-$i" "${cluster_args[@]}" >"$WORK/nats-$i.log" 2>&1 &
+    PIDS+=("$!")
+    NATS_PIDS+=("$!")
+    NATS_URLS+=("nats://127.0.0.1:$port")
+    NATS_MONS+=("$mon")
+done
+for mon in "${NATS_MONS[@]}"; do wait_http "http://127.0.0.1:$mon/healthz"; done
+NATS_URL="$(IFS=,; echo "${NATS_URLS[*]}")"
+export NATS_URL
+export JOBS_REPLICAS="$NODES"
+nats_cpu_s() {
+    local total=0 pid
+    for pid in "${NATS_PIDS[@]}"; do total="$(awk -v a="$total" -v b="$(cpu_s "$pid")" 'BEGIN { printf "%.2f", a + b }')"; done
+    echo "$total"
+}
 
 for backend in "${BACKENDS[@]}"; do
     case "$backend" in
@@ -71,7 +101,7 @@ for backend in "${BACKENDS[@]}"; do
     API_PORT="$(free_port)"
     METRICS_PORT="$(free_port)"
     # A fresh stream per backend, so the runs do not share a backlog.
-    curl -fsS "http://127.0.0.1:$NATS_MON/healthz" >/dev/null
+    curl -fsS "http://127.0.0.1:${NATS_MONS[0]}/healthz" >/dev/null
     BIND_ADDR="127.0.0.1:$API_PORT" RUST_LOG=warn target/release/hast-api >"$WORK/api-$backend.log" 2>&1 &
     API_PID="$!"
     PIDS+=("$API_PID")
@@ -86,13 +116,13 @@ for backend in "${BACKENDS[@]}"; do
     WORKER_IDLE="$(rss_mb "$WORKER_PID")"
 
     hast_section "$backend: $JOBS jobs, concurrency $CONCURRENCY, then $SERIAL serial"
-    NATS_CPU0="$(cpu_s "${PIDS[0]}")" API_CPU0="$(cpu_s "$API_PID")" WORKER_CPU0="$(cpu_s "$WORKER_PID")"
-    REPORT="$(target/release/hast-bench --api "http://127.0.0.1:$API_PORT" --nats "$NATS_URL" \
+    NATS_CPU0="$(nats_cpu_s)" API_CPU0="$(cpu_s "$API_PID")" WORKER_CPU0="$(cpu_s "$WORKER_PID")"
+    REPORT="$(target/release/hast-bench --api "http://127.0.0.1:$API_PORT" --nats "${NATS_URLS[0]}" \
         --jobs "$JOBS" --concurrency "$CONCURRENCY" --serial "$SERIAL")"
-    CPU="{\"nats_server\":$(sub "$(cpu_s "${PIDS[0]}")" "$NATS_CPU0"),\"api\":$(sub "$(cpu_s "$API_PID")" "$API_CPU0"),\"worker\":$(sub "$(cpu_s "$WORKER_PID")" "$WORKER_CPU0")}"
+    CPU="{\"nats_server\":$(sub "$(nats_cpu_s)" "$NATS_CPU0"),\"api\":$(sub "$(cpu_s "$API_PID")" "$API_CPU0"),\"worker\":$(sub "$(cpu_s "$WORKER_PID")" "$WORKER_CPU0")}"
     API_AFTER="$(rss_mb "$API_PID")"
     WORKER_AFTER="$(rss_mb "$WORKER_PID")"
-    echo "{\"backend\":\"$backend\",\"worker_concurrency\":$WORKER_CONCURRENCY,\"rss_mb\":{\"api_idle\":$API_IDLE,\"worker_idle\":$WORKER_IDLE,\"api_after\":$API_AFTER,\"worker_after\":$WORKER_AFTER},\"cpu_seconds\":$CPU,\"bench\":$REPORT}"
+    echo "{\"nats\":\"$NATS_MODE\",\"backend\":\"$backend\",\"worker_concurrency\":$WORKER_CONCURRENCY,\"rss_mb\":{\"api_idle\":$API_IDLE,\"worker_idle\":$WORKER_IDLE,\"api_after\":$API_AFTER,\"worker_after\":$WORKER_AFTER},\"cpu_seconds\":$CPU,\"bench\":$REPORT}"
     hast_log "$backend: idle RSS api ${API_IDLE} MB, worker ${WORKER_IDLE} MB; after load api ${API_AFTER} MB, worker ${WORKER_AFTER} MB"
     kill -TERM "$API_PID" "$WORKER_PID"
     wait "$API_PID" "$WORKER_PID" 2>/dev/null || true

@@ -416,6 +416,39 @@ async fn the_event_stream_shows_queued_running_completed_then_closes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abandoned_event_stream_on_a_job_that_never_changes_lets_go_of_its_watch() {
+    let stack = Stack::start(Backend::Sqlite, &[]).await;
+    // No worker: the job stays queued, so its stream never sends another event.
+    let id = submit_ok(&stack.app, "echo", json!({})).await;
+    let client = async_nats::connect(stack.nats.url()).await.unwrap();
+    let js = async_nats::jetstream::new(client);
+    let watches = || {
+        let js = js.clone();
+        async move {
+            let mut stream = js.get_stream("KV_job_status").await.unwrap();
+            stream.info().await.unwrap().state.consumer_count
+        }
+    };
+    let before = watches().await;
+
+    let mut response = stack.app.get(&format!("/api/v1/jobs/{id}/events")).await;
+    let first = response.chunk().await.unwrap().unwrap();
+    let while_open = watches().await;
+    drop(response);
+
+    assert!(String::from_utf8_lossy(&first).contains("queued"));
+    assert_eq!(while_open, before + 1, "the stream watches the job");
+    // The server notices the departed client at its next keep-alive (15 s).
+    hast_tests::eventually_within(
+        "the stream's watch to go",
+        Duration::from_secs(45),
+        Duration::from_millis(200),
+        || async { (watches().await == before).then_some(()) },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panicking_handler_fails_only_its_job() {
     let stack = Stack::start(Backend::Sqlite, &[]).await;
     let _worker = stack.worker(&[]).await;

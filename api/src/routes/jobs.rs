@@ -29,6 +29,8 @@ use crate::state::AppState;
 
 /// Interval of SSE keep-alive comments.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// How often an event stream's forwarder checks that its client is still there.
+const CLIENT_GONE_CHECK: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -217,11 +219,24 @@ async fn events_stream(
     // warp needs a `Sync` stream and the KV watch is not one: forward it through a
     // channel. The forwarder ends when the client goes away or the job finishes.
     let (mut tx, rx) = futures::channel::mpsc::channel(16);
+    // A job that never changes again (stuck, or purged with its analysis) sends no event
+    // to notice a departed client by: look every second whether warp let go of `rx`.
     tokio::spawn(async move {
         let mut statuses = std::pin::pin!(statuses);
-        while let Some(status) = statuses.next().await {
-            if futures::SinkExt::send(&mut tx, status).await.is_err() {
-                break;
+        let mut check = tokio::time::interval(CLIENT_GONE_CHECK);
+        loop {
+            tokio::select! {
+                next = statuses.next() => {
+                    let Some(status) = next else { break };
+                    if futures::SinkExt::send(&mut tx, status).await.is_err() {
+                        break;
+                    }
+                }
+                _ = check.tick() => {
+                    if tx.is_closed() {
+                        break;
+                    }
+                }
             }
         }
     });
