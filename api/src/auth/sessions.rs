@@ -22,6 +22,9 @@ use sha2::Sha256;
 
 /// Bound on one session-store call, so a NATS outage answers 503 instead of hanging.
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a session lookup keeps trying while NATS does not answer (a reconnection
+/// to another cluster node, a leader election) before the request gets a 503.
+const LOOKUP_BUDGET: Duration = Duration::from_secs(8);
 
 /// What the bucket stores for one session (no secret in it).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -131,7 +134,7 @@ impl SessionStore {
         let Some(key) = self.key(token) else {
             return Ok(None);
         };
-        let Some(entry) = bounded(self.bucket.entry(&key)).await? else {
+        let Some(entry) = self.read_riding_through(&key).await? else {
             return Ok(None);
         };
         if entry.operation != kv::Operation::Put {
@@ -159,6 +162,27 @@ impl SessionStore {
             is_guest: record.is_guest,
             key,
         }))
+    }
+
+    /// Reads a session's entry, retrying for up to [`LOOKUP_BUDGET`] when NATS does not
+    /// answer: a client reconnecting after its server died, or a leader election, would
+    /// otherwise turn every request of those seconds into a 503.
+    async fn read_riding_through(
+        &self,
+        key: &str,
+    ) -> Result<Option<kv::Entry>, SessionStoreUnavailable> {
+        let deadline = tokio::time::Instant::now() + LOOKUP_BUDGET;
+        let mut pause = Duration::from_millis(50);
+        loop {
+            match bounded(self.bucket.entry(key)).await {
+                Ok(entry) => return Ok(entry),
+                Err(err) if tokio::time::Instant::now() + pause >= deadline => return Err(err),
+                Err(_) => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(1));
+                }
+            }
+        }
     }
 
     /// Ends one session.
