@@ -268,3 +268,82 @@ async fn a_result_waiting_on_a_locked_table_keeps_its_job_alive() {
     );
     assert_eq!(counter(&worker, "hast_jobs_completed_total").await, 1.0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_delivery_of_a_purged_job_is_dropped_not_revived() {
+    let stack = Stack::start(Backend::Sqlite).await;
+    // Queued with no worker, then purged (its analysis or account was deleted).
+    let id = submit_ok(&stack.app, "echo", json!({"n": 1})).await;
+    stack.statuses.purge(&id).await.unwrap();
+
+    let _worker = stack.worker(&[]).await;
+    eventually("the message to be dropped", POLL, || async {
+        let mut jobs = stack.js.get_stream("JOBS").await.unwrap();
+        (jobs.info().await.unwrap().state.messages == 0).then_some(())
+    })
+    .await;
+
+    assert!(
+        matches!(
+            stack.statuses.get(&id).await,
+            Err(hast_common::jobs::StatusError::NotFound)
+        ),
+        "the purged status stays gone"
+    );
+    assert_eq!(stack.executions.count(&id), 0, "never run");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replaying_a_dead_letter_whose_job_completed_needs_force() {
+    let stack = Stack::start(Backend::Sqlite).await;
+    let _worker = stack.worker(&[]).await;
+    let id = submit_ok(&stack.app, "echo", json!({"n": 1})).await;
+    wait_for(&stack.statuses, &id, JobState::Completed).await;
+    // A dead letter for a job that completed after all (as an old release could leave).
+    let envelope = json!({
+        "id": id, "kind": "echo", "payload": {"n": 1},
+        "created_at": chrono::Utc::now(), "replay_of": null,
+    });
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("Hast-Job-Id", id.as_str());
+    headers.insert("Hast-Error-Code", "attempts_exhausted");
+    stack
+        .js
+        .publish_with_headers("dlq.echo", headers, envelope.to_string().into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    let letter = dlq::list(&stack.js, 10).await.unwrap()[0].sequence;
+    let submitter = hast_common::jobs::Submitter::new(
+        stack.js.clone(),
+        stack.statuses.clone(),
+        stack.js.get_key_value("idempotency").await.unwrap(),
+        5,
+    );
+
+    let refused = dlq::replay(
+        &stack.js,
+        &submitter,
+        letter,
+        dlq::Replay::UnlessCompleted,
+        false,
+    )
+    .await;
+    let forced = dlq::replay(&stack.js, &submitter, letter, dlq::Replay::Force, false)
+        .await
+        .unwrap();
+    let rerun = wait_for(&stack.statuses, &forced.status.id, JobState::Completed).await;
+
+    assert!(
+        matches!(refused, Err(dlq::DlqError::AlreadyCompleted { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(rerun.replay_of.as_deref(), Some(id.as_str()));
+    assert_eq!(stack.executions.count(&id), 1);
+    assert_eq!(
+        stack.executions.count(&rerun.id),
+        1,
+        "forced: it runs again"
+    );
+}
