@@ -384,6 +384,37 @@ async fn jobs_of_a_deleted_analysis_leave_no_objects_behind(backend: Backend) {
     app.stop().await;
 }
 
+/// A cancelled analysis ends failed (`cancelled`) with no reading, whether its job was
+/// cancelled while queued (here), while running or as it finished (the worker's undo
+/// runs on each path).
+async fn a_cancelled_analysis_ends_cancelled_without_a_reading(backend: Backend) {
+    let nats = NatsServer::start();
+    let db = TestDatabase::new(backend).await;
+    let settings = test_settings(&db.url, &nats.url(), &[]);
+    let app = spawn_app(settings.clone()).await;
+    let conn = db.connect().await;
+    let (id, job) = app.upload_palm(12).await;
+    let response = app
+        .client
+        .delete(app.url(&format!("/api/v1/jobs/{job}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+
+    let _worker = spawn_worker(settings).await;
+    let row = hast_tests::eventually("the analysis to end", Duration::from_millis(50), || async {
+        conn.find_analysis_by_id(&id)
+            .await
+            .unwrap()
+            .filter(|a| a.status == "failed")
+    })
+    .await;
+
+    assert!(row.reading.is_none());
+    assert!(row.error.unwrap().contains("cancelled"));
+}
+
 fn crc32(bytes: &[u8]) -> u32 {
     let mut crc = 0xFFFF_FFFFu32;
     for &b in bytes {
@@ -405,4 +436,5 @@ hast_tests::on_both_backends!(
     both_hands_are_read_and_a_guest_sees_only_the_summary,
     a_stored_photo_carries_no_exif_and_bombs_are_refused,
     jobs_of_a_deleted_analysis_leave_no_objects_behind,
+    a_cancelled_analysis_ends_cancelled_without_a_reading,
 );

@@ -252,6 +252,26 @@ async fn deleting_a_user_removes_everything_they_own(backend: Backend) {
     assert!(!db.delete_user(&owner.id).await.unwrap());
 }
 
+async fn a_cancelled_analysis_loses_its_reading(backend: Backend) {
+    let test_db = TestDatabase::new(backend).await;
+    let db = test_db.connect().await;
+    let owner = user("cancel@example.com");
+    db.insert_user(&owner).await.unwrap();
+    let row = analysis(&owner.id);
+    db.insert_analysis(&row).await.unwrap();
+    assert!(db
+        .complete_analysis(&row.id, r#"{"summary":"x"}"#, "offline")
+        .await
+        .unwrap());
+
+    db.cancel_analysis(&row.id).await.unwrap();
+    let after = db.find_analysis_by_id(&row.id).await.unwrap().unwrap();
+
+    assert_eq!(after.status, "failed");
+    assert_eq!(after.reading, None);
+    assert!(after.error.unwrap().contains("cancelled"));
+}
+
 async fn old_job_results_are_pruned_oldest_first(backend: Backend) {
     let test_db = TestDatabase::new(backend).await;
     let db = test_db.connect().await;
@@ -292,6 +312,7 @@ async fn old_job_results_are_pruned_oldest_first(backend: Backend) {
 }
 
 hast_tests::on_both_backends!(
+    a_cancelled_analysis_loses_its_reading,
     old_job_results_are_pruned_oldest_first,
     migrations_apply_once,
     concurrent_migrations_do_not_collide,

@@ -168,6 +168,27 @@ impl Database {
         })
     }
 
+    /// Marks analysis `id` failed as cancelled and removes any reading a run of its job
+    /// stored before the cancellation was seen.
+    pub async fn cancel_analysis(&self, id: &str) -> Result<(), DbError> {
+        let now = super::now();
+        with_conn!(self, |conn| {
+            diesel::update(analyses::table.find(id))
+                .set((
+                    analyses::status.eq("failed"),
+                    analyses::error
+                        .eq(r#"{"code":"cancelled","message":"the analysis was cancelled"}"#),
+                    analyses::reading.eq(None::<String>),
+                    analyses::engine.eq(None::<String>),
+                    analyses::updated_at.eq(now),
+                    analyses::completed_at.eq(now),
+                ))
+                .execute(conn)
+                .await?;
+            Ok(())
+        })
+    }
+
     /// Marks analysis `id` failed with `error` (JSON `{"code","message"}`).
     pub async fn fail_analysis(&self, id: &str, error: &str) -> Result<(), DbError> {
         let now = super::now();

@@ -56,6 +56,19 @@ impl Handler for Analysis {
             outcome
         })
     }
+
+    fn cancelled(
+        &self,
+        db: hast_common::db::Database,
+        payload: Value,
+    ) -> BoxFuture<'static, Result<(), hast_common::db::DbError>> {
+        Box::pin(async move {
+            match payload.get("analysis_id").and_then(Value::as_str) {
+                Some(id) => db.cancel_analysis(id).await,
+                None => Ok(()),
+            }
+        })
+    }
 }
 
 fn db_error(e: hast_common::db::DbError) -> JobError {

@@ -163,6 +163,16 @@ pub trait Handler: Send + Sync + 'static {
     fn kind(&self) -> &'static str;
     /// Runs one attempt.
     fn run(&self, ctx: JobContext, payload: Value) -> BoxFuture<'static, Result<Value, JobError>>;
+
+    /// Undoes what a run left behind when the job was cancelled while running or as it
+    /// finished (the runner calls it before settling the message). Default: nothing.
+    fn cancelled(
+        &self,
+        _db: Database,
+        _payload: Value,
+    ) -> BoxFuture<'static, Result<(), hast_common::db::DbError>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 impl std::fmt::Debug for dyn Handler {

@@ -70,6 +70,22 @@ impl Runner {
             }
             Waited::Done(Err(StatusError::Terminal(state))) => {
                 tracing::info!(job.status = state, "job already finished; skipping");
+                if state == JobState::Cancelled.as_str() {
+                    // Cancelled before it ran, or handed back before its undo finished.
+                    let undone = self
+                        .keep_trying(delivery, "undo a cancelled job's writes", || async {
+                            match self.undo_cancelled(envelope).await {
+                                Ok(()) => Step::Done(()),
+                                Err(e) => Step::Again(e.to_string()),
+                            }
+                        })
+                        .await;
+                    if let Waited::GaveUp(error) = undone {
+                        self.hand_back(delivery, "undo a cancelled job's writes", &error)
+                            .await;
+                        return None;
+                    }
+                }
                 let _ = delivery.message.ack_with(AckKind::Term).await;
                 None
             }

@@ -182,6 +182,9 @@ impl Runner {
     async fn withdraw_result(&self, delivery: &Delivery, envelope: &JobEnvelope) {
         let withdrawn = self
             .keep_trying(delivery, "withdraw a cancelled job's result", || async {
+                if let Err(e) = self.undo_cancelled(envelope).await {
+                    return Step::Again(e.to_string());
+                }
                 match self.db.withdraw_job_result(&envelope.id).await {
                     Ok(_) => Step::Done(()),
                     Err(e) => Step::Again(e.to_string()),
@@ -202,6 +205,22 @@ impl Runner {
             Waited::ShuttingDown => {
                 let _ = delivery.message.ack_with(AckKind::Nak(None)).await;
             }
+        }
+    }
+
+    /// Lets the kind's handler undo what a run of a cancelled job left (an analysis's
+    /// reading).
+    pub(super) async fn undo_cancelled(
+        &self,
+        envelope: &JobEnvelope,
+    ) -> Result<(), hast_common::db::DbError> {
+        match self.registry.get(envelope.kind.as_str()) {
+            Some(handler) => {
+                handler
+                    .cancelled(self.db.clone(), envelope.payload.clone())
+                    .await
+            }
+            None => Ok(()),
         }
     }
 
