@@ -507,6 +507,11 @@ async fn a_killed_worker_s_job_is_redelivered_and_completes_once() {
     );
     let id = submit_ok(&stack.app, "echo", json!({"sleep_ms": 2000})).await;
     let running = wait_for(&stack.statuses, &id, JobState::Running).await;
+    // Killed once its handler runs (the attempt is claimed just before).
+    eventually("the handler to start", POLL, || async {
+        (executions.count(&id) == 1).then_some(())
+    })
+    .await;
 
     doomed.kill();
     let _survivor = stack.worker(&[executions.setting()]).await;
@@ -528,6 +533,45 @@ async fn a_killed_worker_s_job_is_redelivered_and_completes_once() {
     );
     assert_eq!(completions, 1, "completed once");
     assert_eq!(stack.results().await, 1, "no duplicate row");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_whose_worker_dies_on_its_last_attempt_fails_visibly() {
+    let one = [("JOB_MAX_ATTEMPTS", "1")];
+    let stack = Stack::start(Backend::Sqlite, &one).await;
+    let executions = ExecutionLog::default();
+    let mut doomed = WorkerProcess::start(
+        &stack.db.url,
+        &stack.nats.url(),
+        &[
+            ("JOB_ACK_WAIT", "2s"),
+            ("JOB_MAX_ATTEMPTS", "1"),
+            executions.setting(),
+        ],
+    );
+    let id = submit_ok(&stack.app, "echo", json!({"sleep_ms": 10000})).await;
+    eventually("the handler to start", POLL, || async {
+        (executions.count(&id) == 1).then_some(())
+    })
+    .await;
+
+    doomed.kill();
+    let _next = stack
+        .worker(&[("JOB_MAX_ATTEMPTS", "1"), executions.setting()])
+        .await;
+    let failed = wait_for(&stack.statuses, &id, JobState::Failed).await;
+    let (js, _) = ops(&stack).await;
+    let letters = dlq::list(&js, 10).await.unwrap();
+
+    assert_eq!(failed.error.unwrap().code, "attempts_exhausted");
+    assert_eq!(failed.attempt, 1);
+    assert_eq!(
+        executions.count(&id),
+        1,
+        "not run again after its last attempt"
+    );
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].error_code, "attempts_exhausted");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
