@@ -57,6 +57,15 @@ macro_rules! on_both_backends {
     };
 }
 
+/// Job settings that make the job tests fast: short retry delays, a 2 s `ack_wait`
+/// (heartbeats every 667 ms, room enough on a busy 2-core CI machine), a short grace.
+pub const FAST_JOBS: &[(&str, &str)] = &[
+    ("JOB_BACKOFF_BASE", "200ms"),
+    ("JOB_BACKOFF_CAP", "2s"),
+    ("JOB_ACK_WAIT", "2s"),
+    ("SHUTDOWN_GRACE", "300ms"),
+];
+
 /// How long tests wait for a condition before failing.
 pub const WAIT: Duration = Duration::from_secs(20);
 
@@ -461,6 +470,40 @@ impl TestDatabase {
             ))
             .await
             .unwrap();
+        // pg_terminate_backend only signals: a backend may still answer a query or two
+        // until it has exited. The outage starts when none is left.
+        eventually(
+            "the database's sessions to end",
+            Duration::from_millis(20),
+            || async { (self.sessions().await == 0).then_some(()) },
+        )
+        .await;
+    }
+
+    /// How many sessions are connected to this database (PostgreSQL only).
+    async fn sessions(&self) -> i64 {
+        self.count_sessions("").await
+    }
+
+    /// Sessions of this database matching `condition` (an SQL `AND …` clause).
+    async fn count_sessions(&self, condition: &str) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let pg = self.pg.as_ref().expect("PostgreSQL");
+        let mut admin = AsyncPgConnection::establish(&pg.admin_url).await.unwrap();
+        let count: Count = diesel_async::RunQueryDsl::get_result(
+            diesel::sql_query(format!(
+                "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = '{}' {condition}",
+                pg.name
+            )),
+            &mut admin,
+        )
+        .await
+        .unwrap();
+        count.n
     }
 
     /// Runs `sql` (say, a `LOCK TABLE`) in a transaction on a connection of its own and
@@ -490,24 +533,7 @@ impl TestDatabase {
 
     /// How many sessions of this database wait for a lock (PostgreSQL only).
     pub async fn waiting_on_locks(&self) -> i64 {
-        #[derive(diesel::QueryableByName)]
-        struct Waiting {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            n: i64,
-        }
-        let pg = self.pg.as_ref().expect("PostgreSQL");
-        let mut admin = AsyncPgConnection::establish(&pg.admin_url).await.unwrap();
-        let waiting: Waiting = diesel_async::RunQueryDsl::get_result(
-            diesel::sql_query(format!(
-                "SELECT count(*) AS n FROM pg_stat_activity \
-                 WHERE datname = '{}' AND wait_event_type = 'Lock'",
-                pg.name
-            )),
-            &mut admin,
-        )
-        .await
-        .unwrap();
-        waiting.n
+        self.count_sessions("AND wait_event_type = 'Lock'").await
     }
 
     /// Ends an outage started by [`Self::block_connections`].

@@ -16,13 +16,7 @@ use serde_json::json;
 const POLL: Duration = Duration::from_millis(50);
 
 /// Fast retries for tests.
-const FAST: &[(&str, &str)] = &[
-    ("JOB_BACKOFF_BASE", "200ms"),
-    ("JOB_BACKOFF_CAP", "2s"),
-    // Heartbeats every ack_wait / 3; 2 s leaves room for a busy 2-core CI machine.
-    ("JOB_ACK_WAIT", "2s"),
-    ("SHUTDOWN_GRACE", "300ms"),
-];
+const FAST: &[(&str, &str)] = hast_tests::FAST_JOBS;
 
 struct Stack {
     nats: NatsServer,

@@ -18,13 +18,10 @@ use serde_json::json;
 
 const POLL: Duration = Duration::from_millis(50);
 
-const FAST: &[(&str, &str)] = &[
-    ("JOB_BACKOFF_BASE", "200ms"),
-    ("JOB_BACKOFF_CAP", "2s"),
-    ("JOB_ACK_WAIT", "2s"),
-    ("SHUTDOWN_GRACE", "300ms"),
-    ("RECONCILE_INTERVAL", "200ms"),
-];
+/// The shared fast job settings and a reconciler pass every 200 ms.
+fn fast() -> Vec<(&'static str, &'static str)> {
+    [hast_tests::FAST_JOBS, &[("RECONCILE_INTERVAL", "200ms")]].concat()
+}
 
 struct Stack {
     nats: NatsServer,
@@ -37,7 +34,7 @@ impl Stack {
     async fn start() -> Self {
         let nats = NatsServer::start();
         let db = TestDatabase::new(Backend::Sqlite).await;
-        let app = spawn_app(test_settings(&db.url, &nats.url(), FAST)).await;
+        let app = spawn_app(test_settings(&db.url, &nats.url(), &fast())).await;
         let js = jetstream::new(async_nats::connect(nats.url()).await.unwrap());
         Self { nats, db, app, js }
     }
@@ -45,7 +42,7 @@ impl Stack {
     /// Lowers `worker-echo`'s `max_deliver` to one delivery, as an operator's mistake
     /// or a long outage would leave a job with no delivery left.
     async fn one_delivery_only(&self) {
-        let settings = test_settings(&self.db.url, &self.nats.url(), FAST);
+        let settings = test_settings(&self.db.url, &self.nats.url(), &fast());
         let topology = TopologyConfig::from_settings(&settings, &kind_names());
         let mut config = consumer_config(&topology, "echo");
         config.max_deliver = 1;
@@ -80,7 +77,7 @@ impl Stack {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_stuck_at_max_deliver_is_failed_visibly_by_the_reconciler() {
     let stack = Stack::start().await;
-    let _worker = spawn_worker(test_settings(&stack.db.url, &stack.nats.url(), FAST)).await;
+    let _worker = spawn_worker(test_settings(&stack.db.url, &stack.nats.url(), &fast())).await;
     stack.one_delivery_only().await;
     let statuses = status_store(&stack.nats.url()).await;
 
@@ -207,4 +204,37 @@ async fn an_unfinished_job_without_a_message_is_failed_as_lost() {
         .await
         .unwrap();
     assert_eq!(row.unwrap().outcome, "failed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_worker_takes_the_reconciler_lease_when_its_holder_stops() {
+    let stack = Stack::start().await;
+    let settings = test_settings(&stack.db.url, &stack.nats.url(), &fast());
+    let first = spawn_worker(settings.clone()).await;
+    let second = spawn_worker(settings).await;
+    let leases = stack.js.get_key_value("leases").await.unwrap();
+    let holder = || {
+        let leases = leases.clone();
+        async move {
+            let value = leases.get("reconciler").await.unwrap()?;
+            Some(String::from_utf8(value.to_vec()).unwrap())
+        }
+    };
+
+    let held_by = eventually("a worker to take the lease", POLL, holder).await;
+    let (holding, other) = if held_by == first.id {
+        (first, second)
+    } else {
+        (second, first)
+    };
+    let other_id = other.id.clone();
+    holding.stop().await;
+    let next = eventually("the other worker to take over", POLL, || async {
+        holder().await.filter(|h| *h == other_id)
+    })
+    .await;
+
+    assert_ne!(held_by, other_id, "the first holder kept it while it ran");
+    assert_eq!(next, other_id);
+    other.stop().await;
 }

@@ -46,7 +46,7 @@ use hast_common::nats::names::{
 };
 use tokio::sync::watch;
 
-use crate::runner::settle::{publish_dead_letter, Letter};
+use crate::runner::settle::{mark_completed, publish_dead_letter, Letter};
 
 /// The lease's key in the `leases` bucket.
 const LEASE_KEY: &str = "reconciler";
@@ -263,18 +263,9 @@ impl Reconciler {
                 .result
                 .as_deref()
                 .and_then(|r| serde_json::from_str(r).ok());
-            let finished = Utc::now();
             match self
                 .statuses
-                .transition(&envelope.id, |s| {
-                    s.status = JobState::Completed;
-                    s.progress = 100;
-                    s.error = None;
-                    s.finished_at = Some(finished);
-                    s.next_attempt_at = None;
-                    s.result = result.clone();
-                    true
-                })
+                .transition(&envelope.id, mark_completed(result))
                 .await
             {
                 Ok(_) | Err(StatusError::Terminal(_) | StatusError::NotFound) => {}

@@ -5,7 +5,7 @@ use async_nats::jetstream::message::AckKind;
 use chrono::Utc;
 use hast_common::jobs::{JobEnvelope, JobFailure, JobState, JobStatus, StatusError};
 
-use super::patience::{Step, Waited};
+use super::patience::Step;
 use super::{claimed_at, Delivery, Runner};
 
 impl Runner {
@@ -50,9 +50,16 @@ impl Runner {
                 }
             })
             .await;
+        let claimed = match claimed.done() {
+            Ok(claimed) => claimed,
+            Err(why) => {
+                self.give_back(delivery, "mark the job running", why).await;
+                return None;
+            }
+        };
         match claimed {
-            Waited::Done(Ok(running)) if claimed_at(&running.0, started) => Some(running),
-            Waited::Done(Ok((status, _))) => {
+            Ok(running) if claimed_at(&running.0, started) => Some(running),
+            Ok((status, _)) => {
                 // Every attempt was used: the worker running the last one died.
                 let failure = JobFailure {
                     code: "attempts_exhausted".into(),
@@ -68,28 +75,17 @@ impl Runner {
                 .await;
                 None
             }
-            Waited::Done(Err(StatusError::Terminal(state))) => {
+            Err(StatusError::Terminal(state)) => {
                 tracing::info!(job.status = state, "job already finished; skipping");
                 if state == JobState::Cancelled.as_str() {
                     // Cancelled before it ran, or handed back before its undo finished.
-                    let undone = self
-                        .keep_trying(delivery, "undo a cancelled job's writes", || async {
-                            match self.undo_cancelled(envelope).await {
-                                Ok(()) => Step::Done(()),
-                                Err(e) => Step::Again(e.to_string()),
-                            }
-                        })
-                        .await;
-                    if let Waited::GaveUp(error) = undone {
-                        self.hand_back(delivery, "undo a cancelled job's writes", &error)
-                            .await;
-                        return None;
-                    }
+                    self.drop_cancelled(delivery, envelope).await;
+                } else {
+                    let _ = delivery.message.ack_with(AckKind::Term).await;
                 }
-                let _ = delivery.message.ack_with(AckKind::Term).await;
                 None
             }
-            Waited::Done(Err(StatusError::NotFound)) => {
+            Err(StatusError::NotFound) => {
                 // Purged on purpose, with its analysis or its owner's account.
                 tracing::info!(
                     "job status is gone (deleted with its analysis or account); dropping the job"
@@ -97,7 +93,7 @@ impl Runner {
                 let _ = delivery.message.ack_with(AckKind::Term).await;
                 None
             }
-            Waited::Done(Err(err)) => {
+            Err(err) => {
                 tracing::error!(error = %err, "unreadable job status");
                 let failure = JobFailure {
                     code: "corrupt_status".into(),
@@ -105,15 +101,6 @@ impl Runner {
                 };
                 self.fail(delivery, envelope, &failure, 0, envelope.owner_id.clone())
                     .await;
-                None
-            }
-            Waited::GaveUp(error) => {
-                self.hand_back(delivery, "mark the job running", &error)
-                    .await;
-                None
-            }
-            Waited::ShuttingDown => {
-                let _ = delivery.message.ack_with(AckKind::Nak(None)).await;
                 None
             }
         }
@@ -130,19 +117,14 @@ impl Runner {
                 }
             })
             .await;
-        match stored {
-            Waited::Done(Some(row)) => {
+        match stored.done() {
+            Ok(Some(row)) => {
                 self.settle_from_stored(delivery, envelope, row).await;
                 true
             }
-            Waited::Done(None) => false,
-            Waited::GaveUp(error) => {
-                self.hand_back(delivery, "read a stored outcome", &error)
-                    .await;
-                true
-            }
-            Waited::ShuttingDown => {
-                let _ = delivery.message.ack_with(AckKind::Nak(None)).await;
+            Ok(None) => false,
+            Err(why) => {
+                self.give_back(delivery, "read a stored outcome", why).await;
                 true
             }
         }

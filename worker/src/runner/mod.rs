@@ -462,25 +462,7 @@ impl Runner {
                             task.abort();
                             tracing::info!("job cancelled while running; abandoned");
                             metrics::counter!("hast_jobs_cancelled_total", "kind" => envelope.kind.clone()).increment(1);
-                            let undone = self
-                                .keep_trying(delivery, "undo a cancelled job's writes", || async {
-                                    match self.undo_cancelled(envelope).await {
-                                        Ok(()) => patience::Step::Done(()),
-                                        Err(e) => patience::Step::Again(e.to_string()),
-                                    }
-                                })
-                                .await;
-                            match undone {
-                                patience::Waited::Done(()) => {
-                                    let _ = delivery.message.ack_with(AckKind::Term).await;
-                                }
-                                patience::Waited::GaveUp(error) => {
-                                    self.hand_back(delivery, "undo a cancelled job's writes", &error).await;
-                                }
-                                patience::Waited::ShuttingDown => {
-                                    let _ = delivery.message.ack_with(AckKind::Nak(None)).await;
-                                }
-                            }
+                            self.drop_cancelled(delivery, envelope).await;
                             return None;
                         }
                     }

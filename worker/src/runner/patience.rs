@@ -33,6 +33,25 @@ pub(crate) enum Waited<T> {
     ShuttingDown,
 }
 
+/// Why a step did not finish.
+pub(crate) enum Unfinished {
+    /// The budget ran out; the last error.
+    GaveUp(String),
+    /// The worker is handing its jobs back.
+    ShuttingDown,
+}
+
+impl<T> Waited<T> {
+    /// The step's answer, or why there is none.
+    pub(crate) fn done(self) -> Result<T, Unfinished> {
+        match self {
+            Self::Done(value) => Ok(value),
+            Self::GaveUp(error) => Err(Unfinished::GaveUp(error)),
+            Self::ShuttingDown => Err(Unfinished::ShuttingDown),
+        }
+    }
+}
+
 /// Delay before a handed-back message is delivered again.
 pub(crate) const HAND_BACK_DELAY: Duration = Duration::from_secs(5);
 
@@ -96,6 +115,18 @@ impl Runner {
                 }
             }
             pause = (pause * 2).min(Duration::from_secs(2));
+        }
+    }
+
+    /// Settles a message whose `step` did not finish: handed back after the budget ran
+    /// out, or at once (Nak, no delay) when the worker is shutting down. Either way the
+    /// next delivery resumes from what is stored.
+    pub(crate) async fn give_back(&self, delivery: &Delivery, step: &str, why: Unfinished) {
+        match why {
+            Unfinished::GaveUp(error) => self.hand_back(delivery, step, &error).await,
+            Unfinished::ShuttingDown => {
+                let _ = delivery.message.ack_with(AckKind::Nak(None)).await;
+            }
         }
     }
 

@@ -23,13 +23,13 @@ use hast_common::jobs::{JobEnvelope, JobFailure, JobState, JobStatus, StatusErro
 use hast_common::nats::names::{dlq_subject, JOBS_STREAM};
 use serde_json::Value;
 
-use super::patience::{Step, Waited};
+use super::patience::{Step, Unfinished};
 use super::{Delivery, Runner};
 use crate::backoff::retry_delay;
 use crate::jobs::JobError;
 
 /// The change that marks a job completed with `result`.
-fn mark_completed(result: Option<Value>) -> impl FnMut(&mut JobStatus) -> bool {
+pub(crate) fn mark_completed(result: Option<Value>) -> impl FnMut(&mut JobStatus) -> bool {
     let finished = Utc::now();
     move |s| {
         s.status = JobState::Completed;
@@ -60,7 +60,50 @@ fn row_step(outcome: Result<bool, DbError>) -> Step<Result<bool, DbError>> {
     }
 }
 
+/// The `job_results` row of a job's outcome: its result, or why it failed. `owner_id`
+/// (the status's) falls back to the envelope's.
+fn outcome_row(
+    envelope: &JobEnvelope,
+    owner_id: Option<String>,
+    attempts: u32,
+    outcome: Result<&Value, &JobFailure>,
+) -> JobResult {
+    JobResult {
+        job_id: envelope.id.clone(),
+        kind: envelope.kind.clone(),
+        owner_id: owner_id.or_else(|| envelope.owner_id.clone()),
+        outcome: if outcome.is_ok() {
+            "completed"
+        } else {
+            "failed"
+        }
+        .into(),
+        result: outcome.ok().map(Value::to_string),
+        error: outcome
+            .err()
+            .and_then(|failure| serde_json::to_string(failure).ok()),
+        attempts: i32::try_from(attempts).unwrap_or(i32::MAX),
+        created_at: db::now_from(envelope.created_at),
+        finished_at: db::now(),
+    }
+}
+
 impl Runner {
+    /// Stores an outcome row, waiting out database errors: whether it was inserted
+    /// (false: another delivery's row was there), or the database's refusal.
+    async fn store_row(
+        &self,
+        delivery: &Delivery,
+        step: &str,
+        row: &JobResult,
+    ) -> Result<Result<bool, DbError>, Unfinished> {
+        self.keep_trying(delivery, step, || async {
+            row_step(self.results.record(row.clone()).await)
+        })
+        .await
+        .done()
+    }
+
     /// The handler succeeded: store the result, mark the job completed, ack.
     pub(super) async fn complete(
         &self,
@@ -69,52 +112,28 @@ impl Runner {
         result: Value,
         running: (JobStatus, u64),
     ) {
-        let row = JobResult {
-            job_id: envelope.id.clone(),
-            kind: envelope.kind.clone(),
-            // The status's owner wins: a guest's jobs move to the account they sign up for.
-            owner_id: running
-                .0
-                .owner_id
-                .clone()
-                .or_else(|| envelope.owner_id.clone()),
-            outcome: "completed".into(),
-            result: Some(result.to_string()),
-            error: None,
-            attempts: i32::try_from(running.0.attempt).unwrap_or(i32::MAX),
-            created_at: db::now_from(envelope.created_at),
-            finished_at: db::now(),
-        };
-        let stored = self
-            .keep_trying(delivery, "store the result", || async {
-                row_step(self.results.record(row.clone()).await)
-            })
-            .await;
-        match stored {
-            Waited::Done(Ok(true)) => {}
-            Waited::Done(Ok(false)) => {
+        // The status's owner wins: a guest's jobs move to the account they sign up for.
+        let owner = running.0.owner_id.clone();
+        let row = outcome_row(envelope, owner, running.0.attempt, Ok(&result));
+        match self.store_row(delivery, "store the result", &row).await {
+            Ok(Ok(true)) => {}
+            Ok(Ok(false)) => {
                 // Another delivery of this job stored its outcome first: that one stands.
                 self.settle_from_existing(delivery, envelope).await;
                 return;
             }
-            Waited::Done(Err(DbError::ForeignKey(_))) if row.owner_id.is_some() => {
+            Ok(Err(DbError::ForeignKey(_))) if row.owner_id.is_some() => {
                 // The owner deleted their account while the job ran: its status was
                 // purged with everything else of theirs. Drop the job.
                 tracing::info!("job owner no longer exists; dropping the job");
                 let _ = delivery.message.ack_with(AckKind::Term).await;
                 return;
             }
-            Waited::Done(Err(err)) => {
+            Ok(Err(err)) => {
                 tracing::error!(error = %err, "job result rejected by the database; the status keeps it");
             }
-            Waited::GaveUp(error) => {
-                self.hand_back(delivery, "store the result", &error).await;
-                return;
-            }
-            Waited::ShuttingDown => {
-                self.abandon(delivery, envelope).await;
-                return;
-            }
+            Err(Unfinished::ShuttingDown) => return self.abandon(delivery, envelope).await,
+            Err(why) => return self.give_back(delivery, "store the result", why).await,
         }
         self.mark_completed_and_ack(delivery, envelope, Some(running), Some(result))
             .await;
@@ -143,26 +162,19 @@ impl Runner {
                 }
             })
             .await;
-        let cancelled = match marked {
-            Waited::Done(Err(StatusError::NotFound)) => true,
-            Waited::Done(Err(StatusError::Terminal(state))) => {
-                state == JobState::Cancelled.as_str()
-            }
-            Waited::Done(Err(err @ StatusError::Corrupt(_))) => {
+        let cancelled = match marked.done() {
+            Ok(Err(StatusError::NotFound)) => true,
+            Ok(Err(StatusError::Terminal(state))) => state == JobState::Cancelled.as_str(),
+            Ok(Err(err @ StatusError::Corrupt(_))) => {
                 tracing::error!(error = %err, "cannot mark the job completed; its result is stored");
                 false
             }
             // Done, or finished by another delivery (whose ack was lost): the result stands.
-            Waited::Done(_) => false,
-            Waited::GaveUp(error) => {
-                // The row is stored: the redelivery finishes from it.
-                self.hand_back(delivery, "mark the job completed", &error)
-                    .await;
-                return;
-            }
-            Waited::ShuttingDown => {
-                let _ = delivery.message.ack_with(AckKind::Nak(None)).await;
-                return;
+            Ok(_) => false,
+            Err(why) => {
+                return self
+                    .give_back(delivery, "mark the job completed", why)
+                    .await
             }
         };
         if cancelled {
@@ -191,20 +203,37 @@ impl Runner {
                 }
             })
             .await;
-        match withdrawn {
-            Waited::Done(()) => {
+        match withdrawn.done() {
+            Ok(()) => {
                 tracing::info!("job cancelled as it finished; its result is withdrawn");
                 metrics::counter!("hast_jobs_cancelled_total", "kind" => envelope.kind.clone())
                     .increment(1);
                 let _ = delivery.message.ack_with(AckKind::Term).await;
             }
-            Waited::GaveUp(error) => {
-                self.hand_back(delivery, "withdraw a cancelled job's result", &error)
-                    .await;
+            Err(why) => {
+                self.give_back(delivery, "withdraw a cancelled job's result", why)
+                    .await
             }
-            Waited::ShuttingDown => {
-                let _ = delivery.message.ack_with(AckKind::Nak(None)).await;
+        }
+    }
+
+    /// Drops a cancelled job's message once its handler has undone what a run left
+    /// behind (see [`crate::jobs::Handler::cancelled`]).
+    pub(super) async fn drop_cancelled(&self, delivery: &Delivery, envelope: &JobEnvelope) {
+        const STEP: &str = "undo a cancelled job's writes";
+        let undone = self
+            .keep_trying(delivery, STEP, || async {
+                match self.undo_cancelled(envelope).await {
+                    Ok(()) => Step::Done(()),
+                    Err(e) => Step::Again(e.to_string()),
+                }
+            })
+            .await;
+        match undone.done() {
+            Ok(()) => {
+                let _ = delivery.message.ack_with(AckKind::Term).await;
             }
+            Err(why) => self.give_back(delivery, STEP, why).await,
         }
     }
 
@@ -234,18 +263,15 @@ impl Runner {
                 }
             })
             .await;
-        match stored {
-            Waited::Done(Some(row)) => self.settle_from_stored(delivery, envelope, row).await,
+        match stored.done() {
+            Ok(Some(row)) => self.settle_from_stored(delivery, envelope, row).await,
             // Withdrawn meanwhile (the job was cancelled): nothing left to do.
-            Waited::Done(None) => {
+            Ok(None) => {
                 let _ = delivery.message.ack_with(AckKind::Term).await;
             }
-            Waited::GaveUp(error) => {
-                self.hand_back(delivery, "read the stored outcome", &error)
-                    .await;
-            }
-            Waited::ShuttingDown => {
-                let _ = delivery.message.ack_with(AckKind::Nak(None)).await;
+            Err(why) => {
+                self.give_back(delivery, "read the stored outcome", why)
+                    .await
             }
         }
     }
@@ -315,8 +341,9 @@ impl Runner {
                     )
                 }
             })
-            .await;
-        if let Waited::GaveUp(error) = &marked {
+            .await
+            .done();
+        if let Err(Unfinished::GaveUp(error)) = &marked {
             // The status still says `running` with this attempt counted: the redelivery
             // below starts the next attempt all the same.
             tracing::warn!(error = %error, "cannot mark the job retrying");
@@ -340,40 +367,18 @@ impl Runner {
         attempts: u32,
         owner_id: Option<String>,
     ) {
-        let row = JobResult {
-            job_id: envelope.id.clone(),
-            kind: envelope.kind.clone(),
-            owner_id: owner_id.or_else(|| envelope.owner_id.clone()),
-            outcome: "failed".into(),
-            result: None,
-            error: serde_json::to_string(failure).ok(),
-            attempts: i32::try_from(attempts).unwrap_or(i32::MAX),
-            created_at: db::now_from(envelope.created_at),
-            finished_at: db::now(),
-        };
-        let stored = self
-            .keep_trying(delivery, "store the failure", || async {
-                row_step(self.results.record(row.clone()).await)
-            })
-            .await;
-        match stored {
-            Waited::Done(Ok(true)) => {}
-            Waited::Done(Ok(false)) => {
+        let row = outcome_row(envelope, owner_id, attempts, Err(failure));
+        match self.store_row(delivery, "store the failure", &row).await {
+            Ok(Ok(true)) => {}
+            Ok(Ok(false)) => {
                 // An outcome is stored already (a success of another delivery wins).
                 self.settle_from_existing(delivery, envelope).await;
                 return;
             }
-            Waited::Done(Err(err)) => {
+            Ok(Err(err)) => {
                 tracing::warn!(error = %err, "cannot store the failure; the status and dead letter still record it");
             }
-            Waited::GaveUp(error) => {
-                self.hand_back(delivery, "store the failure", &error).await;
-                return;
-            }
-            Waited::ShuttingDown => {
-                let _ = delivery.message.ack_with(AckKind::Nak(None)).await;
-                return;
-            }
+            Err(why) => return self.give_back(delivery, "store the failure", why).await,
         }
         self.finish_failure(delivery, envelope, failure, attempts)
             .await;
@@ -398,17 +403,9 @@ impl Runner {
                 }
             })
             .await;
-        match lettered {
-            Waited::Done(()) => {}
-            Waited::GaveUp(error) => {
-                self.hand_back(delivery, "write the dead letter", &error)
-                    .await;
-                return;
-            }
-            Waited::ShuttingDown => {
-                let _ = delivery.message.ack_with(AckKind::Nak(None)).await;
-                return;
-            }
+        match lettered.done() {
+            Ok(()) => {}
+            Err(why) => return self.give_back(delivery, "write the dead letter", why).await,
         }
         let finished = Utc::now();
         let marked = self
@@ -426,17 +423,9 @@ impl Runner {
                 )
             })
             .await;
-        match marked {
-            Waited::Done(_) => {}
-            Waited::GaveUp(error) => {
-                self.hand_back(delivery, "mark the job failed", &error)
-                    .await;
-                return;
-            }
-            Waited::ShuttingDown => {
-                let _ = delivery.message.ack_with(AckKind::Nak(None)).await;
-                return;
-            }
+        match marked.done() {
+            Ok(_) => {}
+            Err(why) => return self.give_back(delivery, "mark the job failed", why).await,
         }
         if let Err(err) = delivery.message.double_ack_with(AckKind::Term).await {
             tracing::warn!(error = %err, "Term not confirmed; a redelivery finishes from the stored failure");
@@ -458,17 +447,11 @@ impl Runner {
                 }
             })
             .await;
-        match lettered {
-            Waited::Done(()) => {
+        match lettered.done() {
+            Ok(()) => {
                 let _ = delivery.message.double_ack_with(AckKind::Term).await;
             }
-            Waited::GaveUp(error) => {
-                self.hand_back(delivery, "write the dead letter", &error)
-                    .await;
-            }
-            Waited::ShuttingDown => {
-                let _ = delivery.message.ack_with(AckKind::Nak(None)).await;
-            }
+            Err(why) => self.give_back(delivery, "write the dead letter", why).await,
         }
     }
 
