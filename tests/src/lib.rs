@@ -247,6 +247,78 @@ impl Drop for NatsServer {
     }
 }
 
+/// A TCP proxy on loopback in front of a server that can hold all traffic for a while:
+/// a network partition between one client (say, one worker) and NATS, while everyone
+/// else still reaches it. Bytes sent meanwhile are delivered when it resumes.
+#[derive(Debug)]
+pub struct PausableProxy {
+    /// Where clients connect.
+    pub port: u16,
+    paused: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl PausableProxy {
+    /// Listens on a free loopback port and forwards every connection to `upstream`.
+    pub async fn start(upstream: u16) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the proxy");
+        let port = listener.local_addr().expect("proxy address").port();
+        let (paused, watch) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = tokio::net::TcpStream::connect(("127.0.0.1", upstream)).await
+                else {
+                    continue;
+                };
+                let (client_read, client_write) = client.into_split();
+                let (server_read, server_write) = server.into_split();
+                tokio::spawn(pipe(client_read, server_write, watch.clone()));
+                tokio::spawn(pipe(server_read, client_write, watch.clone()));
+            }
+        });
+        Self { port, paused, task }
+    }
+
+    /// `nats://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// Holds (true) or resumes (false) all traffic.
+    pub fn hold(&self, hold: bool) {
+        let _ = self.paused.send(hold);
+    }
+}
+
+impl Drop for PausableProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Copies `from` to `to`, waiting while `paused` is true before each chunk.
+async fn pipe(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    mut paused: tokio::sync::watch::Receiver<bool>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        let Ok(n) = from.read(&mut buffer).await else {
+            return;
+        };
+        if n == 0 || paused.wait_for(|p| !*p).await.is_err() {
+            return;
+        }
+        if to.write_all(&buffer[..n]).await.is_err() {
+            return;
+        }
+    }
+}
+
 /// Three (or more) nats-server processes on loopback forming one JetStream cluster.
 #[derive(Debug)]
 pub struct NatsCluster {

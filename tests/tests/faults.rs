@@ -332,3 +332,30 @@ async fn replaying_a_dead_letter_whose_job_completed_needs_force() {
         "forced: it runs again"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_redelivered_while_its_worker_is_cut_off_is_not_run_twice() {
+    let stack = Stack::start(Backend::Sqlite).await;
+    // Worker A reaches NATS through a proxy that can cut it off; worker B directly.
+    let proxy = hast_tests::PausableProxy::start(stack.nats.port).await;
+    let mut settings = fast();
+    settings.push(stack.executions.setting());
+    let a = spawn_worker(test_settings(&stack.db.url, &proxy.url(), &settings)).await;
+    let id = submit_ok(&stack.app, "echo", json!({"sleep_ms": 6000})).await;
+    eventually("A to take the job", POLL, || async {
+        (stack.executions.count(&id) == 1).then_some(())
+    })
+    .await;
+    let _b = stack.worker(&[]).await;
+
+    // A is cut off for twice JOB_ACK_WAIT: its heartbeats do not arrive, so JetStream
+    // delivers the job to B while A's run goes on.
+    proxy.hold(true);
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    proxy.hold(false);
+    let done = wait_for(&stack.statuses, &id, JobState::Completed).await;
+
+    assert_eq!(stack.executions.count(&id), 1, "the handler ran once");
+    assert_eq!(done.attempt, 1, "the redelivery used no attempt");
+    assert_eq!(done.worker_id.as_deref(), Some(a.id.as_str()));
+}

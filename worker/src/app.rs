@@ -143,6 +143,7 @@ impl Worker {
             self.topology.images.clone(),
             self.registry,
             self.identity.clone(),
+            self.topology.workers.clone(),
         ));
         let (stop_tx, stop_rx) = watch::channel(false);
         let (abandon_tx, abandon_rx) = watch::channel(false);

@@ -69,6 +69,9 @@ pub struct JobStatus {
     /// The job this one replays (dead-letter replay).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replay_of: Option<String>,
+    /// The worker running (or that last ran) the current attempt. Not shown to clients.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker_id: Option<String>,
 }
 
 impl JobStatus {
@@ -91,6 +94,7 @@ impl JobStatus {
             result: None,
             owner_id,
             replay_of: None,
+            worker_id: None,
         }
     }
 
@@ -110,11 +114,12 @@ impl JobStatus {
         status
     }
 
-    /// The client-facing JSON (without internal fields).
+    /// The client-facing JSON (without the internal `owner_id` and `worker_id`).
     pub fn public_json(&self) -> Value {
         let mut value = serde_json::to_value(self).unwrap_or(Value::Null);
         if let Some(map) = value.as_object_mut() {
             map.remove("owner_id");
+            map.remove("worker_id");
         }
         value
     }

@@ -8,6 +8,10 @@ use hast_common::jobs::{JobEnvelope, JobFailure, JobState, JobStatus, StatusErro
 use super::patience::Step;
 use super::{claimed_at, Delivery, Runner};
 
+/// Shortest wait before a job redelivered while its attempt still runs is looked at
+/// again.
+const HELD_RECHECK: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl Runner {
     /// The job's `running` status and its revision when this delivery should run the
     /// handler; `None` when the message was settled (or handed back) here.
@@ -16,10 +20,24 @@ impl Runner {
         delivery: &Delivery,
         envelope: &JobEnvelope,
     ) -> Option<(JobStatus, u64)> {
-        if delivery.deliveries > 1 && self.settled_from_stored(delivery, envelope).await {
-            return None;
+        if delivery.deliveries > 1 {
+            if self.settled_from_stored(delivery, envelope).await {
+                return None;
+            }
+            if self.still_in_hand(delivery, envelope).await {
+                // Only a heartbeat was lost: the attempt runs on. Look again later (the
+                // holder's ack removes the message meanwhile).
+                let again = (self.heartbeat_every(&delivery.kind) * 3).max(HELD_RECHECK);
+                tracing::info!(
+                    recheck_ms = again.as_millis() as u64,
+                    "job redelivered while its attempt still runs; not running it twice"
+                );
+                let _ = delivery.message.ack_with(AckKind::Nak(Some(again))).await;
+                return None;
+            }
         }
         let started = Utc::now();
+        let me = self.identity.id.clone();
         let claim = move |s: &mut JobStatus| {
             if claimed_at(s, started) {
                 // An earlier try of this very claim landed without an answer.
@@ -32,12 +50,14 @@ impl Runner {
             s.attempt += 1;
             s.started_at = Some(started);
             s.next_attempt_at = None;
+            s.worker_id = Some(me.clone());
             true
         };
         let mut known = self.known_queued(delivery, envelope);
         let claimed = self
             .keep_trying(delivery, "mark the job running", || {
                 let known = known.take();
+                let claim = claim.clone();
                 async move {
                     match self
                         .statuses
@@ -104,6 +124,43 @@ impl Runner {
                 None
             }
         }
+    }
+
+    /// On a redelivery: whether the job's current attempt is still being run, by this
+    /// worker (an earlier delivery it still holds) or by another live worker that started
+    /// it no longer ago than the kind's deadline and two `ack_wait`s. The redelivery then
+    /// only means heartbeats were lost (NATS unreachable for longer than `ack_wait`), and
+    /// claiming it would run the handler twice. Past that bound, or with the holder's
+    /// heartbeat gone from `workers` (a dead worker leaves within 15 s), it is claimed.
+    async fn still_in_hand(&self, delivery: &Delivery, envelope: &JobEnvelope) -> bool {
+        if self
+            .in_hand
+            .lock()
+            .is_ok_and(|ids| ids.contains(&envelope.id))
+        {
+            return true;
+        }
+        let Ok((status, _)) = self.statuses.get(&envelope.id).await else {
+            return false;
+        };
+        let (Some(holder), Some(started)) = (status.worker_id, status.started_at) else {
+            return false;
+        };
+        if status.status != JobState::Running || holder == self.identity.id {
+            return false;
+        }
+        let deadline = hast_common::jobs::kind(&envelope.kind)
+            .map(|k| k.timeout)
+            .unwrap_or_default();
+        let bound = deadline + self.heartbeat_every(&delivery.kind) * 6;
+        let running_for = (Utc::now() - started).to_std().unwrap_or_default();
+        if running_for > bound {
+            return false;
+        }
+        matches!(
+            self.workers.entry(holder.as_str()).await,
+            Ok(Some(entry)) if entry.operation == async_nats::jetstream::kv::Operation::Put
+        )
     }
 
     /// On a redelivery: whether an outcome stored by an earlier delivery settled the job

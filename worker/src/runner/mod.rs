@@ -29,7 +29,7 @@ mod claim;
 pub(crate) mod patience;
 pub(crate) mod settle;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -75,6 +75,10 @@ pub struct Runner {
     pub slots: Arc<Semaphore>,
     /// Each kind's consumer `ack_wait` in milliseconds, as the server has it.
     ack_waits: HashMap<&'static str, AtomicU64>,
+    /// The `workers` bucket: whether another worker is alive.
+    workers: async_nats::jetstream::kv::Store,
+    /// Ids of the jobs this worker is processing now.
+    in_hand: std::sync::Mutex<HashSet<String>>,
 }
 
 impl std::fmt::Debug for Runner {
@@ -124,6 +128,7 @@ impl Runner {
         images: async_nats::jetstream::object_store::ObjectStore,
         registry: Registry,
         identity: Arc<WorkerIdentity>,
+        workers: async_nats::jetstream::kv::Store,
     ) -> Self {
         let ack_wait = u64::try_from(settings.job_ack_wait.as_millis()).unwrap_or(u64::MAX);
         let ack_waits = registry
@@ -142,6 +147,8 @@ impl Runner {
             registry,
             identity,
             ack_waits,
+            workers,
+            in_hand: std::sync::Mutex::new(HashSet::new()),
         }
     }
 
@@ -366,6 +373,7 @@ impl Runner {
         let Some(running) = self.claim(&delivery, &envelope).await else {
             return;
         };
+        let _in_hand = InHand::new(&self.in_hand, &envelope.id);
         let attempt = running.0.attempt;
         let max_attempts = running.0.max_attempts;
         tracing::info!(attempt, "job started");
@@ -480,6 +488,32 @@ impl Runner {
                     return None;
                 }
             }
+        }
+    }
+}
+
+/// Marks a job as being processed by this worker for as long as it lives.
+struct InHand<'a> {
+    set: &'a std::sync::Mutex<HashSet<String>>,
+    id: String,
+}
+
+impl<'a> InHand<'a> {
+    fn new(set: &'a std::sync::Mutex<HashSet<String>>, id: &str) -> Self {
+        if let Ok(mut ids) = set.lock() {
+            ids.insert(id.to_owned());
+        }
+        Self {
+            set,
+            id: id.to_owned(),
+        }
+    }
+}
+
+impl Drop for InHand<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut ids) = self.set.lock() {
+            ids.remove(&self.id);
         }
     }
 }
