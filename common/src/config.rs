@@ -374,6 +374,17 @@ impl Settings {
                 Ok(())
             }
         };
+        let at_least = |variable: &'static str, value: Duration, min: Duration| {
+            if value < min {
+                Err(ConfigError::Invalid {
+                    variable,
+                    value: humantime::format_duration(value).to_string(),
+                    reason: format!("must be at least {}", humantime::format_duration(min)),
+                })
+            } else {
+                Ok(())
+            }
+        };
         positive("DATABASE_POOL_SIZE", self.database_pool_size as u64)?;
         positive("JOBS_REPLICAS", self.jobs_replicas as u64)?;
         positive("WORKER_CONCURRENCY", self.worker_concurrency as u64)?;
@@ -385,13 +396,11 @@ impl Settings {
         )?;
         positive("UPLOADS_PER_HOUR", u64::from(self.limits.uploads_per_hour))?;
         positive("OPENAI_MAX_CONCURRENCY", self.openai.max_concurrency as u64)?;
-        if self.openai.timeout < Duration::from_secs(1) {
-            return Err(ConfigError::Invalid {
-                variable: "OPENAI_TIMEOUT",
-                value: humantime::format_duration(self.openai.timeout).to_string(),
-                reason: "must be at least 1s".into(),
-            });
-        }
+        at_least(
+            "OPENAI_TIMEOUT",
+            self.openai.timeout,
+            Duration::from_secs(1),
+        )?;
         if self.openai.chat_context_tokens < 100 {
             return Err(ConfigError::Invalid {
                 variable: "CHAT_CONTEXT_TOKENS",
@@ -408,13 +417,7 @@ impl Settings {
                 reason: "must be between 1s and 1h".into(),
             });
         }
-        if self.session_ttl < Duration::from_secs(1) {
-            return Err(ConfigError::Invalid {
-                variable: "SESSION_TTL",
-                value: humantime::format_duration(self.session_ttl).to_string(),
-                reason: "must be at least 1s".into(),
-            });
-        }
+        at_least("SESSION_TTL", self.session_ttl, Duration::from_secs(1))?;
         positive(
             "JOB_MAX_ACK_PENDING",
             self.job_max_ack_pending.max(0) as u64,
@@ -426,20 +429,12 @@ impl Settings {
                 reason: "JetStream allows at most 5 replicas".into(),
             });
         }
-        if self.job_ack_wait < Duration::from_secs(1) {
-            return Err(ConfigError::Invalid {
-                variable: "JOB_ACK_WAIT",
-                value: humantime::format_duration(self.job_ack_wait).to_string(),
-                reason: "must be at least 1s".into(),
-            });
-        }
-        if self.job_infra_retry_budget < Duration::from_secs(1) {
-            return Err(ConfigError::Invalid {
-                variable: "JOB_INFRA_RETRY_BUDGET",
-                value: humantime::format_duration(self.job_infra_retry_budget).to_string(),
-                reason: "must be at least 1s".into(),
-            });
-        }
+        at_least("JOB_ACK_WAIT", self.job_ack_wait, Duration::from_secs(1))?;
+        at_least(
+            "JOB_INFRA_RETRY_BUDGET",
+            self.job_infra_retry_budget,
+            Duration::from_secs(1),
+        )?;
         if self.jetstream_max_bytes < crate::nats::storage::MIN_BUDGET {
             return Err(ConfigError::Invalid {
                 variable: "JETSTREAM_MAX_BYTES",
@@ -452,21 +447,13 @@ impl Settings {
             ("DLQ_RETENTION", self.dlq_retention),
             ("JOB_RESULTS_RETENTION", self.job_results_retention),
         ] {
-            if value < Duration::from_secs(60) {
-                return Err(ConfigError::Invalid {
-                    variable,
-                    value: humantime::format_duration(value).to_string(),
-                    reason: "must be at least 1m".into(),
-                });
-            }
+            at_least(variable, value, Duration::from_secs(60))?;
         }
-        if self.reconcile_interval < Duration::from_millis(100) {
-            return Err(ConfigError::Invalid {
-                variable: "RECONCILE_INTERVAL",
-                value: humantime::format_duration(self.reconcile_interval).to_string(),
-                reason: "must be at least 100ms".into(),
-            });
-        }
+        at_least(
+            "RECONCILE_INTERVAL",
+            self.reconcile_interval,
+            Duration::from_millis(100),
+        )?;
         if self.job_lost_after <= self.job_submit_timeout {
             return Err(ConfigError::Invalid {
                 variable: "JOB_LOST_AFTER",
@@ -768,5 +755,29 @@ mod tests {
             redact_url_password("sqlite://data/hast.db"),
             "sqlite://data/hast.db"
         );
+    }
+
+    #[test]
+    fn job_platform_limits_are_checked() {
+        let defaults = settings(&[]).unwrap();
+        assert_eq!(defaults.job_max_attempts, 10);
+        assert_eq!(defaults.job_submit_timeout, Duration::from_secs(15));
+        assert_eq!(defaults.jetstream_max_bytes, 9 * 1024 * 1024 * 1024);
+        for (variable, value) in [
+            ("JOB_SUBMIT_TIMEOUT", "6m"),
+            ("JOB_INFRA_RETRY_BUDGET", "10ms"),
+            ("JETSTREAM_MAX_BYTES", "1024"),
+            ("JOB_STATUS_RETENTION", "30s"),
+            ("RECONCILE_INTERVAL", "1ms"),
+            ("JOB_LOST_AFTER", "5s"),
+        ] {
+            let err = settings(&[(variable, value)]).unwrap_err();
+            assert!(
+                err.to_string().starts_with(variable),
+                "{variable}={value}: {err}"
+            );
+        }
+        let log = settings(&[("ECHO_EXECUTION_LOG", "/tmp/x.log")]).unwrap();
+        assert_eq!(log.echo_execution_log, Some(PathBuf::from("/tmp/x.log")));
     }
 }
