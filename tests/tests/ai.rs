@@ -328,6 +328,18 @@ async fn the_fleet_makes_one_model_call_at_a_time(backend: Backend) {
         LoggedWorker::start(dir.path(), "a", &stack, &vars),
         LoggedWorker::start(dir.path(), "b", &stack, &vars),
     ];
+    // Both compete for the model from the first job on (one may be slower to start).
+    for worker in &workers {
+        hast_tests::eventually(
+            "the worker to be ready",
+            std::time::Duration::from_millis(50),
+            || {
+                let ready = worker.logs().contains("hast-worker ready");
+                async move { ready.then_some(()) }
+            },
+        )
+        .await;
+    }
     let mut jobs = Vec::new();
     for seed in [7, 8, 9, 10] {
         jobs.push(stack.upload(seed).await);
