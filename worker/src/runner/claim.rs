@@ -166,22 +166,15 @@ impl Runner {
     /// On a redelivery: whether an outcome stored by an earlier delivery settled the job
     /// (or the message was handed back while looking).
     async fn settled_from_stored(&self, delivery: &Delivery, envelope: &JobEnvelope) -> bool {
-        let stored = self
-            .keep_trying(delivery, "read a stored outcome", || async {
-                match self.db.find_job_result(&envelope.id).await {
-                    Ok(row) => Step::Done(row),
-                    Err(e) => Step::Again(e.to_string()),
-                }
-            })
-            .await;
-        match stored.done() {
+        match self.stored_outcome(delivery, envelope).await {
             Ok(Some(row)) => {
                 self.settle_from_stored(delivery, envelope, row).await;
                 true
             }
             Ok(None) => false,
             Err(why) => {
-                self.give_back(delivery, "read a stored outcome", why).await;
+                self.give_back(delivery, super::settle::READ_STORED, why)
+                    .await;
                 true
             }
         }

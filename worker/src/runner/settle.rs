@@ -28,6 +28,9 @@ use super::{Delivery, Runner};
 use crate::backoff::retry_delay;
 use crate::jobs::JobError;
 
+/// The step that reads a job's stored outcome (in logs).
+pub(super) const READ_STORED: &str = "read the stored outcome";
+
 /// The change that marks a job completed with `result`.
 pub(crate) fn mark_completed(result: Option<Value>) -> impl FnMut(&mut JobStatus) -> bool {
     let finished = Utc::now();
@@ -253,26 +256,31 @@ impl Runner {
         }
     }
 
+    /// The outcome stored for the job, if any, waiting out database errors.
+    pub(super) async fn stored_outcome(
+        &self,
+        delivery: &Delivery,
+        envelope: &JobEnvelope,
+    ) -> Result<Option<JobResult>, Unfinished> {
+        self.keep_trying(delivery, READ_STORED, || async {
+            match self.db.find_job_result(&envelope.id).await {
+                Ok(row) => Step::Done(row),
+                Err(e) => Step::Again(e.to_string()),
+            }
+        })
+        .await
+        .done()
+    }
+
     /// Settles the job from the outcome another delivery stored.
     async fn settle_from_existing(&self, delivery: &Delivery, envelope: &JobEnvelope) {
-        let stored = self
-            .keep_trying(delivery, "read the stored outcome", || async {
-                match self.db.find_job_result(&envelope.id).await {
-                    Ok(row) => Step::Done(row),
-                    Err(e) => Step::Again(e.to_string()),
-                }
-            })
-            .await;
-        match stored.done() {
+        match self.stored_outcome(delivery, envelope).await {
             Ok(Some(row)) => self.settle_from_stored(delivery, envelope, row).await,
             // Withdrawn meanwhile (the job was cancelled): nothing left to do.
             Ok(None) => {
                 let _ = delivery.message.ack_with(AckKind::Term).await;
             }
-            Err(why) => {
-                self.give_back(delivery, "read the stored outcome", why)
-                    .await
-            }
+            Err(why) => self.give_back(delivery, READ_STORED, why).await,
         }
     }
 
