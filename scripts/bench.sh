@@ -4,6 +4,8 @@
 #   scripts/bench.sh                      # SQLite and PostgreSQL, defaults below
 #   BENCH_JOBS=20000 BENCH_CONCURRENCY=128 scripts/bench.sh sqlite
 #   BENCH_NATS=cluster scripts/bench.sh sqlite   # 3 local nats-servers, JOBS_REPLICAS=3
+#   BENCH_BIN=/tmp/bin-before scripts/bench.sh sqlite  # binaries copied from another build
+#                                                     # (no build; for before/after runs)
 #
 # Starts its own nats-server (temporary store; with BENCH_NATS=cluster, three routed
 # into one JetStream cluster, and every stream and bucket replicated three times)
@@ -29,8 +31,11 @@ ensure_nats_server
 for b in "${BACKENDS[@]}"; do
     [[ "$b" == postgres ]] && ensure_postgres
 done
-hast_section "cargo build --release"
-cargo build --release -p hast-api -p hast-worker -p hast-bench
+BIN="${BENCH_BIN:-target/release}"
+if [[ -z "${BENCH_BIN:-}" ]]; then
+    hast_section "cargo build --release"
+    cargo build --release -p hast-api -p hast-worker -p hast-bench
+fi
 
 WORK="$(mktemp -d /tmp/hast-bench.XXXXXX)"
 PIDS=()
@@ -102,12 +107,12 @@ for backend in "${BACKENDS[@]}"; do
     METRICS_PORT="$(free_port)"
     # A fresh stream per backend, so the runs do not share a backlog.
     curl -fsS "http://127.0.0.1:${NATS_MONS[0]}/healthz" >/dev/null
-    BIND_ADDR="127.0.0.1:$API_PORT" RUST_LOG=warn target/release/hast-api >"$WORK/api-$backend.log" 2>&1 &
+    BIND_ADDR="127.0.0.1:$API_PORT" RUST_LOG=warn "$BIN"/hast-api >"$WORK/api-$backend.log" 2>&1 &
     API_PID="$!"
     PIDS+=("$API_PID")
     wait_http "http://127.0.0.1:$API_PORT/healthz"
     WORKER_CONCURRENCY="$WORKER_CONCURRENCY" WORKER_METRICS_ADDR="127.0.0.1:$METRICS_PORT" RUST_LOG=warn \
-        target/release/hast-worker >"$WORK/worker-$backend.log" 2>&1 &
+        "$BIN"/hast-worker >"$WORK/worker-$backend.log" 2>&1 &
     WORKER_PID="$!"
     PIDS+=("$WORKER_PID")
     wait_http "http://127.0.0.1:$METRICS_PORT/healthz"
@@ -117,7 +122,7 @@ for backend in "${BACKENDS[@]}"; do
 
     hast_section "$backend: $JOBS jobs, concurrency $CONCURRENCY, then $SERIAL serial"
     NATS_CPU0="$(nats_cpu_s)" API_CPU0="$(cpu_s "$API_PID")" WORKER_CPU0="$(cpu_s "$WORKER_PID")"
-    REPORT="$(target/release/hast-bench --api "http://127.0.0.1:$API_PORT" --nats "${NATS_URLS[0]}" \
+    REPORT="$("$BIN"/hast-bench --api "http://127.0.0.1:$API_PORT" --nats "${NATS_URLS[0]}" \
         --jobs "$JOBS" --concurrency "$CONCURRENCY" --serial "$SERIAL")"
     CPU="{\"nats_server\":$(sub "$(nats_cpu_s)" "$NATS_CPU0"),\"api\":$(sub "$(cpu_s "$API_PID")" "$API_CPU0"),\"worker\":$(sub "$(cpu_s "$WORKER_PID")" "$WORKER_CPU0")}"
     API_AFTER="$(rss_mb "$API_PID")"

@@ -1,6 +1,6 @@
 //! What happens to a user's data across the stores: guest claims and account deletion.
 
-use hast_common::jobs::submit::idempotency_owner_prefix;
+use hast_common::jobs::owner_token;
 use hast_common::nats::objects::delete_analysis_objects;
 
 use crate::auth::Identity;
@@ -49,11 +49,7 @@ pub async fn delete_account(state: &AppState, user_id: &str) -> Result<(), ApiEr
         .await
         .map_err(|e| unavailable("job statuses", e))?;
     let idempotency = &state.topology.idempotency;
-    let records = format!(
-        "{}{}.>",
-        idempotency.prefix,
-        idempotency_owner_prefix(Some(user_id))
-    );
+    let records = format!("{}{}.>", idempotency.prefix, owner_token(Some(user_id)));
     idempotency
         .stream
         .purge()

@@ -23,7 +23,7 @@ async fn topology(settings: &Settings) -> anyhow::Result<Topology> {
 fn submitter(settings: &Settings, topology: &Topology) -> Submitter {
     Submitter::new(
         topology.jetstream.clone(),
-        StatusStore::new(topology.job_status.clone()),
+        StatusStore::of(topology),
         topology.idempotency.clone(),
         settings.job_max_attempts,
     )
@@ -49,7 +49,7 @@ pub async fn jobs(settings: &Settings, command: JobsCommand) -> anyhow::Result<(
     let topology = topology(settings).await?;
     match command {
         JobsCommand::Show { id } => {
-            let (status, _) = StatusStore::new(topology.job_status.clone())
+            let (status, _) = StatusStore::of(&topology)
                 .get(&id)
                 .await
                 .with_context(|| format!("job {id}"))?;

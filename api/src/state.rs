@@ -65,7 +65,7 @@ impl AppState {
         nats: async_nats::Client,
         topology: Topology,
     ) -> Self {
-        let statuses = StatusStore::new(topology.job_status.clone());
+        let statuses = StatusStore::of(&topology);
         let submitter = Submitter::new(
             topology.jetstream.clone(),
             statuses.clone(),

@@ -1008,6 +1008,9 @@ pub mod jobs {
             js.get_key_value("job_status")
                 .await
                 .expect("job_status bucket"),
+            js.get_key_value("job_owners")
+                .await
+                .expect("job_owners bucket"),
         )
     }
 

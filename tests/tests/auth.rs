@@ -817,7 +817,13 @@ async fn account_deletion_leaves_nothing_behind(backend: Backend) {
             "object {name} is gone"
         );
     }
-    for bucket in ["sessions", "job_status", "idempotency", "rate_limits"] {
+    for bucket in [
+        "sessions",
+        "job_status",
+        "job_owners",
+        "idempotency",
+        "rate_limits",
+    ] {
         let kv = js.get_key_value(bucket).await.unwrap();
         let mut stream = kv.stream.clone();
         let info = stream.info().await.unwrap();
@@ -853,6 +859,117 @@ async fn account_deletion_leaves_nothing_behind(backend: Backend) {
     let kv = js.get_key_value("job_status").await.unwrap();
     assert!(kv.entry(&echo_job).await.unwrap().is_none());
     worker.stop().await;
+}
+
+/// Messages nats-server has sent to its clients so far (`/varz` `out_msgs`).
+async fn messages_sent(nats: &NatsServer) -> u64 {
+    let varz: Value = reqwest::get(format!("{}/varz", nats.monitor_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    varz["out_msgs"].as_u64().unwrap()
+}
+
+/// A guest claim and an account deletion find the owner's jobs through the owner index:
+/// with 5,000 statuses of someone else in the bucket, each reads a handful of messages,
+/// where one pass over the bucket (the old way) reads at least 5,000. Counted in
+/// messages nats-server sent, not in time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_and_a_deletion_read_only_their_owner_s_jobs() {
+    const OTHERS: usize = 5_000;
+    let (nats, _db, app) = setup(Backend::Sqlite, &[]).await;
+    let response = app
+        .anonymous
+        .post(app.url("/api/v1/analyses"))
+        .multipart(photo_form("image"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 202);
+    let (guest_cookie, _) = session_cookie(&response);
+    let (_, upload) = json_of(response).await;
+    let job = upload["job"]["id"].as_str().unwrap().to_owned();
+
+    let js = async_nats::jetstream::new(async_nats::connect(nats.url()).await.unwrap());
+    let mut acks = Vec::with_capacity(OTHERS);
+    for _ in 0..OTHERS {
+        let id = uuid::Uuid::now_v7().to_string();
+        let status = hast_common::jobs::JobStatus::queued(
+            id.clone(),
+            "echo",
+            5,
+            Some("someone-else".into()),
+        );
+        acks.push(
+            js.publish(
+                format!("$KV.job_status.{id}"),
+                serde_json::to_vec(&status).unwrap().into(),
+            )
+            .await
+            .unwrap(),
+        );
+    }
+    futures::future::try_join_all(acks.into_iter().map(std::future::IntoFuture::into_future))
+        .await
+        .unwrap();
+    let statuses = hast_tests::jobs::status_store(&nats.url()).await;
+    let before = messages_sent(&nats).await;
+    statuses.for_each_latest(|_, _| {}).await.unwrap();
+    let scan = messages_sent(&nats).await - before;
+    assert!(scan >= OTHERS as u64, "a full pass sent {scan} messages");
+
+    let before = messages_sent(&nats).await;
+    let response = plain_client()
+        .post(app.url("/api/v1/auth/register"))
+        .header(COOKIE, guest_cookie)
+        .header(ORIGIN, app.base())
+        .json(&json!({
+            "email": format!("indexed-{}@example.com", uuid::Uuid::now_v7().simple()),
+            "password": "claim my palms please"
+        }))
+        .send()
+        .await
+        .unwrap();
+    let claim = messages_sent(&nats).await - before;
+    assert_eq!(response.status().as_u16(), 201);
+    let (_, body) = json_of(response).await;
+    let account_id = body["user"]["id"].as_str().unwrap().to_owned();
+    let account = bearer_client(body["token"].as_str().unwrap());
+    assert!(
+        claim < 500,
+        "the claim sent {claim} messages (a pass sends {scan})"
+    );
+    let owned = statuses.owned_by(&account_id).await.unwrap();
+    // The analysis and its thumbnail job.
+    assert_eq!(owned.len(), 2, "{owned:?}");
+    assert!(
+        owned.iter().any(|(id, _)| *id == job),
+        "the guest's job is indexed under the account"
+    );
+    let status = account
+        .get(app.url(&format!("/api/v1/jobs/{job}")))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status.as_u16(), 200, "the claimed job is the account's");
+
+    let before = messages_sent(&nats).await;
+    let response = account
+        .delete(app.url("/api/v1/auth/me"))
+        .send()
+        .await
+        .unwrap();
+    let deletion = messages_sent(&nats).await - before;
+    assert_eq!(response.status().as_u16(), 204);
+    assert!(deletion < 500, "the deletion sent {deletion} messages");
+    assert!(matches!(
+        statuses.get(&job).await,
+        Err(hast_common::jobs::StatusError::NotFound)
+    ));
+    assert!(statuses.owned_by(&account_id).await.unwrap().is_empty());
 }
 
 hast_tests::on_both_backends!(

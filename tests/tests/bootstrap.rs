@@ -60,8 +60,9 @@ async fn bootstrap_twice_is_idempotent_and_reconciles_a_changed_setting() {
     for (name, share) in [
         ("JOBS", 100),
         ("KV_job_status", 120),
+        ("KV_job_owners", 20),
         ("KV_sessions", 40),
-        ("OBJ_images", 600),
+        ("OBJ_images", 580),
     ] {
         let mut stream = topology.jetstream.get_stream(name).await.unwrap();
         let config = &stream.info().await.unwrap().config;
@@ -167,6 +168,7 @@ async fn the_monitoring_endpoint_shows_the_work_queue_and_its_consumers() {
     assert!(streams.iter().any(|s| s["name"] == "JOBS_DLQ"));
     for bucket in [
         "KV_job_status",
+        "KV_job_owners",
         "KV_sessions",
         "KV_workers",
         "KV_idempotency",

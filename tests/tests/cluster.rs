@@ -206,7 +206,10 @@ async fn status_store(urls: &str) -> StatusStore {
         .await
         .unwrap();
     let js = async_nats::jetstream::new(client);
-    StatusStore::new(js.get_key_value("job_status").await.unwrap())
+    StatusStore::new(
+        js.get_key_value("job_status").await.unwrap(),
+        js.get_key_value("job_owners").await.unwrap(),
+    )
 }
 
 /// Waits (up to three minutes) until every job's status is final; the final statuses.

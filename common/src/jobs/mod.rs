@@ -9,6 +9,7 @@
 pub mod dlq;
 pub mod envelope;
 pub mod kinds;
+pub mod owner_index;
 pub mod status;
 pub mod store;
 pub mod submit;
@@ -18,6 +19,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 pub use envelope::JobEnvelope;
+pub use owner_index::{owner_token, OwnerIndex};
 pub use status::{JobFailure, JobState, JobStatus};
 pub use store::{StatusError, StatusStore};
 pub use submit::{NewJob, SubmitError, Submitted, Submitter};

@@ -1,10 +1,12 @@
 //! [`StatusStore`]: job statuses in the `job_status` KV bucket, changed only by
 //! compare-and-swap on the entry's revision, so a stale writer cannot move a job
-//! backwards and a terminal state never changes.
+//! backwards and a terminal state never changes. An owned job is also indexed under its
+//! owner ([`OwnerIndex`]) before its status is written.
 
 use async_nats::jetstream::kv::{self, CreateErrorKind, UpdateErrorKind};
 use futures::StreamExt;
 
+use super::owner_index::OwnerIndex;
 use super::status::JobStatus;
 
 /// What can go wrong reading or writing a status.
@@ -26,10 +28,11 @@ pub enum StatusError {
 /// How many times a transition re-reads and retries after losing a CAS race.
 const CAS_RETRIES: usize = 16;
 
-/// Job statuses in KV.
+/// Job statuses in KV, and the index of them by owner.
 #[derive(Clone)]
 pub struct StatusStore {
     bucket: kv::Store,
+    owners: OwnerIndex,
 }
 
 impl std::fmt::Debug for StatusStore {
@@ -39,8 +42,17 @@ impl std::fmt::Debug for StatusStore {
 }
 
 impl StatusStore {
-    pub fn new(bucket: kv::Store) -> Self {
-        Self { bucket }
+    /// The store on the `job_status` bucket, indexing owners in `job_owners`.
+    pub fn new(bucket: kv::Store, job_owners: kv::Store) -> Self {
+        Self {
+            bucket,
+            owners: OwnerIndex::new(job_owners),
+        }
+    }
+
+    /// The store on a bootstrapped topology's buckets.
+    pub fn of(topology: &crate::nats::bootstrap::Topology) -> Self {
+        Self::new(topology.job_status.clone(), topology.job_owners.clone())
     }
 
     /// The underlying bucket (for watches).
@@ -49,15 +61,29 @@ impl StatusStore {
     }
 
     /// Writes a new status; fails with [`StatusError::AlreadyExists`] if the id is taken.
+    /// An owned job is indexed under its owner in the same call (both writes in flight at
+    /// once; the index write is idempotent). `Ok` means both landed, so a job published
+    /// after it has its index entry; a caller retries the whole call on `Unavailable`.
     pub async fn create(&self, status: &JobStatus) -> Result<u64, StatusError> {
         let body = encode(status)?;
-        self.bucket
-            .create(&status.id, body.into())
-            .await
-            .map_err(|e| match e.kind() {
-                CreateErrorKind::AlreadyExists => StatusError::AlreadyExists,
-                _ => StatusError::Unavailable(e.to_string()),
-            })
+        let index = async {
+            match &status.owner_id {
+                Some(owner) => self.owners.record(owner, &status.id).await,
+                None => Ok(()),
+            }
+        };
+        let create = async {
+            self.bucket
+                .create(&status.id, body.into())
+                .await
+                .map_err(|e| match e.kind() {
+                    CreateErrorKind::AlreadyExists => StatusError::AlreadyExists,
+                    _ => StatusError::Unavailable(e.to_string()),
+                })
+        };
+        let (indexed, created) = futures::join!(index, create);
+        indexed?;
+        created
     }
 
     /// The current status and its revision.
@@ -189,27 +215,55 @@ impl StatusStore {
         Ok(())
     }
 
-    /// The last status of every job of `owner` still in the bucket, with its key.
+    /// The last status of every job of `owner` still in the bucket, with its key: the
+    /// jobs the owner index lists, each confirmed by its status.
     ///
-    /// Cost: see [`Self::for_each_latest`]; used only by account deletion and guest
-    /// claims.
+    /// Cost: one read of the owner's index entries and one status read per job.
     pub async fn owned_by(&self, owner: &str) -> Result<Vec<(String, JobStatus)>, StatusError> {
+        let entries = self.owners.entries_of(owner).await?;
+        self.confirmed(owner, entries.iter().flat_map(|e| e.jobs.iter()))
+            .await
+    }
+
+    /// The jobs among `ids` whose status names `owner`, each once.
+    async fn confirmed(
+        &self,
+        owner: &str,
+        ids: impl Iterator<Item = &String>,
+    ) -> Result<Vec<(String, JobStatus)>, StatusError> {
+        let mut seen = std::collections::HashSet::new();
         let mut owned = Vec::new();
-        self.for_each_latest(|key, status| {
-            if status.owner_id.as_deref() == Some(owner) {
-                owned.push((key.to_owned(), status));
+        for id in ids {
+            if !seen.insert(id.as_str()) {
+                continue;
             }
-        })
-        .await?;
+            match self.get(id).await {
+                Ok((status, _)) if status.owner_id.as_deref() == Some(owner) => {
+                    owned.push((id.clone(), status))
+                }
+                Ok(_) | Err(StatusError::NotFound) | Err(StatusError::Corrupt(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
         Ok(owned)
     }
 
     /// Gives every job of `from` to `to` (a guest who signed up). Returns how many.
+    ///
+    /// The jobs are indexed under `to` before their statuses name `to`, and the entries
+    /// read under `from` removed after (only those: a job `from` submits meanwhile keeps
+    /// its entry), so a failure part way leaves every job findable under the owner its
+    /// status names; running it again finishes the move.
     pub async fn reassign_owner(&self, from: &str, to: &str) -> Result<usize, StatusError> {
-        let owned = self.owned_by(from).await?;
-        for (key, _) in &owned {
+        let entries = self.owners.entries_of(from).await?;
+        let owned = self
+            .confirmed(from, entries.iter().flat_map(|e| e.jobs.iter()))
+            .await?;
+        let ids: Vec<String> = owned.iter().map(|(id, _)| id.clone()).collect();
+        self.owners.record_all(to, &ids).await?;
+        for id in &ids {
             match self
-                .transition_any(key, |s| {
+                .transition_any(id, |s| {
                     s.owner_id = Some(to.to_owned());
                 })
                 .await
@@ -218,7 +272,9 @@ impl StatusStore {
                 Err(err) => return Err(err),
             }
         }
-        Ok(owned.len())
+        let keys: Vec<String> = entries.into_iter().map(|e| e.key).collect();
+        self.owners.forget(&keys).await?;
+        Ok(ids.len())
     }
 
     /// Removes job `id`'s status and its history (no marker is left behind).
@@ -236,9 +292,9 @@ impl StatusStore {
     }
 
     /// Removes every status owned by `owner` (account deletion), leaving no entry or
-    /// history behind: each job's subject is purged from the bucket's stream. Unfinished
-    /// jobs are cancelled first so a worker holding one abandons it. Returns how many
-    /// jobs were removed.
+    /// history behind: each job's subject is purged from the bucket's stream, then the
+    /// owner's index entries. Unfinished jobs are cancelled first so a worker holding one
+    /// abandons it. Returns how many jobs were removed.
     ///
     /// Cost: see [`Self::owned_by`].
     pub async fn purge_owned_by(&self, owner: &str) -> Result<usize, StatusError> {
@@ -265,6 +321,7 @@ impl StatusStore {
                 .await
                 .map_err(|e| unavailable(&e))?;
         }
+        self.owners.forget_all(owner).await?;
         Ok(owned.len())
     }
 

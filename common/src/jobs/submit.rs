@@ -37,6 +37,7 @@ use sha2::{Digest, Sha256};
 use tokio::time::Instant;
 
 use super::envelope::{JobEnvelope, CORRELATION_HEADER, MSG_ID_HEADER, STATUS_REVISION_HEADER};
+use super::owner_index::owner_token;
 use super::status::{JobFailure, JobState, JobStatus};
 use super::store::{StatusError, StatusStore};
 use crate::nats::names::job_subject;
@@ -526,27 +527,12 @@ impl Submitter {
 
 /// The bucket key of an idempotency key: `<owner>.<sha256(owner, key)>` (KV keys have
 /// a restricted alphabet, and keys of different users must not collide). The owner
-/// prefix lets account deletion purge a user's records with one subject filter; see
-/// [`idempotency_owner_prefix`].
+/// prefix ([`owner_token`]) lets account deletion purge a user's records with one
+/// subject filter.
 fn idempotency_bucket_key(owner: Option<&str>, key: &str) -> String {
     let mut hasher = Sha256::new();
     hasher.update(owner.unwrap_or("-").as_bytes());
     hasher.update([0u8]);
     hasher.update(key.as_bytes());
-    format!(
-        "{}.{}",
-        idempotency_owner_prefix(owner),
-        hex::encode(hasher.finalize())
-    )
-}
-
-/// The first token of every idempotency record of `owner` (`anonymous` for none).
-pub fn idempotency_owner_prefix(owner: Option<&str>) -> String {
-    match owner {
-        Some(owner) if owner.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') => {
-            owner.to_owned()
-        }
-        Some(owner) => hex::encode(Sha256::digest(owner.as_bytes())),
-        None => "anonymous".to_owned(),
-    }
+    format!("{}.{}", owner_token(owner), hex::encode(hasher.finalize()))
 }

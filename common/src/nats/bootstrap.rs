@@ -15,9 +15,9 @@ use async_nats::jetstream::{self, consumer, kv, object_store, stream};
 
 use super::names::{
     consumer_name, job_subject, ADVISORIES_STREAM, AI_SLOTS_BUCKET, DLQ_STREAM, DLQ_SUBJECTS,
-    IDEMPOTENCY_BUCKET, IMAGES_BUCKET, JOBS_STREAM, JOBS_SUBJECTS, JOB_STATUS_BUCKET,
-    LEASES_BUCKET, MAX_DELIVERIES_ADVISORIES, RATE_LIMITS_BUCKET, RECONCILER_CONSUMER,
-    SESSIONS_BUCKET, WORKERS_BUCKET,
+    IDEMPOTENCY_BUCKET, IMAGES_BUCKET, JOBS_STREAM, JOBS_SUBJECTS, JOB_OWNERS_BUCKET,
+    JOB_STATUS_BUCKET, LEASES_BUCKET, MAX_DELIVERIES_ADVISORIES, RATE_LIMITS_BUCKET,
+    RECONCILER_CONSUMER, SESSIONS_BUCKET, WORKERS_BUCKET,
 };
 use super::storage::Store;
 use crate::config::Settings;
@@ -123,6 +123,8 @@ impl TopologyConfig {
 pub struct Topology {
     pub jetstream: jetstream::Context,
     pub job_status: kv::Store,
+    /// The index of job statuses by owner (see [`crate::jobs::OwnerIndex`]).
+    pub job_owners: kv::Store,
     pub sessions: kv::Store,
     pub workers: kv::Store,
     pub idempotency: kv::Store,
@@ -207,6 +209,7 @@ pub async fn open(client: async_nats::Client) -> Result<Topology, BootstrapError
     };
     Ok(Topology {
         job_status: bucket(JOB_STATUS_BUCKET).await?,
+        job_owners: bucket(JOB_OWNERS_BUCKET).await?,
         sessions: bucket(SESSIONS_BUCKET).await?,
         workers: bucket(WORKERS_BUCKET).await?,
         idempotency: bucket(IDEMPOTENCY_BUCKET).await?,
@@ -327,6 +330,15 @@ pub async fn bootstrap(
         Store::JobStatus,
     )
     .await?;
+    // Its entries expire with the statuses they point to.
+    let job_owners = bucket(
+        JOB_OWNERS_BUCKET,
+        "Hast index of job statuses by owner",
+        1,
+        config.status_retention,
+        Store::JobOwners,
+    )
+    .await?;
     let sessions = bucket(
         SESSIONS_BUCKET,
         "Hast sessions by token hash",
@@ -377,6 +389,7 @@ pub async fn bootstrap(
     Ok(Topology {
         jetstream: js,
         job_status,
+        job_owners,
         sessions,
         workers,
         idempotency,

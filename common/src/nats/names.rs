@@ -11,6 +11,8 @@ pub const DLQ_STREAM: &str = "JOBS_DLQ";
 pub const DLQ_SUBJECTS: &str = "dlq.>";
 /// KV bucket: job id → job status JSON.
 pub const JOB_STATUS_BUCKET: &str = "job_status";
+/// KV bucket: `<owner>.<job id>` → nothing: the index of job statuses by owner.
+pub const JOB_OWNERS_BUCKET: &str = "job_owners";
 /// KV bucket: session key → session JSON (TTL = session lifetime).
 pub const SESSIONS_BUCKET: &str = "sessions";
 /// KV bucket: worker id → heartbeat JSON (short TTL).

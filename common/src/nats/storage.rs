@@ -8,8 +8,9 @@
 //!
 //! | what | share | at 9 GiB |
 //! |---|---|---|
-//! | `images` (photos, overlays, thumbnails) | 60 % | 5.4 GiB |
+//! | `images` (photos, overlays, thumbnails) | 58 % | 5.2 GiB |
 //! | `job_status` | 12 % | 1.1 GiB |
+//! | `job_owners` (the index of statuses by owner) | 2 % | 184 MiB |
 //! | `JOBS` | 10 % | 0.9 GiB |
 //! | `JOBS_DLQ` | 6 % | 553 MiB |
 //! | `idempotency`, `sessions` | 4 % each | 369 MiB each |
@@ -31,6 +32,7 @@ pub const MIN_BUDGET: u64 = 16 * 1024 * 1024;
 pub enum Store {
     Images,
     JobStatus,
+    JobOwners,
     Jobs,
     DeadLetters,
     Idempotency,
@@ -45,8 +47,9 @@ impl Store {
     /// This store's share of the budget, in thousandths.
     pub fn permille(self) -> u64 {
         match self {
-            Self::Images => 600,
+            Self::Images => 580,
             Self::JobStatus => 120,
+            Self::JobOwners => 20,
             Self::Jobs => 100,
             Self::DeadLetters => 60,
             Self::Idempotency | Self::Sessions => 40,
@@ -81,6 +84,7 @@ mod tests {
         let all = [
             Store::Images,
             Store::JobStatus,
+            Store::JobOwners,
             Store::Jobs,
             Store::DeadLetters,
             Store::Idempotency,

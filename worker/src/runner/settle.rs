@@ -184,8 +184,10 @@ impl Runner {
             self.withdraw_result(delivery, envelope).await;
             return;
         }
-        if let Err(err) = delivery.message.double_ack().await {
-            tracing::warn!(error = %err, "ack not confirmed; a redelivery will finish from the stored result");
+        // A plain ack: were it lost, the redelivery settles from the stored result, so
+        // waiting for the server's confirmation would buy nothing (and cost a message).
+        if let Err(err) = delivery.message.ack().await {
+            tracing::warn!(error = %err, "ack not sent; a redelivery will finish from the stored result");
         }
         metrics::counter!("hast_jobs_completed_total", "kind" => envelope.kind.clone())
             .increment(1);
