@@ -18,6 +18,11 @@ pub struct WorkerHeartbeat {
     pub kinds: Vec<String>,
     /// Jobs running right now.
     pub in_flight: usize,
+    /// Each kind's consumer `ack_wait` in milliseconds, as this worker last read it from
+    /// the server: its `Progress` acks go out every third of it (or of its own
+    /// `JOB_ACK_WAIT`, if shorter).
+    #[serde(default)]
+    pub ack_wait_ms: std::collections::BTreeMap<String, u64>,
     pub started_at: DateTime<Utc>,
     pub last_seen: DateTime<Utc>,
 }

@@ -285,7 +285,10 @@ async fn the_chat_job_answers_once_per_job_from_the_reading(backend: Backend) {
         nats: client,
         statuses: statuses.clone(),
         images: js.get_object_store("images").await.unwrap(),
-        identity: Arc::new(hast_worker::heartbeat::WorkerIdentity::new(vec![])),
+        identity: Arc::new(hast_worker::heartbeat::WorkerIdentity::new(
+            vec![],
+            std::time::Duration::from_secs(30),
+        )),
         cancel: hast_worker::jobs::CancelFlag::default(),
         slot: Arc::new(
             Arc::new(tokio::sync::Semaphore::new(1))

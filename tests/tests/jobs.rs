@@ -752,3 +752,51 @@ async fn a_job_handed_back_after_heartbeats_is_redelivered_at_once() {
 
     assert_eq!(again.attempt, 2);
 }
+
+/// Another process (a newer worker, an operator) shortens the consumer's `ack_wait`
+/// after this worker started: the worker reads it back and heartbeats within it, so its
+/// long job is delivered once. Without that, its heartbeats (every third of its own 6 s)
+/// would come after the consumer's 1 s and the message would be delivered again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_heartbeats_within_an_ack_wait_another_process_shortened() {
+    let stack = Stack::start(Backend::Sqlite, &[]).await;
+    let executions = ExecutionLog::default();
+    let worker = stack
+        .worker(&[("JOB_ACK_WAIT", "6s"), executions.setting()])
+        .await;
+    let js = async_nats::jetstream::new(async_nats::connect(stack.nats.url()).await.unwrap());
+    let stream = js.get_stream("JOBS").await.unwrap();
+    let consumer: async_nats::jetstream::consumer::PullConsumer =
+        stream.get_consumer("worker-echo").await.unwrap();
+    let mut config = consumer.cached_info().config.clone();
+    assert_eq!(
+        config.ack_wait,
+        Duration::from_secs(6),
+        "the worker owns it"
+    );
+    config.ack_wait = Duration::from_secs(1);
+    js.create_consumer_on_stream(config, "JOBS").await.unwrap();
+
+    let workers = js.get_key_value("workers").await.unwrap();
+    eventually("the worker to read the new ack_wait", POLL, || async {
+        hast_common::workers::live_workers(&workers)
+            .await
+            .ok()?
+            .into_iter()
+            .find(|w| w.id == worker.id && w.ack_wait_ms.get("echo") == Some(&1000))
+    })
+    .await;
+    let id = submit_ok(&stack.app, "echo", json!({"sleep_ms": 4000})).await;
+    let done = wait_for(&stack.statuses, &id, JobState::Completed).await;
+
+    assert_eq!(done.attempt, 1);
+    assert_eq!(executions.counts().get(&id), Some(&1));
+    let mut consumer: async_nats::jetstream::consumer::PullConsumer =
+        stream.get_consumer("worker-echo").await.unwrap();
+    assert_eq!(
+        consumer.info().await.unwrap().delivered.consumer_sequence,
+        1,
+        "the job's message was delivered once"
+    );
+    worker.stop().await;
+}

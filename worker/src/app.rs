@@ -80,6 +80,7 @@ impl Worker {
         .await?;
         let identity = Arc::new(WorkerIdentity::new(
             kind_names().iter().map(|k| (*k).to_owned()).collect(),
+            settings.job_ack_wait,
         ));
         let ai = match settings.analyzer {
             Analyzer::Offline => None,

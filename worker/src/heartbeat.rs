@@ -1,7 +1,8 @@
 //! This worker's entry in the `workers` KV bucket, refreshed every
 //! [`WORKER_HEARTBEAT_INTERVAL`] and removed on a clean stop.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use async_nats::jetstream::kv;
@@ -20,12 +21,21 @@ pub struct WorkerIdentity {
     pub started_at: chrono::DateTime<Utc>,
     /// Jobs running now; the job loop updates it.
     pub in_flight: AtomicUsize,
+    /// Each kind's consumer `ack_wait` in milliseconds, as the server has it (the job
+    /// loop re-reads it; see the runner).
+    pub ack_waits: BTreeMap<String, AtomicU64>,
 }
 
 impl WorkerIdentity {
-    /// A new identity for this process.
-    pub fn new(kinds: Vec<String>) -> Self {
+    /// A new identity for this process, serving `kinds` with `ack_wait` (its
+    /// `JOB_ACK_WAIT`) until the consumers' own is read.
+    pub fn new(kinds: Vec<String>, ack_wait: std::time::Duration) -> Self {
+        let ms = u64::try_from(ack_wait.as_millis()).unwrap_or(u64::MAX);
         Self {
+            ack_waits: kinds
+                .iter()
+                .map(|kind| (kind.clone(), AtomicU64::new(ms)))
+                .collect(),
             id: uuid::Uuid::now_v7().to_string(),
             host: hostname_or_unknown(),
             pid: std::process::id(),
@@ -43,6 +53,11 @@ impl WorkerIdentity {
             pid: self.pid,
             kinds: self.kinds.clone(),
             in_flight: self.in_flight.load(Ordering::Relaxed),
+            ack_wait_ms: self
+                .ack_waits
+                .iter()
+                .map(|(kind, ms)| (kind.clone(), ms.load(Ordering::Relaxed)))
+                .collect(),
             started_at: self.started_at,
             last_seen: Utc::now(),
         }

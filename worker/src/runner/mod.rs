@@ -29,8 +29,8 @@ mod claim;
 pub(crate) mod patience;
 pub(crate) mod settle;
 
-use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -55,7 +55,8 @@ use crate::result_writer::ResultWriter;
 const FETCH_EXPIRES: Duration = Duration::from_secs(2);
 /// Most messages fetched in one request.
 const MAX_BATCH: usize = 256;
-/// How often a pull loop re-reads its consumer's `ack_wait` from the server.
+/// How often, at most, a pull loop re-reads its consumer's `ack_wait` from the server
+/// (and at least once per this worker's `JOB_ACK_WAIT`).
 const ACK_WAIT_REFRESH: Duration = Duration::from_secs(30);
 
 /// Everything the loop and its tasks share.
@@ -73,8 +74,6 @@ pub struct Runner {
     pub identity: Arc<WorkerIdentity>,
     /// Free job slots.
     pub slots: Arc<Semaphore>,
-    /// Each kind's consumer `ack_wait` in milliseconds, as the server has it.
-    ack_waits: HashMap<&'static str, AtomicU64>,
     /// The `workers` bucket: whether another worker is alive.
     workers: async_nats::jetstream::kv::Store,
     /// Ids of the jobs this worker is processing now.
@@ -130,11 +129,6 @@ impl Runner {
         identity: Arc<WorkerIdentity>,
         workers: async_nats::jetstream::kv::Store,
     ) -> Self {
-        let ack_wait = u64::try_from(settings.job_ack_wait.as_millis()).unwrap_or(u64::MAX);
-        let ack_waits = registry
-            .keys()
-            .map(|kind| (*kind, AtomicU64::new(ack_wait)))
-            .collect();
         Self {
             slots: Arc::new(Semaphore::new(settings.worker_concurrency)),
             results: ResultWriter::start(db.clone()),
@@ -146,7 +140,6 @@ impl Runner {
             images,
             registry,
             identity,
-            ack_waits,
             workers,
             in_hand: std::sync::Mutex::new(HashSet::new()),
         }
@@ -157,6 +150,7 @@ impl Runner {
     /// process may have changed it since this one started).
     pub(crate) fn heartbeat_every(&self, kind: &str) -> Duration {
         let actual = self
+            .identity
             .ack_waits
             .get(kind)
             .map(|ms| Duration::from_millis(ms.load(Ordering::Relaxed)))
@@ -168,7 +162,7 @@ impl Runner {
     async fn refresh_ack_wait(&self, kind: &str, consumer: &mut PullConsumer) {
         match consumer.info().await {
             Ok(info) => {
-                if let Some(slot) = self.ack_waits.get(kind) {
+                if let Some(slot) = self.identity.ack_waits.get(kind) {
                     let ms = u64::try_from(info.config.ack_wait.as_millis()).unwrap_or(u64::MAX);
                     slot.store(ms, Ordering::Relaxed);
                 }
@@ -218,7 +212,7 @@ impl Runner {
             if *stop.borrow() {
                 break;
             }
-            if refreshed.elapsed() >= ACK_WAIT_REFRESH {
+            if refreshed.elapsed() >= ACK_WAIT_REFRESH.min(self.settings.job_ack_wait) {
                 self.refresh_ack_wait(kind, &mut consumer).await;
                 refreshed = Instant::now();
             }
