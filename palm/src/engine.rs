@@ -79,3 +79,27 @@ impl Engine {
         Some((features, reading))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+
+    /// A stop asked for while the first stage runs ends the read before the second.
+    #[test]
+    fn a_read_stops_between_its_stages() {
+        let engine = Engine::with_model(None);
+        let image = RgbImage::from_pixel(64, 80, image::Rgb([200, 160, 140]));
+        let checks = Cell::new(0);
+        let stop_after_the_first_stage = || {
+            checks.set(checks.get() + 1);
+            checks.get() > 1
+        };
+        assert!(engine
+            .read_unless(&image, None, &stop_after_the_first_stage)
+            .is_none());
+        assert_eq!(checks.get(), 2, "checked before and after measuring");
+        assert!(engine.read_unless(&image, None, &|| false).is_some());
+    }
+}
