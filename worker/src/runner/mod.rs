@@ -234,8 +234,16 @@ impl Runner {
             }
             let wanted = permits.len();
             let batch = if draining {
-                // Whatever is there now, up to `wanted`; returns at once when empty.
-                consumer.fetch().max_messages(wanted).messages().await
+                // Whatever is there now, up to `wanted`; returns at once when empty. The
+                // expiry bounds the wait on the client too: a request lost while the
+                // consumer's leader changes would otherwise leave this loop waiting for an
+                // answer that never comes (seen in the cluster test: no worker pulled again).
+                consumer
+                    .fetch()
+                    .max_messages(wanted)
+                    .expires(FETCH_EXPIRES)
+                    .messages()
+                    .await
             } else {
                 // Wait (bounded) for the next message.
                 consumer
