@@ -7,6 +7,7 @@
 //!   limited per account and per client address (429 with `Retry-After`).
 //! - `POST   /api/v1/auth/logout`   → 204; the session is destroyed, the cookie cleared.
 //! - `GET    /api/v1/auth/me`       → 200 `{"user"}` (guests included) or 401.
+//! - `GET    /api/v1/auth/session`  → 200 `{"user"}`, `null` without a session.
 //! - `DELETE /api/v1/auth/me`       → 204; the account and everything it owns is gone.
 
 use email_address::EmailAddress;
@@ -72,6 +73,12 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = R
         .and(identity(state.clone()))
         .then(logout)
         .boxed();
+    let session = warp::path!("api" / "v1" / "auth" / "session")
+        .and(warp::get())
+        .and(with_state(state.clone()))
+        .and(identity(state.clone()))
+        .then(show_session)
+        .boxed();
     let me = warp::path!("api" / "v1" / "auth" / "me");
     let show_me = me
         .and(warp::get())
@@ -85,7 +92,12 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = R
         .and(require_user(state))
         .then(delete_me)
         .boxed();
-    register.or(login).or(logout).or(show_me).or(delete_me)
+    register
+        .or(login)
+        .or(logout)
+        .or(session)
+        .or(show_me)
+        .or(delete_me)
 }
 
 /// The public view of a user (never the password hash).
@@ -291,6 +303,18 @@ async fn show_me(state: AppState, who: Identity) -> ApiResult<warp::reply::Json>
         .await?
         .ok_or_else(crate::auth::identity::unauthenticated)?;
     Ok(warp::reply::json(&json!({"user": user_json(&user)})))
+}
+
+/// `GET /api/v1/auth/session`: who the caller is, `null` when nobody (200 either way, so
+/// a page that only wants to know does not log a failed request).
+async fn show_session(state: AppState, who: Option<Identity>) -> ApiResult<warp::reply::Json> {
+    let user = match who {
+        Some(who) => state.db.find_user(&who.user_id).await?,
+        None => None,
+    };
+    Ok(warp::reply::json(
+        &json!({"user": user.as_ref().map(user_json)}),
+    ))
 }
 
 async fn delete_me(state: AppState, who: Identity) -> ApiResult<warp::reply::Response> {
