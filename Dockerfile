@@ -25,10 +25,20 @@ COPY . .
 RUN cargo chef prepare --recipe-path recipe.json
 
 # ---------------------------------------------------------------------------
+# The web page (web/dist), embedded in hast-api when it is compiled.
+FROM node:20-bookworm-slim AS web
+WORKDIR /web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY web/ ./
+RUN npm run build
+
+# ---------------------------------------------------------------------------
 FROM chef AS builder
 COPY --from=planner /src/recipe.json recipe.json
 RUN cargo chef cook --release --recipe-path recipe.json
 COPY . .
+COPY --from=web /web/dist web/dist
 RUN cargo build --release --locked --bin hast-api --bin hast-worker \
  && install -D -m 0755 target/release/hast-api    /out/hast-api \
  && install -D -m 0755 target/release/hast-worker /out/hast-worker

@@ -335,3 +335,42 @@ stop_postgres() {
         _hast_pg_as_owner "$HAST_PG_BIN/pg_ctl" -D "$HAST_PG_DATA" -w -m fast stop >/dev/null
     fi
 }
+
+# ---------------------------------------------------------------------------
+# The web page (web/): Node.js and npm at build time only
+# ---------------------------------------------------------------------------
+
+# Node.js (>= 18) and npm, from Debian's packages when missing.
+ensure_node() {
+    local major=""
+    if command -v node >/dev/null 2>&1; then
+        major="$(node --version 2>/dev/null | sed -E 's/^v([0-9]+).*/\1/')"
+    fi
+    if ! [[ "$major" =~ ^[0-9]+$ ]] || ((major < 18)) || ! command -v npm >/dev/null 2>&1; then
+        _hast_apt_install nodejs npm || return 1
+    fi
+}
+
+# Builds web/dist (embedded by hast-api at compile time): `npm ci` when the installed
+# packages are older than package-lock.json, then type-check and bundle.
+build_web() {
+    ensure_node || return 1
+    local web="$HAST_ROOT/web"
+    if [[ ! -f "$web/node_modules/.package-lock.json" ||
+        "$web/package-lock.json" -nt "$web/node_modules/.package-lock.json" ]]; then
+        hast_log "npm ci (web/)"
+        (cd "$web" && npm ci --no-audit --no-fund --loglevel=error) || return 1
+    fi
+    (cd "$web" && npm run --silent build) || return 1
+}
+
+# Debian's Chromium and ChromeDriver, for the browser tests, and a Devanagari font (the
+# page shows the Hindi names; the screenshots would show empty boxes without one).
+ensure_chromium() {
+    if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1 ||
+        ! fc-list 2>/dev/null | grep -qi deva; then
+        _hast_apt_install chromium chromium-driver fonts-lohit-deva || return 1
+    fi
+    export HAST_CHROMIUM="${HAST_CHROMIUM:-$(command -v chromium)}"
+    export HAST_CHROMEDRIVER="${HAST_CHROMEDRIVER:-$(command -v chromedriver)}"
+}

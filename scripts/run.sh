@@ -168,6 +168,9 @@ hast_section "nats-server"
 command -v curl >/dev/null 2>&1 || _hast_apt_install curl ca-certificates
 ensure_nats_server
 
+hast_section "web page (web/ -> web/dist, embedded in hast-api)"
+build_web
+
 hast_section "cargo build --release --bin hast-api --bin hast-worker"
 cargo build --release --bin hast-api --bin hast-worker
 API_BIN="$HAST_ROOT/target/release/hast-api"

@@ -19,6 +19,12 @@ ensure_nats_server
 hast_section "PostgreSQL"
 ensure_postgres
 
+hast_section "Chromium and ChromeDriver (browser tests)"
+ensure_chromium
+
+hast_section "web page (web/ -> web/dist, embedded in hast-api)"
+build_web
+
 hast_section "cargo fmt --all -- --check"
 cargo fmt --all -- --check
 

@@ -16,6 +16,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+pub mod browser;
 pub mod chat_server;
 #[cfg(test)]
 mod no_panic;

@@ -19,6 +19,7 @@ mod http;
 mod jobs;
 mod reconciler;
 mod storage;
+mod web;
 mod worker;
 
 /// Every test file in this folder is compiled: with `autotests = false`, a file without

@@ -1,4 +1,5 @@
-//! The router: one module per resource, combined here with the JSON rejection handler.
+//! The router: one module per resource (and `web` for the page), combined here with the
+//! JSON rejection handler.
 //!
 //! Each module exposes `routes(state) -> impl Filter` with path filters *before*
 //! method filters, so an unknown path is 404 and a known path with the wrong method 405.
@@ -11,6 +12,7 @@ pub mod jobs;
 mod metrics;
 pub mod openapi;
 mod pagination;
+pub mod web;
 
 use warp::{Filter, Rejection, Reply};
 
@@ -30,7 +32,8 @@ fn api(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Rejectio
         .or(analyses::routes(state.clone()))
         .or(conversations::routes(state.clone()))
         .or(jobs::routes(state.clone()))
-        .or(metrics::routes(state))
+        .or(metrics::routes(state.clone()))
         .or(openapi::routes())
+        .or(web::routes(state))
         .boxed()
 }
