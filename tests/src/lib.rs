@@ -250,12 +250,15 @@ impl Drop for NatsServer {
 
 /// A TCP proxy on loopback in front of a server that can hold all traffic for a while:
 /// a network partition between one client (say, one worker) and NATS, while everyone
-/// else still reaches it. Bytes sent meanwhile are delivered when it resumes.
+/// else still reaches it. Bytes sent meanwhile are delivered when it resumes. It can also
+/// cut every open connection (a dropped network), and counts the connections it took.
 #[derive(Debug)]
 pub struct PausableProxy {
     /// Where clients connect.
     pub port: u16,
     paused: tokio::sync::watch::Sender<bool>,
+    cuts: tokio::sync::watch::Sender<u64>,
+    accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -267,19 +270,41 @@ impl PausableProxy {
             .expect("bind the proxy");
         let port = listener.local_addr().expect("proxy address").port();
         let (paused, watch) = tokio::sync::watch::channel(false);
+        let (cuts, cut_watch) = tokio::sync::watch::channel(0u64);
+        let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = accepted.clone();
         let task = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let Ok(server) = tokio::net::TcpStream::connect(("127.0.0.1", upstream)).await
                 else {
                     continue;
                 };
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 let (client_read, client_write) = client.into_split();
                 let (server_read, server_write) = server.into_split();
-                tokio::spawn(pipe(client_read, server_write, watch.clone()));
-                tokio::spawn(pipe(server_read, client_write, watch.clone()));
+                let mut cut = cut_watch.clone();
+                cut.mark_unchanged();
+                tokio::spawn(pipe(client_read, server_write, watch.clone(), cut.clone()));
+                tokio::spawn(pipe(server_read, client_write, watch.clone(), cut));
             }
         });
-        Self { port, paused, task }
+        Self {
+            port,
+            paused,
+            cuts,
+            accepted,
+            task,
+        }
+    }
+
+    /// Closes every connection open now (new ones are taken as usual).
+    pub fn cut(&self) {
+        self.cuts.send_modify(|n| *n += 1);
+    }
+
+    /// How many connections the proxy has taken so far.
+    pub fn accepted(&self) -> usize {
+        self.accepted.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// `nats://127.0.0.1:<port>`.
@@ -299,16 +324,22 @@ impl Drop for PausableProxy {
     }
 }
 
-/// Copies `from` to `to`, waiting while `paused` is true before each chunk.
+/// Copies `from` to `to`, waiting while `paused` is true before each chunk, until either
+/// side closes or the connection is cut.
 async fn pipe(
     mut from: tokio::net::tcp::OwnedReadHalf,
     mut to: tokio::net::tcp::OwnedWriteHalf,
     mut paused: tokio::sync::watch::Receiver<bool>,
+    mut cut: tokio::sync::watch::Receiver<u64>,
 ) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut buffer = vec![0u8; 64 * 1024];
     loop {
-        let Ok(n) = from.read(&mut buffer).await else {
+        let read = tokio::select! {
+            read = from.read(&mut buffer) => read,
+            _ = cut.changed() => return,
+        };
+        let Ok(n) = read else {
             return;
         };
         if n == 0 || paused.wait_for(|p| !*p).await.is_err() {

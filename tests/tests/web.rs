@@ -17,24 +17,36 @@ struct Site {
     _nats: NatsServer,
     _db: TestDatabase,
     app: TestApp,
-    worker: TestWorker,
+    settings: hast_common::config::Settings,
+    worker: Option<TestWorker>,
     photos: tempfile::TempDir,
 }
 
 impl Site {
     async fn start(overrides: &[(&str, &str)]) -> Self {
+        let mut site = Self::without_worker(overrides).await;
+        site.start_worker().await;
+        site
+    }
+
+    /// The API alone: jobs wait in the queue until [`Site::start_worker`].
+    async fn without_worker(overrides: &[(&str, &str)]) -> Self {
         let nats = NatsServer::start();
         let db = TestDatabase::sqlite();
         let settings = test_settings(&db.url, &nats.url(), overrides);
         let app = spawn_app(settings.clone()).await;
-        let worker = spawn_worker(settings).await;
         Self {
             _nats: nats,
             _db: db,
             app,
-            worker,
+            settings,
+            worker: None,
             photos: tempfile::tempdir().unwrap(),
         }
+    }
+
+    async fn start_worker(&mut self) {
+        self.worker = Some(spawn_worker(self.settings.clone()).await);
     }
 
     fn url(&self, path: &str) -> String {
@@ -55,7 +67,9 @@ impl Site {
     }
 
     async fn stop(self) {
-        self.worker.stop().await;
+        if let Some(worker) = self.worker {
+            worker.stop().await;
+        }
         self.app.stop().await;
     }
 }
@@ -456,4 +470,39 @@ async fn the_page_is_served_with_a_strict_policy_and_cached_assets() {
         "the page does not swallow API paths"
     );
     app.stop().await;
+}
+
+/// The progress view waits for a job still queued, rides through a dropped connection
+/// (the browser's event stream reconnects and gets the current status first), and shows
+/// the reading once a worker has read the palm.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_survives_a_dropped_connection() {
+    let mut site = Site::without_worker(&[]).await;
+    let proxy = hast_tests::PausableProxy::start(site.app.addr.port()).await;
+    let browser = Browser::start(1280, 900).await;
+    let photo = site.photo("palm.jpg", &SynthSpec::palm(17));
+    let base = format!("http://127.0.0.1:{}", proxy.port);
+
+    browser.open(&format!("{base}/")).await;
+    upload(&browser, "image", &photo).await;
+    browser
+        .click("form.upload button[type=submit]:not([disabled])")
+        .await;
+    browser
+        .wait_for_text("main [role=status]", "Waiting for a reader")
+        .await;
+    let before = proxy.accepted();
+    proxy.cut();
+    // The page opens its event stream again (a new connection through the proxy).
+    hast_tests::eventually(
+        "the event stream to reconnect",
+        std::time::Duration::from_millis(50),
+        || async { (proxy.accepted() > before).then_some(()) },
+    )
+    .await;
+    site.start_worker().await;
+    browser.wait_for("#invite-title").await;
+    browser.wait_for_text("main h1", "Your palm reading").await;
+    browser.close().await;
+    site.stop().await;
 }
