@@ -167,6 +167,28 @@ async fn a_guest_reads_a_palm_signs_up_asks_and_deletes_everything() {
         .click(".conversation form.ask button[type=submit]")
         .await;
     browser.wait_for(".says.assistant").await;
+    // Rename it (the browser's prompt), then delete it (its confirmation).
+    browser.click(".conversation .actions button").await;
+    browser
+        .client
+        .send_alert_text("About my heart line")
+        .await
+        .unwrap();
+    browser.client.accept_alert().await.unwrap();
+    browser
+        .wait_for_text(".conversation h3", "About my heart line")
+        .await;
+    browser
+        .click(".conversation .actions button:last-child")
+        .await;
+    browser.client.accept_alert().await.unwrap();
+    browser
+        .client
+        .wait()
+        .at_most(hast_tests::WAIT)
+        .for_element(fantoccini::Locator::Css(".conversation-list:empty"))
+        .await
+        .unwrap();
 
     // The history shows it with its thumbnail; deleting it empties the history.
     browser.click("a[href='/readings']").await;
