@@ -528,3 +528,44 @@ async fn progress_survives_a_dropped_connection() {
     browser.close().await;
     site.stop().await;
 }
+
+/// The history shows twelve readings a page, newest first, with links to the others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_history_is_paged() {
+    let site = Site::start(&[]).await;
+    let statuses = hast_tests::jobs::status_store(&site.settings.nats_url).await;
+    let mut analyses = Vec::new();
+    for seed in 0..13 {
+        analyses.push(site.app.upload_palm(100 + seed).await);
+    }
+    let user = &site.app.user;
+    for (_, job) in &analyses {
+        hast_tests::jobs::wait_for(&statuses, job, hast_common::jobs::JobState::Completed).await;
+    }
+    for job in hast_tests::jobs::jobs_of_kind(&statuses, &user.id, "thumbnail").await {
+        hast_tests::jobs::wait_for(&statuses, &job, hast_common::jobs::JobState::Completed).await;
+    }
+    let browser = Browser::start(1280, 900).await;
+    browser.open(&site.url("/login")).await;
+    browser.type_into("#login-email", &user.email).await;
+    browser.type_into("#login-password", &user.password).await;
+    browser.click("form.auth button[type=submit]").await;
+    browser.wait_for(".history .card").await;
+    let cards = "return [...document.querySelectorAll('.history .card a')].map(a => a.getAttribute('href'))";
+    let first = browser.eval(cards).await;
+    assert_eq!(first.as_array().unwrap().len(), 12);
+    let newest = format!("/readings/{}", analyses[12].0);
+    assert_eq!(first[0], newest.as_str(), "newest first");
+    browser.click(".pager a").await;
+    browser.wait_for_text(".pager", "Newer").await;
+    let second = browser.eval(cards).await;
+    assert_eq!(
+        second,
+        serde_json::json!([format!("/readings/{}", analyses[0].0)]),
+        "the oldest on the second page"
+    );
+    let errors = browser.console_errors().await;
+    assert!(errors.is_empty(), "console errors: {errors:#?}");
+    browser.close().await;
+    site.stop().await;
+}
