@@ -591,8 +591,9 @@ async fn uploads_are_checked_and_limited_per_user_and_per_address(backend: Backe
     }
 }
 
-async fn a_guest_uploads_then_claims_the_analysis_on_register(backend: Backend) {
-    let (_nats, _db, app) = setup(backend, &[("GUEST_MAX_ANALYSES", "2")]).await;
+/// An upload without a session (202): the guest's cookie pair, its `Set-Cookie`, and the
+/// answer.
+async fn guest_upload(app: &TestApp) -> (String, String, Value) {
     let response = app
         .anonymous
         .post(app.url("/api/v1/analyses"))
@@ -601,9 +602,15 @@ async fn a_guest_uploads_then_claims_the_analysis_on_register(backend: Backend) 
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 202);
-    let (guest_cookie, header) = session_cookie(&response);
-    assert!(header.contains("HttpOnly") && header.contains("SameSite=Lax"));
+    let (cookie, header) = session_cookie(&response);
     let (_, upload) = json_of(response).await;
+    (cookie, header, upload)
+}
+
+async fn a_guest_uploads_then_claims_the_analysis_on_register(backend: Backend) {
+    let (_nats, _db, app) = setup(backend, &[("GUEST_MAX_ANALYSES", "2")]).await;
+    let (guest_cookie, header, upload) = guest_upload(&app).await;
+    assert!(header.contains("HttpOnly") && header.contains("SameSite=Lax"));
     let analysis = upload["analysis"]["id"].as_str().unwrap().to_owned();
 
     let guest = |method: reqwest::Method, path: &str| {
@@ -880,16 +887,7 @@ async fn messages_sent(nats: &NatsServer) -> u64 {
 async fn a_claim_and_a_deletion_read_only_their_owner_s_jobs() {
     const OTHERS: usize = 5_000;
     let (nats, _db, app) = setup(Backend::Sqlite, &[]).await;
-    let response = app
-        .anonymous
-        .post(app.url("/api/v1/analyses"))
-        .multipart(photo_form("image"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 202);
-    let (guest_cookie, _) = session_cookie(&response);
-    let (_, upload) = json_of(response).await;
+    let (guest_cookie, _, upload) = guest_upload(&app).await;
     let job = upload["job"]["id"].as_str().unwrap().to_owned();
 
     let js = async_nats::jetstream::new(async_nats::connect(nats.url()).await.unwrap());

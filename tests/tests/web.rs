@@ -182,13 +182,7 @@ async fn a_guest_reads_a_palm_signs_up_asks_and_deletes_everything() {
         .click(".conversation .actions button:last-child")
         .await;
     browser.client.accept_alert().await.unwrap();
-    browser
-        .client
-        .wait()
-        .at_most(hast_tests::WAIT)
-        .for_element(fantoccini::Locator::Css(".conversation-list:empty"))
-        .await
-        .unwrap();
+    browser.wait_for(".conversation-list:empty").await;
 
     // The history shows it with its thumbnail; deleting it empties the history.
     browser.click("a[href='/readings']").await;
@@ -197,13 +191,7 @@ async fn a_guest_reads_a_palm_signs_up_asks_and_deletes_everything() {
     assert_accessible(&browser, "history").await;
     browser.click(".history .card button").await;
     browser.client.accept_alert().await.unwrap();
-    browser
-        .client
-        .wait()
-        .at_most(hast_tests::WAIT)
-        .for_element(fantoccini::Locator::Css(".history:empty"))
-        .await
-        .unwrap();
+    browser.wait_for(".history:empty").await;
 
     // Deleting the account needs the confirmation, then signs out.
     browser.click("a[href='/account']").await;
