@@ -431,6 +431,24 @@ pub(crate) fn join_and<S: AsRef<str>>(items: &[S]) -> String {
     }
 }
 
+/// The indefinite article for `word` by how it is said: "an energetic", "a grounded",
+/// "an honest", "a unique".
+pub(crate) fn indefinite_article(word: &str) -> &'static str {
+    let lower = word.trim_start().to_lowercase();
+    const VOWEL_SOUNDING: &[&str] = &["hour", "honest", "honour", "heir"];
+    const CONSONANT_SOUNDING: &[&str] = &["uni", "use", "usu", "uti", "eu", "one", "once"];
+    if VOWEL_SOUNDING.iter().any(|p| lower.starts_with(p)) {
+        return "an";
+    }
+    if CONSONANT_SOUNDING.iter().any(|p| lower.starts_with(p)) {
+        return "a";
+    }
+    match lower.chars().next() {
+        Some('a' | 'e' | 'i' | 'o' | 'u') => "an",
+        _ => "a",
+    }
+}
+
 /// 3–5 sentences: the shape, the (up to) two clearest lines, the lines not seen, a
 /// closing thought.
 fn summary(
@@ -441,8 +459,11 @@ fn summary(
     let mut sentences: Vec<String> = Vec::new();
     sentences.push(match element {
         Some(e) => format!(
-            "Your hand is of the {} type, {} in the tradition, which speaks of a {} nature.",
-            e.english, e.hindi, e.nature
+            "Your hand is of the {} type, {} in the tradition, which speaks of {} {} nature.",
+            e.english,
+            e.hindi,
+            indefinite_article(e.nature),
+            e.nature
         ),
         None => rules::SUMMARY_NO_SHAPE.to_string(),
     });

@@ -136,7 +136,8 @@ pub struct ElementText {
     pub english: &'static str,
     /// "Prithvi".
     pub hindi: &'static str,
-    /// Adjectives for the summary ("… speaks of a {nature} nature").
+    /// Adjectives for the summary ("… speaks of a {nature} nature", with the article
+    /// that fits: "an energetic").
     pub nature: &'static str,
     pub text: &'static str,
     pub strength: &'static str,

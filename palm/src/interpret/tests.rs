@@ -793,3 +793,26 @@ fn hand_info_quality_and_shape_come_from_the_features() {
     assert_eq!(unusable.hand.side_source, "unknown");
     assert_eq!(unusable.hand.side, None);
 }
+
+#[test]
+fn articles_agree_with_the_words_they_introduce() {
+    use super::indefinite_article;
+    assert_eq!(indefinite_article("energetic, enthusiastic"), "an");
+    assert_eq!(indefinite_article("grounded, practical"), "a");
+    assert_eq!(indefinite_article("honest"), "an");
+    assert_eq!(indefinite_article("unique"), "a");
+    assert_eq!(indefinite_article("open"), "an");
+    for f in feature_grid() {
+        let reading = read(&f);
+        let text = format!(
+            "{} {} {}",
+            reading.summary,
+            reading.strengths.join(" "),
+            reading.guidance.join(" ")
+        )
+        .to_lowercase();
+        for wrong in [" a a", " a e", " a i", " a o"] {
+            assert!(!text.contains(wrong), "{wrong:?} in: {text}");
+        }
+    }
+}
