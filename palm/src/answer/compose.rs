@@ -212,6 +212,7 @@ fn section(r: &Reading, topic: Topic, aspects: &[Aspect], brief: bool) -> Vec<St
         Topic::Summary => vec![summary(r)],
         Topic::Strengths => vec![strengths(r)],
         Topic::Guidance => vec![guidance(r)],
+        Topic::WhichHand => vec![which_hand(r)],
         Topic::Safety => Vec::new(),
     }
 }
@@ -248,6 +249,7 @@ fn topic_name(topic: &Topic) -> String {
         Topic::Summary => "the overall reading".to_string(),
         Topic::Strengths => "your strengths".to_string(),
         Topic::Guidance => "the suggestions".to_string(),
+        Topic::WhichHand => "which hand to read".to_string(),
         Topic::Safety => "that".to_string(),
     }
 }
@@ -762,6 +764,22 @@ fn strengths(r: &Reading) -> String {
         "Your reading notes these strengths: {}.",
         r.strengths.join("; ")
     )
+}
+
+/// Which hand the tradition reads, and which this reading has.
+fn which_hand(r: &Reading) -> String {
+    const TRADITION: &str = "Hast Rekha Shastra reads both hands. The hand you use less is said to show what you were born with, and the hand you use most what you have made of it; an older custom read a man's right hand and a woman's left, but readers today start from your dominant hand and compare it with the other.";
+    let this = if r.second_hand.is_some() {
+        "This reading has both of your hands, so you can ask what differs between them.".to_string()
+    } else if let Some(side) = r.hand.side {
+        format!(
+            "This reading is of your {} hand; to compare, upload a photo of each hand together.",
+            side_name(side)
+        )
+    } else {
+        "This reading does not record which hand the photo shows; to compare, upload a photo of each hand together.".to_string()
+    };
+    format!("{TRADITION} {this}")
 }
 
 fn guidance(r: &Reading) -> String {

@@ -109,13 +109,16 @@ pub enum Topic {
     Strengths,
     /// The reading's suggestions.
     Guidance,
+    /// Which hand to read, left or right, and which this reading has.
+    WhichHand,
     /// A question about lifespan, illness, death, accidents or misfortune: refused.
     Safety,
 }
 
 impl Topic {
     /// A stable snake_case code: `heart_line`, `lines`, `shape`, `fingers`,
-    /// `mount_venus`, `mounts`, `quality`, `summary`, `strengths`, `guidance`, `safety`.
+    /// `mount_venus`, `mounts`, `quality`, `summary`, `strengths`, `guidance`,
+    /// `which_hand`, `safety`.
     pub fn code(&self) -> String {
         match self {
             Topic::Line(id) => format!("{}_line", id.code()),
@@ -128,6 +131,7 @@ impl Topic {
             Topic::Summary => "summary".to_string(),
             Topic::Strengths => "strengths".to_string(),
             Topic::Guidance => "guidance".to_string(),
+            Topic::WhichHand => "which_hand".to_string(),
             Topic::Safety => "safety".to_string(),
         }
     }

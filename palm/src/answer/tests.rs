@@ -716,3 +716,22 @@ fn answers_serialise_with_topic_codes() {
         .expect("a turn");
     assert_eq!(turn, Turn::user("hi"));
 }
+
+#[test]
+fn which_hand_to_read_is_answered_not_summarised() {
+    let r = full();
+    for q in [
+        "Which hand should I read, left or right?",
+        "which palm do you read?",
+        "should it be my dominant hand?",
+    ] {
+        let a = ask(&r, q);
+        assert_eq!(a.topics, vec![Topic::WhichHand], "{q}");
+        assert!(a.covered, "{q}");
+        assert!(body(&a).contains("both hands"), "{q}: {}", a.text);
+        assert!(
+            !body(&a).contains(r.summary.as_str()),
+            "{q}: not the summary"
+        );
+    }
+}

@@ -207,6 +207,7 @@ const QUALITY: &[Topic] = &[Topic::Quality];
 const SUMMARY: &[Topic] = &[Topic::Summary];
 const STRENGTHS: &[Topic] = &[Topic::Strengths];
 const GUIDANCE: &[Topic] = &[Topic::Guidance];
+const WHICH_HAND: &[Topic] = &[Topic::WhichHand];
 const MARS: &[Topic] = &[Topic::Mount("mars_inner"), Topic::Mount("mars_outer")];
 
 /// Names of each line: `(alone or qualified, only qualified, topics)`. A name of the
@@ -789,6 +790,21 @@ fn fixed() -> Vec<(&'static str, Hit)> {
             "remedies",
         ],
         Strong(GUIDANCE),
+    );
+    add(
+        &[
+            "which hand",
+            "which palm",
+            "what hand",
+            "which one should i",
+            "left or right",
+            "right or left",
+            "dominant hand",
+            "kaun sa haath",
+            "konsa haath",
+            "kaunsa haath",
+        ],
+        Strong(WHICH_HAND),
     );
 
     // ── weak topics ──
