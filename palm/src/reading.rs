@@ -32,6 +32,32 @@ pub struct Reading {
     /// The other hand's reading, when both hands were uploaded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub second_hand: Option<Box<Reading>>,
+    /// How the two hands differ, line by line, when both were read and usable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<HandComparison>,
+}
+
+/// The two hands side by side, as the tradition reads them: the hand one uses less for
+/// what one was born with, the hand one uses most for what one has made of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HandComparison {
+    /// A sentence or two: how much the hands differ, and how the tradition reads that.
+    pub summary: String,
+    /// Each principal line found on either hand.
+    pub lines: Vec<LineComparison>,
+}
+
+/// One line on both hands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LineComparison {
+    /// `heart`, `head`, `life`, `fate`, `sun`, `mercury`.
+    pub id: String,
+    pub english: String,
+    pub hindi: String,
+    /// Whether it differs in what was measured (presence, length, depth, breaks).
+    pub differs: bool,
+    /// What differs, in words ("longer and deeper on your right hand").
+    pub reading: String,
 }
 
 /// Which hand and how it was found.

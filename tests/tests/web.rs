@@ -336,6 +336,14 @@ async fn two_hands_on_a_phone_sized_screen() {
         .click("form.upload button[type=submit]:not([disabled])")
         .await;
     browser.wait_for(".hands.two .hand + .hand .lines").await;
+    // The two hands compared, line by line.
+    browser
+        .wait_for_text("#comparison-title", "Your two hands compared")
+        .await;
+    let compared = browser
+        .eval("return document.querySelectorAll('.comparison li').length")
+        .await;
+    assert!(compared.as_u64().unwrap() >= 3, "{compared}");
     let hands = browser
         .eval("return document.querySelectorAll('section.hand').length")
         .await;

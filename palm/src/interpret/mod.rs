@@ -14,6 +14,7 @@
 //! the quality gate gets retake advice and no interpretation at all.
 
 pub mod bands;
+pub mod compare;
 pub mod mounts;
 pub mod rules;
 
@@ -200,6 +201,7 @@ fn unusable_reading(f: &Features, hand: HandInfo, quality: QualityReport) -> Rea
         guidance: rules::RETAKE_TIPS.iter().map(|s| s.to_string()).collect(),
         disclaimer: DISCLAIMER.to_string(),
         second_hand: None,
+        comparison: None,
     }
 }
 
@@ -403,6 +405,7 @@ fn usable_reading(f: &Features, hand: HandInfo, quality: QualityReport) -> Readi
         guidance: guidance(element, &present),
         disclaimer: DISCLAIMER.to_string(),
         second_hand: None,
+        comparison: None,
     }
 }
 

@@ -180,3 +180,24 @@ fn second_hand_reading_validates_and_is_checked_too() {
     left.second_hand = Some(Box::new(right));
     assert!(!v.is_valid(&serde_json::to_value(&left).expect("serialises")));
 }
+
+#[test]
+fn a_comparison_of_two_hands_validates_and_is_checked_too() {
+    let v = validator();
+    let mut right = RuleInterpreter.interpret(&ts::sample());
+    let mut left = right.clone();
+    left.hand.side = Some(crate::HandSide::Left);
+    right.comparison = super::compare::compare_hands(&right, &left);
+    right.second_hand = Some(Box::new(left));
+    let json = serde_json::to_value(&right).expect("serialises");
+    assert!(json.get("comparison").is_some());
+    assert_valid(&v, &json);
+    assert!(!v.is_valid(&rename(&json, "/comparison", "summary", "summry")));
+    assert!(!v.is_valid(&set(
+        &json,
+        "/comparison/lines/0/id",
+        serde_json::json!("elbow")
+    )));
+    // One hand: no comparison field at all.
+    assert!(reading_json(&ts::sample()).get("comparison").is_none());
+}

@@ -816,3 +816,68 @@ fn articles_agree_with_the_words_they_introduce() {
         }
     }
 }
+
+// ─────────────────────────────── two hands ───────────────────────────────
+
+fn hands() -> (Reading, Reading) {
+    let lines = || {
+        vec![
+            line(LineId::Heart, 0.8, 0.9, 0.7, 0, 1, 0),
+            line(LineId::Head, 0.6, 0.3, 0.5, 1, 0, 0),
+            line(LineId::Life, 0.95, 2.3, 0.75, 0, 0, 1),
+            line(LineId::Fate, 0.5, 0.2, 0.4, 0, 0, 0),
+        ]
+    };
+    let right = read(&usable(lines()));
+    let mut left_features = usable(lines());
+    left_features.side = Some(crate::HandSide::Left);
+    (right, read(&left_features))
+}
+
+#[test]
+fn the_same_lines_on_both_hands_differ_nowhere() {
+    use super::compare::compare_hands;
+    let (right, left) = hands();
+    let c = compare_hands(&right, &left).expect("both usable");
+    assert!(c.lines.iter().all(|l| !l.differs), "{c:?}");
+    assert!(c.summary.contains("much the same"), "{}", c.summary);
+    assert_eq!(c.lines.len(), 4, "each line found on either hand");
+}
+
+#[test]
+fn two_hands_are_compared_line_by_line() {
+    use super::compare::{compare_hands, DEPTH_MARGIN, LENGTH_MARGIN};
+    let (right, mut left) = hands();
+    let heart = left
+        .lines
+        .iter_mut()
+        .find(|l| l.id == "heart")
+        .expect("heart");
+    heart.length = heart.length.map(|l| l - 2.0 * LENGTH_MARGIN);
+    heart.depth = heart.depth.map(|d| d + 2.0 * DEPTH_MARGIN);
+    let fate = left
+        .lines
+        .iter_mut()
+        .find(|l| l.id == "fate")
+        .expect("fate");
+    fate.present = false;
+    let c = compare_hands(&right, &left).expect("both usable");
+    let of = |id: &str| c.lines.iter().find(|l| l.id == id).expect("listed");
+    assert_eq!(
+        of("heart").reading,
+        "Longer on your right hand and deeper on your left hand."
+    );
+    assert_eq!(of("fate").reading, "Found on your right hand only.");
+    assert!(!of("head").differs);
+    assert!(
+        c.summary.contains("Hriday rekha and Bhagya rekha"),
+        "{}",
+        c.summary
+    );
+    for text in std::iter::once(&c.summary).chain(c.lines.iter().map(|l| &l.reading)) {
+        assert_safe("comparison", text);
+    }
+    // An unusable photo is not compared.
+    left.quality.usable = false;
+    assert!(compare_hands(&right, &left).is_none());
+}

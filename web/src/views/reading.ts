@@ -40,6 +40,10 @@ export interface Reading {
   strengths?: string[];
   guidance?: string[];
   second_hand?: Reading;
+  comparison?: {
+    summary: string;
+    lines: { id: string; english: string; hindi: string; differs: boolean; reading: string }[];
+  };
 }
 
 export interface Analysis {
@@ -175,10 +179,33 @@ async function showResult(main: HTMLElement, analysis: Analysis): Promise<void> 
     main,
     title,
     h("p", { class: "lead summary" }, reading.summary),
+    reading.comparison ? comparison(reading.comparison) : null,
     hands,
     h("p", { class: "disclaimer" }, reading.disclaimer),
   );
   append(main, await conversationsSection(analysis, user as User));
+}
+
+/** How the two hands differ, line by line. */
+function comparison(c: NonNullable<Reading["comparison"]>) {
+  return h(
+    "section",
+    { class: "comparison", "aria-labelledby": "comparison-title" },
+    h("h2", { id: "comparison-title" }, "Your two hands compared"),
+    h("p", {}, c.summary),
+    h(
+      "ul",
+      {},
+      ...c.lines.map((line) =>
+        h(
+          "li",
+          { class: line.differs ? "differs" : "same" },
+          h("strong", {}, `${line.english} (${line.hindi}): `),
+          line.reading,
+        ),
+      ),
+    ),
+  );
 }
 
 function retakeAdvice(reading: Reading) {

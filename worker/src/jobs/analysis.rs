@@ -123,6 +123,7 @@ async fn run(
         return Err(JobError::permanent("invalid_payload", "no photos"));
     };
     if let Some(second) = readings.next() {
+        primary.comparison = hast_palm::interpret::compare::compare_hands(&primary, &second);
         primary.second_hand = Some(Box::new(second));
     }
     let usable = primary.quality.usable;
