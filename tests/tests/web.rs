@@ -84,6 +84,15 @@ async fn upload(browser: &Browser, field: &str, file: &str) {
         .unwrap();
 }
 
+/// Fills in the sign-up form on the page and sends it; the new account's email.
+async fn sign_up(browser: &Browser, name: &str, password: &str) -> String {
+    let email = format!("{name}-{}@example.com", uuid::Uuid::now_v7().simple());
+    browser.type_into("#signup-email", &email).await;
+    browser.type_into("#signup-password", password).await;
+    browser.click("form.auth button[type=submit]").await;
+    email
+}
+
 async fn assert_accessible(browser: &Browser, view: &str) {
     let violations = browser.serious_accessibility_violations().await;
     assert!(
@@ -127,12 +136,7 @@ async fn a_guest_reads_a_palm_signs_up_asks_and_deletes_everything() {
     assert_accessible(&browser, "guest summary").await;
 
     // Signing up on that page claims the reading: the full reading appears.
-    let email = format!("web-{}@example.com", uuid::Uuid::now_v7().simple());
-    browser.type_into("#signup-email", &email).await;
-    browser
-        .type_into("#signup-password", "a palm full of lines")
-        .await;
-    browser.click("form.auth button[type=submit]").await;
+    sign_up(&browser, "web", "a palm full of lines").await;
     browser.wait_for(".lines button.line-name").await;
     browser.wait_for_text("main h1", "Your palm reading").await;
     let lines = browser
@@ -283,12 +287,7 @@ async fn two_hands_on_a_phone_sized_screen() {
     // Signed in first, so the full reading shows.
     browser.open(&site.url("/signup")).await;
     assert_accessible(&browser, "sign-up").await;
-    let email = format!("phone-{}@example.com", uuid::Uuid::now_v7().simple());
-    browser.type_into("#signup-email", &email).await;
-    browser
-        .type_into("#signup-password", "two hands two palms")
-        .await;
-    browser.click("form.auth button[type=submit]").await;
+    let email = sign_up(&browser, "phone", "two hands two palms").await;
     browser.wait_for_text("main h1", "Your readings").await;
     // Sign out, then in again (a wrong password first).
     browser.click("nav button.link").await;
