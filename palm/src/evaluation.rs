@@ -274,21 +274,47 @@ pub struct CaseResult {
     pub negative: Option<&'static str>,
     pub usable: bool,
     pub lines: Vec<LineScore>,
+    /// The lines this palm was drawn without.
+    pub not_drawn: Vec<LineId>,
+    /// Of those, the ones the engine reported anyway (a phantom line).
+    pub phantoms: Vec<LineId>,
 }
 
 /// Measures one case with `measure` (image → features) and scores it.
 pub fn evaluate(case: &Case, measure: impl Fn(&RgbImage) -> Features) -> CaseResult {
     let (synth, image) = case.render();
     let f = measure(&image);
+    let positive = case.negative.is_none();
+    let not_drawn: Vec<LineId> = if positive {
+        LineId::ALL
+            .iter()
+            .copied()
+            .filter(|id| {
+                !synth
+                    .truth
+                    .iter()
+                    .any(|t| t.id == *id || t.fused_with == Some(*id))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let phantoms = not_drawn
+        .iter()
+        .copied()
+        .filter(|id| f.lines.iter().any(|l| l.id == *id))
+        .collect();
     CaseResult {
         index: case.index,
         negative: case.negative,
         usable: f.quality.usable,
-        lines: if case.negative.is_some() {
-            Vec::new()
-        } else {
+        lines: if positive {
             score(&f, &synth)
+        } else {
+            Vec::new()
         },
+        not_drawn,
+        phantoms,
     }
 }
 
@@ -328,6 +354,8 @@ pub struct Report {
     pub lines: Vec<LineRow>,
     /// Per negative kind: (kind, photos, judged unusable).
     pub negatives: Vec<(&'static str, usize, usize)>,
+    /// Per line: (line, usable palms drawn without it, of which it was reported on).
+    pub phantoms: Vec<(LineId, usize, usize)>,
 }
 
 impl Report {
@@ -346,6 +374,8 @@ impl Report {
             .collect();
         let mut negatives: Vec<(&'static str, usize, usize)> =
             NEGATIVE_KINDS.iter().map(|(n, _)| (*n, 0, 0)).collect();
+        let mut phantoms: Vec<(LineId, usize, usize)> =
+            LineId::ALL.iter().map(|&id| (id, 0, 0)).collect();
         let mut positives = 0;
         let mut positives_unusable = Vec::new();
         for r in results {
@@ -359,6 +389,11 @@ impl Report {
             positives += 1;
             if !r.usable {
                 positives_unusable.push(r.index);
+            } else {
+                for row in &mut phantoms {
+                    row.1 += usize::from(r.not_drawn.contains(&row.0));
+                    row.2 += usize::from(r.phantoms.contains(&row.0));
+                }
             }
             for s in &r.lines {
                 let Some(row) = lines.iter_mut().find(|row| row.id == s.id) else {
@@ -386,6 +421,7 @@ impl Report {
             positives_unusable,
             lines,
             negatives,
+            phantoms,
         }
     }
 
@@ -414,6 +450,12 @@ impl Report {
         ));
         for (kind, n, unusable) in &self.negatives {
             out.push_str(&format!("| {kind} | {n} | {unusable} |\n"));
+        }
+        out.push_str(
+            "\n| line | usable palms drawn without it | reported anyway |\n|---|---|---|\n",
+        );
+        for (id, without, reported) in self.phantoms.iter().filter(|p| p.1 > 0) {
+            out.push_str(&format!("| {} | {without} | {reported} |\n", id.code()));
         }
         out
     }

@@ -39,6 +39,10 @@
 //!
 //! Each control point is jittered by about ±0.012 in `u` and `v` per seed.
 //!
+//! - **Sweep** ([`LineSet::life_sweep`]): how far the life line swings into the palm. At 0
+//!   it follows the table above; at 1 it sweeps wide and ends in the middle of the wrist
+//!   (u≈0.50 v≈0.05, where a fate line may start); at −1 it hugs the thumb (ends u≈0.76
+//!   v≈0.08). Values between blend the control points.
 //! - **Break** ([`LineSet::life_break`]): a gap of 6 % of the palm length at the middle
 //!   of the life line; the gap is not drawn and has no points, so two consecutive points
 //!   about 0.06 × palm length apart mark it; `breaks = 1`.
@@ -168,6 +172,9 @@ pub struct LineSet {
     pub mercury: bool,
     /// A gap in the middle of the life line (`breaks = 1`).
     pub life_break: bool,
+    /// How far the life line swings into the palm: −1 hugs the thumb, 0 the classical
+    /// path, 1 a wide sweep ending in the middle of the wrist (see the module docs).
+    pub life_sweep: f32,
     /// A short branch at the head line's end (`forks = 1`).
     pub head_fork: bool,
     /// One crease replaces head and heart (truth: `Heart` with `fused_with = Some(Head)`).
@@ -191,6 +198,7 @@ impl Default for LineSet {
             sun: false,
             mercury: false,
             life_break: false,
+            life_sweep: 0.0,
             head_fork: false,
             fused_head_heart: false,
             crease_depth: 0.5,
@@ -1128,17 +1136,43 @@ fn draw_principal_lines(
         }
     }
     if lines.life {
-        let c = ctrl(
-            3,
-            &[
-                (0.95, 0.625),
-                (0.855, 0.545),
-                (0.77, 0.44),
-                (0.71, 0.31),
-                (0.675, 0.18),
-                (0.665, 0.05),
-            ],
-        );
+        const CLASSICAL: [(f32, f32); 6] = [
+            (0.95, 0.625),
+            (0.855, 0.545),
+            (0.77, 0.44),
+            (0.71, 0.31),
+            (0.675, 0.18),
+            (0.665, 0.05),
+        ];
+        const WIDE: [(f32, f32); 6] = [
+            (0.95, 0.625),
+            (0.84, 0.55),
+            (0.72, 0.45),
+            (0.62, 0.32),
+            (0.55, 0.18),
+            (0.50, 0.05),
+        ];
+        const CLOSE: [(f32, f32); 6] = [
+            (0.95, 0.625),
+            (0.88, 0.55),
+            (0.82, 0.44),
+            (0.785, 0.31),
+            (0.765, 0.18),
+            (0.76, 0.08),
+        ];
+        let sweep = if lines.life_sweep.is_finite() {
+            lines.life_sweep.clamp(-1.0, 1.0)
+        } else {
+            0.0
+        };
+        let toward = if sweep >= 0.0 { &WIDE } else { &CLOSE };
+        let t = sweep.abs();
+        let points: Vec<(f32, f32)> = CLASSICAL
+            .iter()
+            .zip(toward.iter())
+            .map(|(a, b)| (a.0 + t * (b.0 - a.0), a.1 + t * (b.1 - a.1)))
+            .collect();
+        let c = ctrl(3, &points);
         let pts = trace(&c, xf);
         let gap = if lines.life_break {
             let total = arc_lengths(&pts).last().copied().unwrap_or(0.0);
@@ -1729,6 +1763,42 @@ mod tests {
             ..all
         };
         assert_truth_on_dark(&generate(&small), "small light");
+    }
+
+    #[test]
+    fn the_life_line_sweeps_as_asked() {
+        let life_end = |sweep: f32| {
+            let s = generate(&SynthSpec {
+                lines: LineSet {
+                    life_sweep: sweep,
+                    ..LineSet::default()
+                },
+                ..SynthSpec::palm(5)
+            });
+            let frame = s.frame.expect("frame");
+            let life = s.truth.iter().find(|l| l.id == LineId::Life).expect("life");
+            let start = frame.to_palm(life.points[0]);
+            let end = frame.to_palm(life.points[life.points.len() - 1]);
+            (start, end)
+        };
+        let near = |(u, v): (f32, f32), (eu, ev): (f32, f32)| {
+            (u - eu).abs() < 0.05 && (v - ev).abs() < 0.05
+        };
+        for (sweep, end) in [
+            (0.0, (0.665, 0.05)),
+            (1.0, (0.50, 0.05)),
+            (-1.0, (0.76, 0.08)),
+        ] {
+            let (a, b) = life_end(sweep);
+            assert!(near(a, (0.95, 0.625)), "sweep {sweep}: starts at {a:?}");
+            assert!(
+                near(b, end),
+                "sweep {sweep}: ends at {b:?}, not near {end:?}"
+            );
+        }
+        // Out of range and NaN are clamped and ignored.
+        assert_eq!(life_end(3.0), life_end(1.0));
+        assert_eq!(life_end(f32::NAN), life_end(0.0));
     }
 
     #[test]
