@@ -5,6 +5,7 @@
 //! One browser at a time in a test process: Chromium is the heaviest thing a test runs on
 //! two cores, and the journeys wait on it, not on each other.
 
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -20,7 +21,7 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
 /// A Chromium session and the chromedriver serving it (stopped on drop).
 pub struct Browser {
     pub client: Client,
-    driver: Child,
+    _driver: Driver,
     _profile: tempfile::TempDir,
     _turn: MutexGuard<'static, ()>,
 }
@@ -40,11 +41,15 @@ impl Browser {
     pub async fn start(width: u32, height: u32) -> Self {
         let turn = ONE_AT_A_TIME.lock().await;
         let port = free_port();
+        // Its own process group, which Chromium joins: a test that fails (and drops the
+        // browser without closing the session) still stops every process it started.
         let driver = Command::new(program("HAST_CHROMEDRIVER", "chromedriver"))
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            .process_group(0)
             .spawn()
+            .map(Driver)
             .expect("chromedriver (scripts/test.sh installs Debian's chromium-driver)");
         let profile = tempfile::tempdir().expect("a Chromium profile folder");
         let mut caps = serde_json::Map::new();
@@ -92,7 +97,7 @@ impl Browser {
             .expect("window size");
         Self {
             client,
-            driver,
+            _driver: driver,
             _profile: profile,
             _turn: turn,
         }
@@ -220,18 +225,21 @@ impl Browser {
         std::fs::write(dir.join(format!("{name}.png")), png).expect("write the screenshot");
     }
 
-    /// Ends the session and stops chromedriver.
-    pub async fn close(mut self) {
+    /// Ends the session, then stops chromedriver and what it started.
+    pub async fn close(self) {
         let _ = self.client.clone().close().await;
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
     }
 }
 
-impl Drop for Browser {
+/// A running chromedriver; dropping it stops its whole process group (Chromium
+/// included), also when a test panics before its session was set up.
+struct Driver(Child);
+
+impl Drop for Driver {
     fn drop(&mut self) {
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.0.wait();
     }
 }
 
