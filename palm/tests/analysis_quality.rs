@@ -82,21 +82,38 @@ fn evaluation_set_meets_the_detection_target() {
     }
 }
 
-/// Not a test: the baseline of issue 14 on this generator (the tuning style). Forty palms of
-/// the evaluation set's variety whose life line sweeps wide to the middle of the wrist, every
-/// other one without a fate line. `cargo test -p hast-palm --features synth --test
-/// analysis_quality -- --ignored --nocapture`; the table is in docs/analysis-quality.md.
+/// Not a test: the baselines of issue 14 on this generator (the tuning style), forty palms of
+/// the evaluation set's variety each: (a) life lines sweeping wide to the middle of the
+/// wrist, every other palm without a fate line, no sun or Mercury line; (b) the classical
+/// life line and no fate line, a Mercury and a sun line on every other palm.
+/// `cargo test -p hast-palm --features synth --test analysis_quality -- --ignored
+/// --nocapture`; the tables are in docs/analysis-quality.md.
 #[test]
-#[ignore = "a measurement: docs/analysis-quality.md, wide life lines"]
-fn wide_life_lines_baseline() {
-    let cases: Vec<Case> = (0..40u64)
+#[ignore = "a measurement: docs/analysis-quality.md, baselines of issue 14"]
+fn issue_14_baselines() {
+    let wide: Vec<Case> = (0..40u64)
         .map(|i| {
             let mut case = positive_case(i);
             case.spec.lines.life_sweep = 1.0;
             case.spec.lines.fate = i % 2 == 0;
+            case.spec.lines.sun = false;
+            case.spec.lines.mercury = false;
             case
         })
         .collect();
-    let report = Report::from_results(&run(&cases));
-    println!("{}", report.markdown());
+    println!(
+        "(a) wide life lines\n\n{}",
+        Report::from_results(&run(&wide)).markdown()
+    );
+    let no_fate: Vec<Case> = (0..40u64)
+        .map(|i| {
+            let mut case = positive_case(i);
+            case.spec.lines.fate = false;
+            case
+        })
+        .collect();
+    println!(
+        "(b) no fate line\n\n{}",
+        Report::from_results(&run(&no_fate)).markdown()
+    );
 }
