@@ -82,6 +82,38 @@ fn evaluation_set_meets_the_detection_target() {
     }
 }
 
+/// A palm drawn without a fate line gets none, also when its Mercury line starts near the
+/// wrist inside the fate band (twenty palms of the set's variety, each with sun and Mercury
+/// lines; on this generator, the tuning style).
+#[test]
+fn palms_without_a_fate_line_get_none() {
+    let cases: Vec<Case> = (0..20u64)
+        .map(|i| {
+            let mut case = positive_case(2 * i + 1);
+            case.spec.lines.fate = false;
+            assert!(
+                case.spec.lines.mercury,
+                "the odd palms carry a Mercury line"
+            );
+            case
+        })
+        .collect();
+    let report = Report::from_results(&run(&cases));
+    let (_, without, reported) = report
+        .phantoms
+        .iter()
+        .find(|p| p.0 == LineId::Fate)
+        .copied()
+        .expect("a fate row");
+    assert!(without >= 18, "{without} usable palms without a fate line");
+    assert_eq!(
+        reported,
+        0,
+        "fate reported on {reported} of {without}\n{}",
+        report.markdown()
+    );
+}
+
 /// Not a test: the baselines of issue 14 on this generator (the tuning style), forty palms of
 /// the evaluation set's variety each: (a) life lines sweeping wide to the middle of the
 /// wrist, every other palm without a fate line, no sun or Mercury line; (b) the classical

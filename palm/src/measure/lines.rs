@@ -39,6 +39,12 @@ const FORK_MAX_ANGLE: f32 = 1.15;
 /// A fused head–heart line must span at least from `u ≤ FUSED_U.0` to `u ≥ FUSED_U.1`.
 const FUSED_U: (f32, f32) = (0.18, 0.82);
 
+/// Anatomy, not a fitted value: the fate line rises towards the middle finger, nearly
+/// upright in the palm frame; a crease that drifts towards the little-finger edge by more
+/// than this much `u` per unit of `v` (about 19° off upright) is the Mercury line's
+/// diagonal, not a fate line.
+const FATE_MAX_DRIFT: f32 = 0.35;
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Progress {
     U,
@@ -588,6 +594,21 @@ struct Assigned {
     length: f32,
 }
 
+/// Whether a path runs diagonally towards the little-finger edge as it rises (see
+/// [`FATE_MAX_DRIFT`]): its highest point lies that much nearer the little-finger edge
+/// (`u` = 0) than its lowest.
+fn drifts_to_little_finger(c: &Creases, pts: &[((f32, f32), bool)]) -> bool {
+    let palm: Vec<(f32, f32)> = pts.iter().map(|(p, _)| c.to_palm(p.0, p.1)).collect();
+    let lowest = palm.iter().copied().min_by(|a, b| a.1.total_cmp(&b.1));
+    let highest = palm.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1));
+    match (lowest, highest) {
+        (Some(lo), Some(hi)) if hi.1 - lo.1 > 1e-3 => {
+            (lo.0 - hi.0) / (hi.1 - lo.1) > FATE_MAX_DRIFT
+        }
+        _ => false,
+    }
+}
+
 /// Finds and measures the principal lines.
 pub fn assign_lines(c: &Creases) -> Vec<MeasuredLine> {
     let g = chunk_graph(c);
@@ -611,6 +632,9 @@ pub fn assign_lines(c: &Creases) -> Vec<MeasuredLine> {
         }
         let fit = if len > 0.0 { fit / len } else { 0.0 };
         if vis < t.min_len || fit < 0.5 {
+            return None;
+        }
+        if t.id == LineId::Fate && drifts_to_little_finger(c, &path_points(&g, &path)) {
             return None;
         }
         if commit {
