@@ -5,7 +5,7 @@ use hast_common::telemetry::{get_subscriber, init_subscriber, DEFAULT_FILTER};
 use hast_worker::Worker;
 
 /// Hast worker: pulls jobs from JetStream, runs them and persists their results.
-/// Configured entirely through environment variables (see README.md).
+/// Configured entirely through environment variables (see docs/configuration.md).
 #[derive(Debug, Parser)]
 #[command(name = "hast-worker", version, about)]
 struct Cli {}
