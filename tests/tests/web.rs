@@ -74,7 +74,7 @@ impl Site {
     }
 }
 
-/// Picks `file` in the slot whose input is `#photo-<field>` and sends the form.
+/// Picks `file` in the slot whose input is `#photo-<field>` (the form is not sent).
 async fn upload(browser: &Browser, field: &str, file: &str) {
     browser
         .find(&format!("#photo-{field}"))
@@ -82,6 +82,14 @@ async fn upload(browser: &Browser, field: &str, file: &str) {
         .send_keys(file)
         .await
         .unwrap();
+}
+
+/// Picks `file` as the one palm to read and sends the form.
+async fn send_photo(browser: &Browser, file: &str) {
+    upload(browser, "image", file).await;
+    browser
+        .click("form.upload button[type=submit]:not([disabled])")
+        .await;
 }
 
 /// Fills in the sign-up form on the page and sends it; the new account's email.
@@ -111,10 +119,7 @@ async fn a_guest_reads_a_palm_signs_up_asks_and_deletes_everything() {
     browser.wait_for_text("main h1", "Read your palm").await;
     assert_accessible(&browser, "upload").await;
     browser.screenshot("upload").await;
-    upload(&browser, "image", &photo).await;
-    browser
-        .click("form.upload button[type=submit]:not([disabled])")
-        .await;
+    send_photo(&browser, &photo).await;
 
     // Progress, then the guest's summary and the invitation.
     browser.wait_for("#invite-title").await;
@@ -249,10 +254,7 @@ async fn refusals_and_unusable_photos_are_explained_in_plain_words() {
     let mut dark = SynthSpec::palm(3);
     dark.exposure = 0.15;
     let photo = site.photo("dark.jpg", &dark);
-    upload(&browser, "image", &photo).await;
-    browser
-        .click("form.upload button[type=submit]:not([disabled])")
-        .await;
+    send_photo(&browser, &photo).await;
     browser.wait_for_text("main h1", "another photo").await;
     browser.wait_for(".retake li").await;
     assert_accessible(&browser, "retake advice").await;
@@ -260,10 +262,7 @@ async fn refusals_and_unusable_photos_are_explained_in_plain_words() {
     // A refusal from the server: this guest has used their one reading.
     browser.click("nav a[href='/']").await;
     let photo = site.photo("palm.jpg", &SynthSpec::palm(5));
-    upload(&browser, "image", &photo).await;
-    browser
-        .click("form.upload button[type=submit]:not([disabled])")
-        .await;
+    send_photo(&browser, &photo).await;
     browser
         .wait_for_text("form.upload > .message.error", "Create a free account")
         .await;
@@ -501,10 +500,7 @@ async fn progress_survives_a_dropped_connection() {
     let base = format!("http://127.0.0.1:{}", proxy.port);
 
     browser.open(&format!("{base}/")).await;
-    upload(&browser, "image", &photo).await;
-    browser
-        .click("form.upload button[type=submit]:not([disabled])")
-        .await;
+    send_photo(&browser, &photo).await;
     browser
         .wait_for_text("main [role=status]", "Waiting for a reader")
         .await;
