@@ -309,6 +309,34 @@ pub struct SynthPalm {
     /// origin `(u, v) = (0.5, 0)` and landmark 9 is `(0.5, 1)`; MCP landmarks sit at
     /// the base of their finger, tips at the very end of the finger.
     pub landmarks: Option<Vec<Point>>,
+    /// The drawn hand's proportions (`Some` only for [`Subject::Palm`]), measured as the
+    /// engine defines them (`measure::shape`).
+    pub proportions: Option<Proportions>,
+}
+
+/// A drawn hand's true proportions, by the definitions of `measure::shape`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Proportions {
+    /// Palm length (wrist crease to the middle finger's base) / palm width (little-finger
+    /// edge to thumb edge).
+    pub palm_ratio: f32,
+    /// Middle finger length (base to tip) / palm length.
+    pub finger_ratio: f32,
+}
+
+impl Proportions {
+    /// The classical element of these proportions.
+    pub fn element(&self) -> crate::features::Element {
+        crate::measure::shape::element(self.palm_ratio, Some(self.finger_ratio))
+    }
+
+    /// Whether both ratios lie at least `margin` (relative) from the element's thresholds,
+    /// so that the element is clear from the hand and not a coin toss at a boundary.
+    pub fn clear(&self, margin: f32) -> bool {
+        use crate::measure::shape::{LONG_FINGERS, LONG_PALM};
+        (self.palm_ratio / LONG_PALM - 1.0).abs() >= margin
+            && (self.finger_ratio / LONG_FINGERS - 1.0).abs() >= margin
+    }
 }
 
 /// One principal line as drawn.
@@ -338,6 +366,7 @@ pub fn generate(spec: &SynthSpec) -> SynthPalm {
             truth: Vec::new(),
             frame: None,
             landmarks: None,
+            proportions: None,
         };
     }
 
@@ -370,13 +399,17 @@ pub fn generate(spec: &SynthSpec) -> SynthPalm {
     };
     let px = lp / DEFAULT_PALM_PX;
     let mut truth = Vec::new();
-    let (mut frame, mut landmarks) = (None, None);
+    let (mut frame, mut landmarks, mut proportions) = (None, None, None);
     match spec.subject {
         Subject::Palm => {
             truth = draw_principal_lines(spec, &hand, &xf, &mut canvas, px);
             draw_palm_wrinkles(spec, &hand, &xf, &mut canvas, px);
             frame = Some(xf.frame(hand.wr));
             landmarks = Some(hand.landmarks().iter().map(|&p| xf.fwd(p)).collect());
+            proportions = Some(Proportions {
+                palm_ratio: 1.0 / hand.wr,
+                finger_ratio: hand.fingers[1].len,
+            });
         }
         Subject::BackOfHand => {
             draw_back_wrinkles(spec.seed, &hand, &xf, &mut canvas, px);
@@ -401,6 +434,7 @@ pub fn generate(spec: &SynthSpec) -> SynthPalm {
         truth,
         frame,
         landmarks,
+        proportions,
     }
 }
 
