@@ -15,9 +15,13 @@
 
 use image::RgbImage;
 
+use crate::features::Element;
 use crate::features::{Features, LineId, MeasuredLine};
 use crate::geometry::Point;
-use crate::synth::{generate, to_jpeg, LineSet, SkinTone, Subject, SynthPalm, SynthSpec, TrueLine};
+use crate::synth::{
+    generate, to_jpeg, FateOrigin, LineSet, Proportions, SkinTone, Subject, SynthPalm, SynthSpec,
+    TrueLine,
+};
 use crate::HandSide;
 
 /// Largest mean distance (palm lengths) from a measured line to the true path.
@@ -267,12 +271,75 @@ pub fn evaluation_set() -> Vec<Case> {
     cases
 }
 
+/// Number of palms in the widened tuning set.
+pub const WIDENED: usize = 120;
+
+/// The `i`-th palm of the widened tuning set (seeds disjoint from the evaluation set's and
+/// the calibration's): [`varied_spec`]'s variety plus the range of hands the palmistry and
+/// dermatoglyphics references describe, each variant cycling on its own period so they
+/// combine: the life line hugging the thumb, classical or sweeping wide (five steps),
+/// short on one palm in six, doubled on one in seven, broken on one in eight; the head
+/// line separate from the life line on every third palm, straight, classical or sloping;
+/// the fate line absent on every other palm, otherwise starting at the wrist, on the life
+/// line or in mid-palm; a fused (simian) crease on one in fifteen; heavy minor wrinkles on
+/// every fourth; palm ratio 1.0–1.45 and finger ratio 0.65–1.0 (all four elements).
+pub fn widened_spec(i: u64) -> SynthSpec {
+    let mut spec = varied_spec(i);
+    spec.seed = 5000 + i;
+    spec.lighting_gradient = [0.0, 0.3, 0.6][((i / 4) % 3) as usize];
+    let l = &mut spec.lines;
+    l.life_sweep = [-1.0, -0.5, 0.0, 0.5, 1.0][(i % 5) as usize];
+    l.life_end = if i % 6 == 4 { 0.55 } else { 1.0 };
+    l.life_double = i % 7 == 3;
+    l.life_break = i % 8 == 6;
+    l.head_separate = i % 3 == 1;
+    l.head_slope = [-1.0, 0.0, 1.0][((i / 3) % 3) as usize];
+    l.head_fork = i % 11 == 5;
+    l.fate = i.is_multiple_of(2);
+    l.fate_origin =
+        [FateOrigin::Wrist, FateOrigin::LifeLine, FateOrigin::MidPalm][((i / 2) % 3) as usize];
+    l.fused_head_heart = i % 15 == 8;
+    l.heavy_wrinkles = i % 4 == 1;
+    // Proportions on a low-discrepancy walk over the ranges (golden-ratio steps).
+    let a = (i as f32 * 0.618_034).fract();
+    let b = (i as f32 * 0.754_878 + 0.3).fract();
+    spec.proportions = Some(Proportions {
+        palm_ratio: 1.0 + 0.45 * a,
+        finger_ratio: 0.65 + 0.35 * b,
+    });
+    spec
+}
+
+/// The `i`-th palm of the widened tuning set as a case; every fourth through JPEG 70.
+pub fn widened_case(i: u64) -> Case {
+    Case {
+        index: i as usize,
+        spec: widened_spec(i),
+        jpeg_quality: (i % 4 == 3).then_some(70),
+        negative: None,
+    }
+}
+
+/// The widened tuning set: [`WIDENED`] palms (no negatives: those are the evaluation
+/// set's).
+pub fn widened_set() -> Vec<Case> {
+    (0..WIDENED as u64).map(widened_case).collect()
+}
+
+/// Relative distance from the element's thresholds beyond which a hand's proportions count
+/// as clear (5 %: a palm ratio below 1.14 or above 1.26, a finger ratio below 0.76 or above
+/// 0.84).
+pub const CLEAR_PROPORTIONS: f32 = 0.05;
+
 /// What the measure stage made of one case.
 #[derive(Debug, Clone)]
 pub struct CaseResult {
     pub index: usize,
     pub negative: Option<&'static str>,
     pub usable: bool,
+    /// The true element and the measured one, for a usable palm whose proportions are
+    /// clear (see [`CLEAR_PROPORTIONS`]).
+    pub element: Option<(Element, Option<Element>)>,
     pub lines: Vec<LineScore>,
     /// The lines this palm was drawn without.
     pub not_drawn: Vec<LineId>,
@@ -304,10 +371,15 @@ pub fn evaluate(case: &Case, measure: impl Fn(&RgbImage) -> Features) -> CaseRes
         .copied()
         .filter(|id| f.lines.iter().any(|l| l.id == *id))
         .collect();
+    let element = synth
+        .proportions
+        .filter(|p| positive && f.quality.usable && p.clear(CLEAR_PROPORTIONS))
+        .map(|p| (p.element(), f.shape.as_ref().map(|s| s.element)));
     CaseResult {
         index: case.index,
         negative: case.negative,
         usable: f.quality.usable,
+        element,
         lines: if positive {
             score(&f, &synth)
         } else {
@@ -356,6 +428,8 @@ pub struct Report {
     pub negatives: Vec<(&'static str, usize, usize)>,
     /// Per line: (line, usable palms drawn without it, of which it was reported on).
     pub phantoms: Vec<(LineId, usize, usize)>,
+    /// Usable palms with clear proportions, and of those the ones whose element was right.
+    pub elements: (usize, usize),
 }
 
 impl Report {
@@ -372,18 +446,28 @@ impl Report {
                 mean_error: 0.0,
             })
             .collect();
-        let mut negatives: Vec<(&'static str, usize, usize)> =
-            NEGATIVE_KINDS.iter().map(|(n, _)| (*n, 0, 0)).collect();
+        // Negative kinds in the order they first appear.
+        let mut negatives: Vec<(&'static str, usize, usize)> = Vec::new();
         let mut phantoms: Vec<(LineId, usize, usize)> =
             LineId::ALL.iter().map(|&id| (id, 0, 0)).collect();
         let mut positives = 0;
         let mut positives_unusable = Vec::new();
+        let mut elements = (0, 0);
         for r in results {
+            if let Some((truth, measured)) = r.element {
+                elements.0 += 1;
+                elements.1 += usize::from(measured == Some(truth));
+            }
             if let Some(kind) = r.negative {
-                if let Some(row) = negatives.iter_mut().find(|n| n.0 == kind) {
-                    row.1 += 1;
-                    row.2 += usize::from(!r.usable);
-                }
+                let at = match negatives.iter().position(|n| n.0 == kind) {
+                    Some(at) => at,
+                    None => {
+                        negatives.push((kind, 0, 0));
+                        negatives.len() - 1
+                    }
+                };
+                negatives[at].1 += 1;
+                negatives[at].2 += usize::from(!r.usable);
                 continue;
             }
             positives += 1;
@@ -422,6 +506,7 @@ impl Report {
             lines,
             negatives,
             phantoms,
+            elements,
         }
     }
 
@@ -456,6 +541,12 @@ impl Report {
         );
         for (id, without, reported) in self.phantoms.iter().filter(|p| p.1 > 0) {
             out.push_str(&format!("| {} | {without} | {reported} |\n", id.code()));
+        }
+        if self.elements.0 > 0 {
+            out.push_str(&format!(
+                "\nElement right on {} of {} usable palms with clear proportions.\n",
+                self.elements.1, self.elements.0
+            ));
         }
         out
     }

@@ -43,6 +43,19 @@
 //!   it follows the table above; at 1 it sweeps wide and ends in the middle of the wrist
 //!   (u≈0.50 v≈0.05, where a fate line may start); at −1 it hugs the thumb (ends u≈0.76
 //!   v≈0.08). Values between blend the control points.
+//! - **Length, sister line** ([`LineSet::life_end`], [`LineSet::life_double`]): a short
+//!   life line ends part of the way (its truth is the drawn part); a sister line runs
+//!   inside the lower two thirds, fainter, and is not in the truth.
+//! - **Head start and slope** ([`LineSet::head_separate`], [`LineSet::head_slope`]): the
+//!   head line may start on the thumb-side edge above the life line (u≈0.965 v≈0.70)
+//!   instead of at its start, and runs straight across (−1, ends u≈0.12 v≈0.625) to
+//!   steeply sloping (1, ends u≈0.18 v≈0.40).
+//! - **Fate origin** ([`LineSet::fate_origin`]): from the wrist (the table), from the life
+//!   line (u≈0.66 v≈0.27) or from mid-palm (u≈0.50 v≈0.36).
+//! - **Heavy wrinkles** ([`LineSet::heavy_wrinkles`]): three times the minor wrinkles,
+//!   twice as dark (distractors, not in the truth).
+//! - **Proportions** ([`SynthSpec::proportions`]): the palm's width and the fingers' length
+//!   set from a palm ratio and a finger ratio; [`SynthPalm::proportions`] reports them.
 //! - **Break** ([`LineSet::life_break`]): a gap of 6 % of the palm length at the middle
 //!   of the life line; the gap is not drawn and has no points, so two consecutive points
 //!   about 0.06 × palm length apart mark it; `breaks = 1`.
@@ -155,6 +168,18 @@ pub enum Subject {
     NonHandShape,
 }
 
+/// Where a fate line starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum FateOrigin {
+    /// Near the middle of the wrist (u≈0.52 v≈0.04).
+    #[default]
+    Wrist,
+    /// On the life line, about a third of the way up the palm (u≈0.66 v≈0.27).
+    LifeLine,
+    /// In the middle of the palm (u≈0.50 v≈0.36).
+    MidPalm,
+}
+
 /// Which creases to draw and how.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LineSet {
@@ -175,8 +200,24 @@ pub struct LineSet {
     /// How far the life line swings into the palm: −1 hugs the thumb, 0 the classical
     /// path, 1 a wide sweep ending in the middle of the wrist (see the module docs).
     pub life_sweep: f32,
+    /// Share of the life line drawn from its start (1 = to the wrist; 0.5 = a short life
+    /// line ending halfway). Clamped to 0.3..=1; the truth is the drawn part.
+    pub life_end: f32,
+    /// A sister line: a second, fainter crease running inside the life line (on the thumb
+    /// mount) along its lower two thirds; not in the truth.
+    pub life_double: bool,
     /// A short branch at the head line's end (`forks = 1`).
     pub head_fork: bool,
+    /// The head line starts on the thumb-side edge a little above the life line instead
+    /// of sharing its start.
+    pub head_separate: bool,
+    /// How the head line runs: −1 straight across, 0 the classical gentle slope, 1 sloping
+    /// steeply towards the wrist (ends u≈0.18 v≈0.40). Clamped to −1..=1.
+    pub head_slope: f32,
+    /// Where the fate line starts (when drawn).
+    pub fate_origin: FateOrigin,
+    /// Three times as many minor wrinkles, twice as dark.
+    pub heavy_wrinkles: bool,
     /// One crease replaces head and heart (truth: `Heart` with `fused_with = Some(Head)`).
     pub fused_head_heart: bool,
     /// Darkness of the principal lines, 0 (invisible) to 1 (very deep). The faint palm
@@ -199,7 +240,13 @@ impl Default for LineSet {
             mercury: false,
             life_break: false,
             life_sweep: 0.0,
+            life_end: 1.0,
+            life_double: false,
             head_fork: false,
+            head_separate: false,
+            head_slope: 0.0,
+            fate_origin: FateOrigin::Wrist,
+            heavy_wrinkles: false,
             fused_head_heart: false,
             crease_depth: 0.5,
             crease_width: 4.0,
@@ -266,6 +313,9 @@ pub struct SynthSpec {
     pub subject: Subject,
     /// Background colour (sRGB), shaded very slightly.
     pub background: [u8; 3],
+    /// The hand's proportions; `None` draws the seed's (palm ratio 1.18–1.27, finger
+    /// ratio about 0.79–0.87). Palm ratio clamped to 0.9..=1.6, finger ratio to 0.5..=1.1.
+    pub proportions: Option<Proportions>,
 }
 
 impl SynthSpec {
@@ -288,6 +338,7 @@ impl SynthSpec {
             lines: LineSet::default(),
             subject: Subject::Palm,
             background: [60, 66, 75],
+            proportions: None,
         }
     }
 }
@@ -370,7 +421,10 @@ pub fn generate(spec: &SynthSpec) -> SynthPalm {
         };
     }
 
-    let hand = Hand::new(&mut Rng::new(spec.seed, STREAM_HAND));
+    let mut hand = Hand::new(&mut Rng::new(spec.seed, STREAM_HAND));
+    if let Some(p) = spec.proportions {
+        hand.reshape(p);
+    }
     let scale = if spec.scale.is_finite() {
         spec.scale.clamp(0.05, 3.0)
     } else {
@@ -858,6 +912,35 @@ impl Hand {
         }
     }
 
+    /// Gives the hand other proportions: the palm's width, and every finger's length in
+    /// the same ratio as the middle finger's (the thumb and the widths scale with the palm).
+    fn reshape(&mut self, p: Proportions) {
+        let palm_ratio = if p.palm_ratio.is_finite() {
+            p.palm_ratio.clamp(0.9, 1.6)
+        } else {
+            1.0 / self.wr
+        };
+        let finger_ratio = if p.finger_ratio.is_finite() {
+            p.finger_ratio.clamp(0.5, 1.1)
+        } else {
+            self.fingers[1].len
+        };
+        let wr = 1.0 / palm_ratio;
+        let k = wr / self.wr;
+        let f = finger_ratio / self.fingers[1].len.max(1e-3);
+        for finger in &mut self.fingers {
+            finger.base.x *= k;
+            finger.len *= f;
+            finger.r0 *= k;
+            finger.r1 *= k;
+        }
+        for (t, r) in self.thumb.iter_mut().zip(self.thumb_r.iter_mut()) {
+            *t = v2(t.x * k, t.y);
+            *r *= k;
+        }
+        self.wr = wr;
+    }
+
     fn thumb_dir(&self) -> V2 {
         (self.thumb[3] - self.thumb[2]).norm()
     }
@@ -1130,16 +1213,7 @@ fn draw_principal_lines(
             truth.push(line(LineId::Heart, drawn));
         }
         if lines.head {
-            let c = ctrl(
-                2,
-                &[
-                    (0.93, 0.62),
-                    (0.75, 0.605),
-                    (0.50, 0.585),
-                    (0.30, 0.565),
-                    (0.15, 0.545),
-                ],
-            );
+            let c = ctrl(2, &head_points(lines));
             let pts = trace(&c, xf);
             let drawn = draw_line(canvas, &pts, sigma(1.0), depth, None);
             let mut t = line(LineId::Head, drawn);
@@ -1207,7 +1281,17 @@ fn draw_principal_lines(
             .map(|(a, b)| (a.0 + t * (b.0 - a.0), a.1 + t * (b.1 - a.1)))
             .collect();
         let c = ctrl(3, &points);
-        let pts = trace(&c, xf);
+        let full = trace(&c, xf);
+        let pts = truncate(&full, lines.life_end);
+        if lines.life_double {
+            // A sister line on the thumb mount, inside the life line's lower two thirds.
+            let inner: Vec<V2> = points[2..]
+                .iter()
+                .map(|&(u, v)| uv(wr, u + 0.05, v + 0.01))
+                .collect();
+            let sister = truncate(&trace(&inner, xf), lines.life_end);
+            draw_line(canvas, &sister, sigma(0.8), depth * 0.6, None);
+        }
         let gap = if lines.life_break {
             let total = arc_lengths(&pts).last().copied().unwrap_or(0.0);
             let half = 0.03 * xf.lp;
@@ -1222,10 +1306,12 @@ fn draw_principal_lines(
         });
     }
     if lines.fate {
-        let c = ctrl(
-            4,
-            &[(0.52, 0.04), (0.505, 0.28), (0.495, 0.55), (0.50, 0.80)],
-        );
+        let points: &[(f32, f32)] = match lines.fate_origin {
+            FateOrigin::Wrist => &[(0.52, 0.04), (0.505, 0.28), (0.495, 0.55), (0.50, 0.80)],
+            FateOrigin::LifeLine => &[(0.66, 0.27), (0.585, 0.42), (0.52, 0.60), (0.50, 0.80)],
+            FateOrigin::MidPalm => &[(0.50, 0.36), (0.495, 0.55), (0.50, 0.80)],
+        };
+        let c = ctrl(4, points);
         let drawn = draw_line(canvas, &trace(&c, xf), sigma(0.85), depth * 0.8, None);
         truth.push(line(LineId::Fate, drawn));
     }
@@ -1240,6 +1326,66 @@ fn draw_principal_lines(
         truth.push(line(LineId::Mercury, drawn));
     }
     truth
+}
+
+/// The head line's control points for its start and slope (see [`LineSet`]).
+fn head_points(lines: &LineSet) -> [(f32, f32); 5] {
+    const CLASSICAL: [(f32, f32); 5] = [
+        (0.93, 0.62),
+        (0.75, 0.605),
+        (0.50, 0.585),
+        (0.30, 0.565),
+        (0.15, 0.545),
+    ];
+    const STEEP: [(f32, f32); 5] = [
+        (0.93, 0.62),
+        (0.76, 0.59),
+        (0.55, 0.53),
+        (0.35, 0.46),
+        (0.18, 0.40),
+    ];
+    const STRAIGHT: [(f32, f32); 5] = [
+        (0.93, 0.62),
+        (0.75, 0.62),
+        (0.50, 0.62),
+        (0.30, 0.62),
+        (0.12, 0.625),
+    ];
+    let slope = if lines.head_slope.is_finite() {
+        lines.head_slope.clamp(-1.0, 1.0)
+    } else {
+        0.0
+    };
+    let toward = if slope >= 0.0 { &STEEP } else { &STRAIGHT };
+    let t = slope.abs();
+    let mut points = CLASSICAL;
+    for (p, q) in points.iter_mut().zip(toward.iter()) {
+        *p = (p.0 + t * (q.0 - p.0), p.1 + t * (q.1 - p.1));
+    }
+    if lines.head_separate {
+        points[0] = (0.965, 0.70);
+        points[1].1 += 0.035;
+    }
+    points
+}
+
+/// The first `share` (0.3..=1) of a polyline by arc length.
+fn truncate(pts: &[Point], share: f32) -> Vec<Point> {
+    let share = if share.is_finite() {
+        share.clamp(0.3, 1.0)
+    } else {
+        1.0
+    };
+    if share >= 1.0 {
+        return pts.to_vec();
+    }
+    let s = arc_lengths(pts);
+    let end = share * s.last().copied().unwrap_or(0.0);
+    pts.iter()
+        .zip(&s)
+        .take_while(|(_, &si)| si <= end)
+        .map(|(&p, _)| p)
+        .collect()
 }
 
 /// A short crease across a finger at `centre`, perpendicular to `dir`, bowed slightly
@@ -1269,13 +1415,18 @@ fn draw_palm_wrinkles(spec: &SynthSpec, hand: &Hand, xf: &Xform, canvas: &mut Ca
     };
 
     // Minor palm wrinkles: short, faint, anywhere on the palm.
-    let count = 9 + (rng.next_u64() % 6) as usize;
+    let (many, dark) = if spec.lines.heavy_wrinkles {
+        (3, 2.0)
+    } else {
+        (1, 1.0)
+    };
+    let count = many * (9 + (rng.next_u64() % 6) as usize);
     for _ in 0..count {
         let c = uv(wr, rng.range(0.12, 0.88), rng.range(0.12, 0.9));
         let d = dir_deg(rng.range(0.0, 180.0));
         let half = rng.range(0.02, 0.065);
         let bend = rng.range(-0.02, 0.02);
-        let k = depth * rng.range(0.25, 0.4);
+        let k = depth * rng.range(0.25, 0.4) * dark;
         let sigma = (width * rng.range(0.45, 0.65) / 2.355).max(0.45);
         stroke(
             canvas,

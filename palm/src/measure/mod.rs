@@ -24,6 +24,7 @@ pub mod raster;
 pub mod segment;
 pub mod shape;
 pub mod skeleton;
+pub mod wrist;
 
 #[cfg(all(test, feature = "synth"))]
 mod tests;
@@ -209,6 +210,9 @@ impl Measure for OfflineMeasure {
             };
             return no_hand(image, side, extra);
         };
+        // The palm ends at the wrist crease, where the photo shows one.
+        let luma = raster::luma_full(image);
+        let frame = wrist::refine(&luma, &frame).unwrap_or(frame);
 
         // 2. Side.
         let geometric_side = frame::side_of_frame(&frame);
@@ -272,7 +276,6 @@ impl Measure for OfflineMeasure {
         }
 
         // 4–5. Creases and lines.
-        let luma = raster::luma_full(image);
         let creases = creases::find_creases(&luma, &frame, seg_ok);
         let mut sharpness = 0.0;
         let mut lines = Vec::new();
@@ -302,7 +305,13 @@ impl Measure for OfflineMeasure {
         }
 
         // 6. Shape.
-        let shape = shape::hand_shape(&frame, detection.landmarks.as_deref(), mask_finger);
+        let outline = seg_ok.map(|segmentation| shape::Outline { segmentation });
+        let shape = shape::hand_shape(
+            &frame,
+            detection.landmarks.as_deref(),
+            outline.as_ref(),
+            mask_finger,
+        );
 
         Features {
             image_width: iw,

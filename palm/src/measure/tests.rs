@@ -270,7 +270,7 @@ fn measure_frame_from_landmarks_matches_truth() {
                 );
             }
             assert_eq!(super::frame::side_of_frame(&frame), side);
-            let shape = super::shape::hand_shape(&frame, Some(&lm), None).expect("shape");
+            let shape = super::shape::hand_shape(&frame, Some(&lm), None, None).expect("shape");
             assert!(shape.finger_ratio.is_some() && shape.index_to_ring.is_some());
         }
     }
@@ -615,4 +615,51 @@ fn measure_with_the_landmark_model() {
         assert!(found >= 2, "{side:?}: {:?}", score(&f, &synth));
         assert_eq!(f.side, Some(side), "{side:?}");
     }
+}
+
+/// The wrist crease is found where the model's wrist is off by as much as it drifts (0.15
+/// palm lengths towards the forearm or 0.12 into the palm): the refined frame's origin lies
+/// on the drawn upper bracelet (at v = −0.015 in the true frame), its `v = 1` and width
+/// unchanged.
+#[test]
+fn the_wrist_crease_moves_a_drifted_wrist_onto_it() {
+    for (seed, side, rot) in [(11, HandSide::Left, 0.0), (12, HandSide::Right, -20.0)] {
+        let mut spec = SynthSpec::palm(seed);
+        spec.side = side;
+        spec.rotation_deg = rot;
+        let synth = generate(&spec);
+        let truth = synth.frame.expect("frame");
+        let luma = super::raster::luma_full(&synth.image);
+        for drift in [-0.15f32, 0.12] {
+            let origin = truth.to_image(0.5, drift);
+            let base = truth.to_image(0.5, 1.0);
+            let drifted = crate::geometry::PalmFrame {
+                origin,
+                axis_v: crate::geometry::Point::new(base.x - origin.x, base.y - origin.y),
+                axis_u: truth.axis_u,
+            };
+            let refined = super::wrist::refine(&luma, &drifted).expect("a wrist crease");
+            let (u, v) = truth.to_palm(refined.origin);
+            assert!(
+                (u - 0.5).abs() < 0.01 && (v + 0.015).abs() < 0.015,
+                "seed {seed}, drift {drift}: origin at ({u:.3}, {v:.3})"
+            );
+            let (_, top) = truth.to_palm(refined.to_image(0.5, 1.0));
+            assert!((top - 1.0).abs() < 1e-3, "v = 1 moved to {top}");
+            assert_eq!(refined.axis_u, truth.axis_u);
+        }
+    }
+}
+
+/// Without a crease across the wrist (even skin) the frame is kept as it is.
+#[test]
+fn no_wrist_crease_keeps_the_frame() {
+    let img = image::RgbImage::from_pixel(600, 800, image::Rgb([224, 172, 142]));
+    let luma = super::raster::luma_full(&img);
+    let frame = crate::geometry::PalmFrame {
+        origin: crate::geometry::Point::new(300.0, 600.0),
+        axis_v: crate::geometry::Point::new(0.0, -300.0),
+        axis_u: crate::geometry::Point::new(-250.0, 0.0),
+    };
+    assert!(super::wrist::refine(&luma, &frame).is_none());
 }
