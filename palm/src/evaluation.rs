@@ -277,8 +277,8 @@ pub const WIDENED: usize = 120;
 /// The `i`-th palm of the widened tuning set (seeds disjoint from the evaluation set's and
 /// the calibration's): [`varied_spec`]'s variety plus the range of hands the palmistry and
 /// dermatoglyphics references describe, each variant cycling on its own period so they
-/// combine: the life line hugging the thumb, classical or sweeping wide (five steps),
-/// short on one palm in six, doubled on one in seven, broken on one in eight; the head
+/// combine: the life line hugging the thumb, classical, sweeping wide or bulging into the
+/// palm's middle (six steps), short on one palm in nine, doubled on one in seven, broken on one in eight; the head
 /// line separate from the life line on every third palm, straight, classical or sloping;
 /// the fate line absent on every other palm, otherwise starting at the wrist, on the life
 /// line or in mid-palm; a fused (simian) crease on one in fifteen; heavy minor wrinkles on
@@ -288,8 +288,8 @@ pub fn widened_spec(i: u64) -> SynthSpec {
     spec.seed = 5000 + i;
     spec.lighting_gradient = [0.0, 0.3, 0.6][((i / 4) % 3) as usize];
     let l = &mut spec.lines;
-    l.life_sweep = [-1.0, -0.5, 0.0, 0.5, 1.0][(i % 5) as usize];
-    l.life_end = if i % 6 == 4 { 0.55 } else { 1.0 };
+    l.life_sweep = [-1.0, -0.5, 0.0, 1.0, 1.5, 2.0][(i % 6) as usize];
+    l.life_end = if i % 9 == 4 { 0.55 } else { 1.0 };
     l.life_double = i % 7 == 3;
     l.life_break = i % 8 == 6;
     l.head_separate = i % 3 == 1;

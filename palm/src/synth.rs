@@ -41,8 +41,10 @@
 //!
 //! - **Sweep** ([`LineSet::life_sweep`]): how far the life line swings into the palm. At 0
 //!   it follows the table above; at 1 it sweeps wide and ends in the middle of the wrist
-//!   (u≈0.50 v≈0.05, where a fate line may start); at −1 it hugs the thumb (ends u≈0.76
-//!   v≈0.08). Values between blend the control points.
+//!   (u≈0.50 v≈0.05, where a fate line may start); at 2 the arc bulges into the middle of
+//!   the palm (u≈0.55 at v≈0.33) and its lower half runs down the palm's middle, where a
+//!   fate line would; at −1 it hugs the thumb (ends u≈0.76 v≈0.08). Values between blend
+//!   the control points.
 //! - **Length, sister line** ([`LineSet::life_end`], [`LineSet::life_double`]): a short
 //!   life line ends part of the way (its truth is the drawn part); a sister line runs
 //!   inside the lower two thirds, fainter, and is not in the truth.
@@ -198,7 +200,8 @@ pub struct LineSet {
     /// A gap in the middle of the life line (`breaks = 1`).
     pub life_break: bool,
     /// How far the life line swings into the palm: −1 hugs the thumb, 0 the classical
-    /// path, 1 a wide sweep ending in the middle of the wrist (see the module docs).
+    /// path, 1 a wide sweep ending in the middle of the wrist, 2 an arc bulging into the
+    /// middle of the palm on its way there (see the module docs). Clamped to −1..=2.
     pub life_sweep: f32,
     /// Share of the life line drawn from its start (1 = to the wrist; 0.5 = a short life
     /// line ending halfway). Clamped to 0.3..=1; the truth is the drawn part.
@@ -1268,14 +1271,27 @@ fn draw_principal_lines(
             (0.765, 0.18),
             (0.76, 0.08),
         ];
+        // Beyond the wide sweep: an arc bulging into the middle of the palm, its lower
+        // half running down the palm's middle to the wrist.
+        const BULGE: [(f32, f32); 6] = [
+            (0.95, 0.625),
+            (0.79, 0.565),
+            (0.645, 0.465),
+            (0.55, 0.33),
+            (0.505, 0.19),
+            (0.495, 0.05),
+        ];
         let sweep = if lines.life_sweep.is_finite() {
-            lines.life_sweep.clamp(-1.0, 1.0)
+            lines.life_sweep.clamp(-1.0, 2.0)
         } else {
             0.0
         };
-        let toward = if sweep >= 0.0 { &WIDE } else { &CLOSE };
-        let t = sweep.abs();
-        let points: Vec<(f32, f32)> = CLASSICAL
+        let (from, toward, t) = match sweep {
+            s if s < 0.0 => (&CLASSICAL, &CLOSE, -s),
+            s if s <= 1.0 => (&CLASSICAL, &WIDE, s),
+            s => (&WIDE, &BULGE, s - 1.0),
+        };
+        let points: Vec<(f32, f32)> = from
             .iter()
             .zip(toward.iter())
             .map(|(a, b)| (a.0 + t * (b.0 - a.0), a.1 + t * (b.1 - a.1)))
