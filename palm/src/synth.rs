@@ -1988,6 +1988,7 @@ mod tests {
         for (sweep, end) in [
             (0.0, (0.665, 0.05)),
             (1.0, (0.50, 0.05)),
+            (2.0, (0.495, 0.05)),
             (-1.0, (0.76, 0.08)),
         ] {
             let (a, b) = life_end(sweep);
@@ -1998,7 +1999,7 @@ mod tests {
             );
         }
         // Out of range and NaN are clamped and ignored.
-        assert_eq!(life_end(3.0), life_end(1.0));
+        assert_eq!(life_end(3.0), life_end(2.0));
         assert_eq!(life_end(f32::NAN), life_end(0.0));
     }
 

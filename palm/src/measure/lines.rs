@@ -45,6 +45,20 @@ const FUSED_U: (f32, f32) = (0.18, 0.82);
 /// diagonal, not a fate line.
 const FATE_MAX_DRIFT: f32 = 0.35;
 
+/// Anatomy, not a fitted value: the fate line rises from the wrist, the life line or the
+/// middle of the palm towards the middle finger, so it reaches at least the middle of the
+/// palm (`v`), where the head line crosses it on most hands. A crease confined to the
+/// palm's lower part (a sister line inside the life line, a wrinkle on the thenar or
+/// hypothenar mount) is not a fate line.
+const FATE_MIN_TOP: f32 = 0.45;
+
+/// Anatomy, not a fitted value: the life line starts on the thumb-side edge between thumb
+/// and index finger, so its path reaches this far towards the thumb edge (`u`) above this
+/// level (`v`, the lower end of the thumb's web); a crease that never gets there (the
+/// lower half of a fate line, a sister line on the thumb mount) is not the life line, and
+/// the fate line, which does not start on that edge, never gets there either.
+const RADIAL_START: (f32, f32) = (0.82, 0.45);
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Progress {
     U,
@@ -105,23 +119,64 @@ const HEAD: Template = Template {
     min_len: 0.2,
     min_conf: 0.35,
 };
-const LIFE: Template = Template {
-    id: LineId::Life,
-    points: &[
+/// The life line's range, from anatomy: it leaves the thumb-side edge between thumb and
+/// index finger (often with the head line) and encircles the thenar eminence, ending
+/// anywhere from the thumb's base to the middle of the wrist; the widest arcs bulge into
+/// the middle of the palm, their lower half running where a fate line would. Each member
+/// is searched and the best-scoring path is the life line, so a wide arc is not cut off
+/// where it leaves the classical band (its lower half was then taken for a fate line).
+const LIFE_RANGE: [Template; 4] = [
+    // Close to the thumb, ending at the thumb's base.
+    life(&[
+        (0.95, 0.625),
+        (0.885, 0.55),
+        (0.83, 0.44),
+        (0.795, 0.31),
+        (0.775, 0.18),
+        (0.77, 0.07),
+    ]),
+    // The classical path.
+    life(&[
         (0.95, 0.625),
         (0.855, 0.545),
         (0.77, 0.44),
         (0.71, 0.31),
         (0.675, 0.18),
         (0.665, 0.05),
-    ],
-    core: 0.06,
-    fall: 0.045,
-    progress: Progress::Arc,
-    reversed: false,
-    min_len: 0.25,
-    min_conf: 0.35,
-};
+    ]),
+    // A wide sweep to the middle of the wrist.
+    life(&[
+        (0.95, 0.625),
+        (0.83, 0.55),
+        (0.70, 0.45),
+        (0.60, 0.32),
+        (0.54, 0.18),
+        (0.50, 0.05),
+    ]),
+    // Bulging into the palm's middle, then down it to the wrist.
+    life(&[
+        (0.95, 0.625),
+        (0.78, 0.565),
+        (0.64, 0.46),
+        (0.55, 0.32),
+        (0.51, 0.18),
+        (0.50, 0.05),
+    ]),
+];
+
+/// A member of [`LIFE_RANGE`].
+const fn life(points: &'static [(f32, f32)]) -> Template {
+    Template {
+        id: LineId::Life,
+        points,
+        core: 0.06,
+        fall: 0.045,
+        progress: Progress::Arc,
+        reversed: false,
+        min_len: 0.25,
+        min_conf: 0.35,
+    }
+}
 const FATE: Template = Template {
     id: LineId::Fate,
     points: &[(0.52, 0.04), (0.505, 0.28), (0.495, 0.55), (0.50, 0.80)],
@@ -588,6 +643,8 @@ fn curvature(pts: &[(f32, f32)], step: f32) -> f32 {
 /// Everything assigned so far: which chunks and original edges each line holds.
 struct Assigned {
     id: LineId,
+    /// The template (of its line's range) the path was found with.
+    template: Template,
     fused: bool,
     path: Path,
     fit: f32,
@@ -607,6 +664,22 @@ fn drifts_to_little_finger(c: &Creases, pts: &[((f32, f32), bool)]) -> bool {
         }
         _ => false,
     }
+}
+
+/// The highest level (`v`) a path reaches.
+fn top_level(c: &Creases, pts: &[((f32, f32), bool)]) -> f32 {
+    pts.iter()
+        .map(|&((x, y), _)| c.to_palm(x, y).1)
+        .fold(f32::NEG_INFINITY, f32::max)
+}
+
+/// Whether a path reaches the thumb-side edge where the life line starts (see
+/// [`RADIAL_START`]).
+fn starts_on_radial_edge(c: &Creases, pts: &[((f32, f32), bool)]) -> bool {
+    pts.iter().any(|&((x, y), gap)| {
+        let (u, v) = c.to_palm(x, y);
+        !gap && u >= RADIAL_START.0 && v >= RADIAL_START.1
+    })
 }
 
 /// Finds and measures the principal lines.
@@ -634,8 +707,18 @@ pub fn assign_lines(c: &Creases) -> Vec<MeasuredLine> {
         if vis < t.min_len || fit < 0.5 {
             return None;
         }
-        if t.id == LineId::Fate && drifts_to_little_finger(c, &path_points(&g, &path)) {
-            return None;
+        let points = path_points(&g, &path);
+        let radial = starts_on_radial_edge(c, &points);
+        match t.id {
+            LineId::Life if !radial => return None,
+            LineId::Fate
+                if radial
+                    || drifts_to_little_finger(c, &points)
+                    || top_level(c, &points) < FATE_MIN_TOP =>
+            {
+                return None
+            }
+            _ => {}
         }
         if commit {
             for &(k, _) in &path.steps {
@@ -644,6 +727,7 @@ pub fn assign_lines(c: &Creases) -> Vec<MeasuredLine> {
         }
         Some(Assigned {
             id: t.id,
+            template: *t,
             fused: false,
             path,
             fit,
@@ -676,16 +760,22 @@ pub fn assign_lines(c: &Creases) -> Vec<MeasuredLine> {
             }
         }
     }
-    let order: Vec<&Template> = if fused {
-        vec![&LIFE, &FATE, &SUN, &MERCURY]
+    // Each line's templates (one, or the range of shapes it takes), in search order.
+    let order: Vec<&[Template]> = if fused {
+        vec![&LIFE_RANGE, &[FATE], &[SUN], &[MERCURY]]
     } else {
-        vec![&HEART, &LIFE, &HEAD, &FATE, &SUN, &MERCURY]
+        vec![&[HEART], &LIFE_RANGE, &[HEAD], &[FATE], &[SUN], &[MERCURY]]
     };
-    let mut templates: HashMap<LineId, &Template> = HashMap::new();
-    templates.insert(LineId::Heart, if fused { &FUSED } else { &HEART });
-    for &t in &order {
-        templates.insert(t.id, t);
-        if let Some(a) = try_line(t, &mut used, true) {
+    for range in order {
+        // The best-scoring shape of the range takes its chunks.
+        let best = range
+            .iter()
+            .filter_map(|t| try_line(t, &mut used, false))
+            .max_by(|a, b| a.path.score.total_cmp(&b.path.score));
+        if let Some(a) = best {
+            for &(k, _) in &a.path.steps {
+                used[k] = true;
+            }
             found.push(a);
         }
     }
@@ -705,9 +795,7 @@ pub fn assign_lines(c: &Creases) -> Vec<MeasuredLine> {
 
     let mut out = Vec::new();
     for (idx, a) in found.iter().enumerate() {
-        let Some(t) = templates.get(&a.id) else {
-            continue;
-        };
+        let t = &a.template;
         let band = Band::new(t, c);
         let mut pts = path_points(&g, &a.path);
         if t.reversed {
@@ -765,7 +853,6 @@ pub fn assign_lines(c: &Creases) -> Vec<MeasuredLine> {
         if confidence < t.min_conf {
             continue;
         }
-        let _ = a.path.score;
         out.push(MeasuredLine {
             id: a.id,
             polyline,
