@@ -374,6 +374,7 @@ pub fn palm_spec(index: u64) -> HeldoutSpec {
     let fate = (fate_rank >= HELDOUT_PALMS as usize / 2)
         .then(|| [FateStart::Wrist, FateStart::LifeLine, FateStart::MidPalm][fate_rank % 3]);
     let heavy = balanced(index, SALT_WRINKLES) < HEAVY_WRINKLE_PALMS;
+    let skin = Skin::ALL[pick(SALT_SKIN, Skin::ALL.len())];
     let rotation_deg =
         -MAX_ROTATION_DEG + 2.0 * MAX_ROTATION_DEG * balanced(index, SALT_ROTATION) as f32 / 39.0;
     HeldoutSpec {
@@ -383,14 +384,14 @@ pub fn palm_spec(index: u64) -> HeldoutSpec {
         side,
         scene: Scene::Palm,
         negative: false,
-        skin: Skin::ALL[pick(SALT_SKIN, Skin::ALL.len())],
+        skin,
         rotation_deg,
         // Long fingers need a smaller palm for the whole hand to fit.
         scale: rng.range(0.29, 0.33) * 1.8 / (1.0 + finger_ratio),
         palm_ratio,
         finger_ratio,
         finger_spread: rng.range(0.6, 1.5),
-        thumb_angle_deg: rng.range(38.0, 55.0),
+        thumb_angle_deg: rng.range(48.0, 64.0),
         life,
         head_start,
         head_course: [HeadCourse::Sloping, HeadCourse::Straight][pick(SALT_HEAD_COURSE, 2)],
@@ -408,7 +409,7 @@ pub fn palm_spec(index: u64) -> HeldoutSpec {
         },
         background: Backdrop::ALL[pick(SALT_BACKDROP, Backdrop::ALL.len())],
         sleeve: (balanced(index, SALT_SLEEVE) < SLEEVE_PALMS).then(|| sleeve_colour(&mut rng)),
-        lighting: random_lighting(&mut rng),
+        lighting: capped(random_lighting(&mut rng), skin),
         blur: match pick(SALT_BLUR, 4) {
             0 => CameraBlur::Defocus {
                 radius: rng.range(0.6, 1.3),
@@ -570,6 +571,26 @@ fn sleeve_colour(rng: &mut Pcg32) -> [u8; 3] {
         [190, 150, 60],
     ];
     SLEEVES[rng.below(SLEEVES.len())]
+}
+
+/// Brightest the lit palm may get (0–1): a usable photo keeps the palm below clipping.
+const PEAK_PALM: f32 = 0.9;
+/// The palm's brightest relief and lip lift the skin by about this factor.
+const RELIEF_PEAK: f32 = 1.1;
+
+/// `light` with its exposure lowered so that the palm's brightest skin stays below
+/// [`PEAK_PALM`] under the spot.
+fn capped(mut light: Lighting, skin: Skin) -> Lighting {
+    let brightest = skin.palm().into_iter().fold(0.0, f32::max);
+    let peak = light.exposure
+        * (1.0 + 0.5 * light.spot_gain)
+        * (1.0 + light.warmth.abs())
+        * brightest
+        * RELIEF_PEAK;
+    if peak > PEAK_PALM {
+        light.exposure *= PEAK_PALM / peak;
+    }
+    light
 }
 
 fn random_lighting(rng: &mut Pcg32) -> Lighting {
@@ -1150,43 +1171,52 @@ const DIP_AT: f32 = 0.75;
 /// Thumb CMC and MCP (u, v): the CMC low on the thenar mount, the MCP on the radial edge.
 const THUMB_CMC: (f32, f32) = (0.8, 0.17);
 const THUMB_MCP: (f32, f32) = (0.96, 0.44);
+/// Where the thumb's outline starts, inside the thenar mount (so it joins the palm
+/// without a knob).
+const THUMB_ROOT: (f32, f32) = (0.8, 0.3);
 /// Thumb segment lengths (MCP→IP, IP→tip) in palm lengths.
-const THUMB_SEGMENTS: (f32, f32) = (0.34, 0.29);
-/// Thumb half widths at CMC, MCP, IP and tip, palm widths.
-const THUMB_HALF: [f32; 4] = [0.17, 0.125, 0.11, 0.095];
-/// The palm's outline (u, v), a closed Catmull–Rom spline; the thenar bulge reaches
-/// u = 1 and the hypothenar edge u = 0 (the palm's width).
-const PALM_OUTLINE: [(f32, f32); 21] = [
-    (0.13, -0.03),
+const THUMB_SEGMENTS: (f32, f32) = (0.31, 0.27);
+/// Thumb half widths at its root, MCP, IP and tip, palm widths.
+const THUMB_HALF: [f32; 4] = [0.16, 0.13, 0.115, 0.1];
+/// The thumb's distal phalanx bends back towards the fingers by this much (radians).
+const THUMB_BEND: f32 = 0.22;
+/// The outline of the palm, wrist and forearm (u, v), a closed Catmull–Rom spline: the
+/// thenar bulge reaches u = 1 and the hypothenar edge u = 0 (the palm's width); the wrist
+/// narrows to about 0.7 of it just below the wrist crease (v = 0, the bottom of the
+/// thenar and hypothenar mounts) and the forearm runs far off the photo (v = −2.6).
+const HAND_OUTLINE: [(f32, f32); 32] = [
+    (0.17, -2.6),
+    (0.17, -1.6),
+    (0.165, -0.8),
+    (0.17, -0.3),
+    (0.16, -0.1),
+    (0.115, 0.0),
     (0.05, 0.12),
-    (0.008, 0.32),
+    (0.01, 0.3),
     (0.0, 0.55),
     (0.018, 0.74),
     (0.045, 0.87),
     (0.1, 0.94),
-    (0.2, 0.97),
-    (0.3, 1.0),
-    (0.4, 1.02),
-    (0.5, 1.04),
-    (0.62, 1.03),
-    (0.74, 1.0),
+    (0.2, 0.965),
+    (0.3, 0.99),
+    (0.4, 1.005),
+    (0.5, 1.02),
+    (0.62, 1.01),
+    (0.74, 0.99),
     (0.84, 0.975),
     (0.9, 0.89),
     (0.93, 0.77),
     (0.965, 0.63),
     (1.0, 0.48),
-    (0.99, 0.33),
-    (0.95, 0.19),
-    (0.86, 0.05),
-];
-/// Forearm outline (u, v), narrower than the palm, running far off the photo.
-const FOREARM: [(f32, f32); 6] = [
-    (0.12, 0.05),
-    (0.16, -0.2),
-    (0.12, -3.0),
-    (0.88, -3.0),
-    (0.84, -0.2),
-    (0.87, 0.05),
+    (0.995, 0.33),
+    (0.96, 0.2),
+    (0.91, 0.09),
+    (0.855, 0.0),
+    (0.83, -0.1),
+    (0.83, -0.3),
+    (0.835, -0.8),
+    (0.83, -1.6),
+    (0.83, -2.6),
 ];
 /// The hand's centre (u, v) sits at the photo's centre; v is scaled by the hand's
 /// height (wrist to middle fingertip).
@@ -1256,7 +1286,7 @@ impl Hand {
         let mcp = frame.to_image(THUMB_MCP.0, THUMB_MCP.1);
         let a = spec.thumb_angle_deg.to_radians();
         let d1 = add(mul(vhat, a.cos()), mul(uhat, a.sin()));
-        let a2 = a - 0.2;
+        let a2 = a - THUMB_BEND;
         let d2 = add(mul(vhat, a2.cos()), mul(uhat, a2.sin()));
         let ip = add(mcp, mul(d1, THUMB_SEGMENTS.0 * len));
         let tip = add(ip, mul(d2, THUMB_SEGMENTS.1 * len));
@@ -1291,15 +1321,16 @@ impl Hand {
 
     /// Polygons whose union is the hand (palm, forearm, fingers, thumb).
     fn outline(&self) -> Vec<Vec<Point>> {
-        let mut polys = vec![
-            catmull_rom(&self.uv(&PALM_OUTLINE), true, 10),
-            self.uv(&FOREARM),
-        ];
+        let mut polys = vec![catmull_rom(&self.uv(&HAND_OUTLINE), true, 10)];
         for f in &self.fingers {
             polys.push(finger_polygon(f, 0.1 * self.len));
         }
         let half = THUMB_HALF.map(|h| h * self.wid);
-        polys.push(chain_polygon(&self.thumb, &half));
+        let root = self.frame.to_image(THUMB_ROOT.0, THUMB_ROOT.1);
+        polys.push(chain_polygon(
+            &[root, self.thumb[1], self.thumb[2], self.thumb[3]],
+            &half,
+        ));
         polys
     }
 }
@@ -1605,7 +1636,12 @@ fn draw_minor_creases(layer: &mut CreaseLayer, spec: &HeldoutSpec, hand: &Hand, 
     let count = (25.0 + 110.0 * spec.wrinkles) as usize;
     for k in 0..count {
         let (u, v) = (rng.range(0.06, 0.94), rng.range(0.06, 0.9));
-        let a = rng.range(0.0, std::f32::consts::PI);
+        // Minor creases mostly run across the palm or along it, like the principal ones.
+        let a = match rng.below(10) {
+            0..=4 => rng.range(-0.35, 0.35),
+            5..=7 => std::f32::consts::FRAC_PI_2 + rng.range(-0.3, 0.3),
+            _ => rng.range(0.0, std::f32::consts::PI),
+        };
         let reach = rng.range(0.02, 0.05 + 0.08 * spec.wrinkles);
         let bend = rng.range(-0.3, 0.3) * reach;
         let (du, dv) = (a.cos() * reach, a.sin() * reach);
@@ -1633,7 +1669,7 @@ fn draw_minor_creases(layer: &mut CreaseLayer, spec: &HeldoutSpec, hand: &Hand, 
         salt: spec.seed ^ 0xF1E,
     };
     for f in &hand.fingers {
-        for at in [0.035, PIP_AT - 0.015, PIP_AT + 0.015, DIP_AT] {
+        for at in [0.015, PIP_AT - 0.015, PIP_AT + 0.015, DIP_AT] {
             layer.stroke(&across(f.at(at), f.dir, 0.42 * f.width), &flex);
         }
     }
@@ -1679,7 +1715,11 @@ const SHADE_RADIUS: f32 = 0.05;
 const SHADOW_OFFSET: f32 = 0.035;
 const SHADOW_DARKNESS: f32 = 0.35;
 /// Colour of a crease's core relative to the skin (reddish brown).
-const CREASE_TINT: [f32; 3] = [0.5, 0.62, 0.62];
+const CREASE_TINT: [f32; 3] = [0.62, 0.47, 0.45];
+/// Mottling per channel at full strength (redder patches).
+const MOTTLE: [f32; 3] = [0.1, -0.06, -0.05];
+/// Fine grain of the skin, relative amplitude.
+const GRAIN: f32 = 0.05;
 /// How much a lip lightens the skin towards white.
 const LIP_LIGHTEN: f32 = 0.28;
 
@@ -1782,15 +1822,15 @@ fn paint_skin(
             }
             let (fx, fy) = (x as f32, y as f32);
             let (u, v) = hand.frame.to_palm(Point::new(fx, fy));
-            let mt = mottle.fbm(fx * mottle_scale, fy * mottle_scale, 3) - 0.5;
+            // Mottling only ever reddens (blood under the skin), never greys.
+            let mt = (mottle.fbm(fx * mottle_scale, fy * mottle_scale, 3) - 0.5).max(0.0);
             let gr = grain.at(fx * 0.45, fy * 0.45) - 0.5;
             let pore = (mix64(i as u64 ^ pore_salt) >> 54) == 0;
             let relief = relief(u, v, back);
             let shade = SHADE_EDGE + (1.0 - SHADE_EDGE) * smoothstep(0.3, 0.85, height[i]);
             let mut c = [0.0; 3];
             for (ch, out) in c.iter_mut().enumerate() {
-                let redness = [0.12, -0.05, -0.08][ch];
-                let mut s = base[ch] * (1.0 + mt * redness * 2.0 + gr * 0.05) * relief * shade;
+                let mut s = base[ch] * (1.0 + mt * MOTTLE[ch] + gr * GRAIN) * relief * shade;
                 if pore {
                     s *= 0.9;
                 }
