@@ -343,7 +343,7 @@ pub const NEGATIVE_KINDS: [&str; 8] = [
 pub fn palm_spec(index: u64) -> HeldoutSpec {
     let mut rng = Pcg32::new(PALM_SEED_BASE ^ index, Stream::Plan);
     let pick = |salt: u64, n: usize| balanced(index, salt) % n;
-    let side = if index % 2 == 0 {
+    let side = if index.is_multiple_of(2) {
         HandSide::Left
     } else {
         HandSide::Right
@@ -1910,6 +1910,11 @@ fn draw_back_details(layer: &mut CreaseLayer, spec: &HeldoutSpec, hand: &Hand, w
     }
 }
 
+/// Nail colour (pink, half mixed with the palm-side skin) and how much it covers the
+/// skin underneath (nails are translucent).
+const NAIL_PINK: [f32; 3] = [0.93, 0.74, 0.72];
+const NAIL_OPACITY: f32 = 0.6;
+
 /// Nails at the finger and thumb tips (back of the hand only).
 fn paint_nails(canvas: &mut Canvas, spec: &HeldoutSpec, hand: &Hand) {
     let (w, h) = (canvas.w, canvas.h);
@@ -1936,11 +1941,13 @@ fn paint_nails(canvas: &mut Canvas, spec: &HeldoutSpec, hand: &Hand) {
         0.0,
     ));
     let mask = mask_of(w, h, &polys);
-    let tint = spec.skin.palm().map(|c| (c * 1.08 + 0.06).min(1.0));
+    let palm = spec.skin.palm();
+    let tint: [f32; 3] = core::array::from_fn(|ch| lerp(palm[ch], NAIL_PINK[ch], 0.5));
     for (p, &m) in canvas.px.iter_mut().zip(&mask) {
         if m > 0.0 {
+            let a = m * NAIL_OPACITY;
             for ch in 0..3 {
-                p[ch] = p[ch] * (1.0 - m * 0.8) + tint[ch] * m * 0.8;
+                p[ch] = p[ch] * (1.0 - a) + tint[ch] * a;
             }
         }
     }
@@ -2126,18 +2133,21 @@ fn paint_texture(canvas: &mut Canvas, spec: &HeldoutSpec) {
     }
     let mut layer = CreaseLayer::new(w, h);
     for k in 0..30 {
-        let p0 = Point::new(rng.range(0.0, w as f32), rng.range(0.0, h as f32));
-        let ctrl: Vec<Point> = (0..4)
-            .map(|j| {
-                add(
-                    p0,
-                    Point::new(
-                        rng.range(-60.0, 60.0) * j as f32,
-                        rng.range(-60.0, 60.0) * j as f32,
-                    ),
-                )
-            })
-            .collect();
+        // A crack: a random walk that turns a little at each step.
+        let mut p = Point::new(rng.range(0.0, w as f32), rng.range(0.0, h as f32));
+        let mut heading = rng.range(0.0, std::f32::consts::TAU);
+        let mut ctrl = vec![p];
+        for _ in 0..5 {
+            heading += rng.range(-0.6, 0.6);
+            p = add(
+                p,
+                mul(
+                    Point::new(heading.cos(), heading.sin()),
+                    rng.range(20.0, 70.0),
+                ),
+            );
+            ctrl.push(p);
+        }
         let st = Stroke {
             width: rng.range(1.5, 4.0),
             depth: rng.range(0.2, 0.5),
