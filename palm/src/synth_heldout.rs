@@ -1459,6 +1459,9 @@ const FATE_FROM_LIFE_REST: [(f32, f32); 3] = [(0.6, 0.35), (0.54, 0.56), (0.52, 
 const FATE_MID: [(f32, f32); 3] = [(0.5, 0.36), (0.51, 0.56), (0.52, 0.78)];
 const SUN: [(f32, f32); 3] = [(0.3, 0.46), (0.31, 0.62), (0.3, 0.77)];
 const MERCURY: [(f32, f32); 4] = [(0.56, 0.12), (0.42, 0.32), (0.26, 0.55), (0.15, 0.74)];
+/// A fate line leaving the life line keeps only the control points at least this much
+/// higher (palm lengths), so it never runs down first.
+const FATE_RISE: f32 = 0.08;
 /// Where along the life line a fate line may leave it.
 const FATE_FROM_LIFE_AT: f32 = 0.7;
 /// Where a short life line ends, fraction of the classical length.
@@ -1564,15 +1567,22 @@ fn plan_lines(spec: &HeldoutSpec, hand: &Hand) -> (Vec<PlannedLine>, Option<Vec<
         }
         lines.push(simple_line(LineId::Head, line_path(hand, &c), 1.0));
     }
-    lines.push(life_line(spec, hand, &life_full));
+    let life = life_line(spec, hand, &life_full);
+    let life_drawn = life.truth.points.clone();
+    lines.push(life);
     if let Some(fate) = spec.fate {
         let c = match fate {
             FateStart::Wrist => jittered(&mut rng, &FATE_WRIST),
             FateStart::MidPalm => jittered(&mut rng, &FATE_MID),
             FateStart::LifeLine => {
-                let i = ((life_ctrl.len() - 1) as f32 * FATE_FROM_LIFE_AT).round() as usize;
-                let mut c = vec![life_ctrl[i.min(life_ctrl.len() - 1)]];
-                c.extend(jittered(&mut rng, &FATE_FROM_LIFE_REST));
+                // Out of the life line as drawn (a short one included), then upwards only.
+                let k = (life_drawn.len().saturating_sub(1) as f32 * FATE_FROM_LIFE_AT) as usize;
+                let start = life_drawn
+                    .get(k)
+                    .map_or(LIFE_START, |&p| hand.frame.to_palm(p));
+                let rest = jittered(&mut rng, &FATE_FROM_LIFE_REST);
+                let mut c = vec![start];
+                c.extend(rest.into_iter().filter(|p| p.1 > start.1 + FATE_RISE));
                 c
             }
         };
@@ -1999,27 +2009,28 @@ fn paint_backdrop(canvas: &mut Canvas, spec: &HeldoutSpec) {
     let w = canvas.w;
     let paint: Box<dyn Fn(f32, f32) -> [f32; 3]> = match spec.background {
         Backdrop::Wood => {
-            let dark = [
-                rng.range(0.25, 0.45),
-                rng.range(0.15, 0.27),
-                rng.range(0.08, 0.15),
+            const WOODS: [[f32; 3]; 4] = [
+                [0.55, 0.38, 0.22],
+                [0.36, 0.22, 0.13],
+                [0.72, 0.55, 0.35],
+                [0.45, 0.2, 0.13],
             ];
+            let wood = WOODS[rng.below(WOODS.len())].map(|c| c * rng.range(0.9, 1.1));
             let plank = rng.range(140.0, 260.0);
             let a = rng.range(-0.3, 0.3);
             Box::new(move |x, y| {
                 let along = x * a.cos() + y * a.sin();
-                let acrosss = y * a.cos() - x * a.sin();
-                let board = (acrosss / plank).floor();
-                let seam = smoothstep(
-                    0.0,
-                    3.0,
-                    (acrosss - board * plank).min((board + 1.0) * plank - acrosss),
-                );
-                let grain = (acrosss * 0.08
-                    + 6.0 * noise.fbm(along * 0.004, acrosss * 0.03 + board * 7.0, 3))
-                .sin();
-                let g = 1.0 + 0.18 * grain + 0.1 * (noise.at(board * 3.1, 0.5) - 0.5);
-                dark.map(|c| c * g * (0.55 + 0.45 * seam))
+                let across = y * a.cos() - x * a.sin();
+                let board = (across / plank).floor();
+                let edge = (across - board * plank).min((board + 1.0) * plank - across);
+                let seam = smoothstep(0.0, 3.0, edge);
+                // Fine grain lines bent by a slow warp, and slower bands of late wood.
+                let warp = noise.fbm(along * 0.003, across * 0.01 + board * 7.0, 3);
+                let fine = (across * 0.35 + 14.0 * warp).sin();
+                let bands = (across * 0.05 + 5.0 * warp).sin();
+                let tone = 0.1 * (noise.at(board * 3.1, 0.5) - 0.5);
+                let g = 1.0 + 0.06 * fine + 0.12 * bands + tone;
+                wood.map(|c| c * g * (0.55 + 0.45 * seam))
             })
         }
         Backdrop::Cloth => {

@@ -190,6 +190,33 @@ fn dot(img: &mut image::RgbImage, p: Point, r: i32, c: [u8; 3]) {
     }
 }
 
+/// The palm's lines region of the photo beside the same region with the truth drawn.
+fn side_by_side(
+    photo: &image::RgbImage,
+    overlay: &image::RgbImage,
+    truth: &[hast_palm::synth::TrueLine],
+) -> image::RgbImage {
+    let pts = truth.iter().flat_map(|t| t.points.iter());
+    let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, 0.0_f32, 0.0_f32);
+    for p in pts {
+        x0 = x0.min(p.x);
+        y0 = y0.min(p.y);
+        x1 = x1.max(p.x);
+        y1 = y1.max(p.y);
+    }
+    let m = 20.0;
+    let x = (x0 - m).max(0.0) as u32;
+    let y = (y0 - m).max(0.0) as u32;
+    let w = ((x1 + m) as u32).min(photo.width()) - x;
+    let h = ((y1 + m) as u32).min(photo.height()) - y;
+    let a = image::imageops::crop_imm(photo, x, y, w, h).to_image();
+    let b = image::imageops::crop_imm(overlay, x, y, w, h).to_image();
+    let mut out = image::RgbImage::new(2 * w + 4, h);
+    image::imageops::replace(&mut out, &a, 0, 0);
+    image::imageops::replace(&mut out, &b, i64::from(w) + 4, 0);
+    out
+}
+
 const COLOURS: [[u8; 3]; 6] = [
     [255, 0, 0],
     [0, 200, 255],
@@ -254,8 +281,8 @@ fn engine_survey() {
             img.save(format!("{dir}/palm{i:02}.png")).unwrap();
             for t in &synth.truth {
                 let k = LineId::ALL.iter().position(|&id| id == t.id).unwrap();
-                for p in t.points.iter().step_by(6) {
-                    dot(&mut img, *p, 1, COLOURS[k]);
+                for p in t.points.iter().step_by(4) {
+                    dot(&mut img, *p, 0, COLOURS[k]);
                 }
             }
             for p in synth.landmarks.as_ref().unwrap() {
@@ -267,6 +294,9 @@ fn engine_survey() {
                 }
             }
             img.save(format!("{dir}/palm{i:02}_truth.png")).unwrap();
+            side_by_side(&synth.image, &img, &synth.truth)
+                .save(format!("{dir}/palm{i:02}_cmp.png"))
+                .unwrap();
         }
     }
     println!("usable {usable}/{SET}");
