@@ -319,10 +319,10 @@ fn engine_survey() {
                 f.quality.usable, f.quality.issues
             );
             if let Some(dir) = &debug {
-                if seed == 0 {
+                if seed == 0 || f.quality.usable {
                     synth
                         .image
-                        .save(format!("{dir}/neg_{}.png", name.replace(' ', "_")))
+                        .save(format!("{dir}/neg_{}_{seed}.png", name.replace(' ', "_")))
                         .unwrap();
                 }
             }
