@@ -1517,11 +1517,20 @@ fn simple_line(id: LineId, path: Vec<Point>, depth: f32) -> PlannedLine {
     }
 }
 
+/// The random stream of one line's jitter (`None`: the shared start of life and head).
+fn line_rng(spec: &HeldoutSpec, id: Option<LineId>) -> Pcg32 {
+    let k = id.map_or(0, |id| {
+        1 + LineId::ALL.iter().position(|&x| x == id).unwrap_or(0)
+    }) as u64;
+    Pcg32::new(spec.seed ^ (k << 48), Stream::Lines)
+}
+
 /// The principal lines of a palm, in [`LineId::ALL`] order, and the sister line if any.
 fn plan_lines(spec: &HeldoutSpec, hand: &Hand) -> (Vec<PlannedLine>, Option<Vec<Point>>) {
-    let mut rng = Pcg32::new(spec.seed, Stream::Lines);
+    // One stream per line: turning one line on or off never moves another.
+    let mut head_rng = line_rng(spec, Some(LineId::Head));
     let start = {
-        let j = jittered(&mut rng, &[LIFE_START]);
+        let j = jittered(&mut line_rng(spec, None), &[LIFE_START]);
         j[0]
     };
     let life_ctrl = {
@@ -1531,13 +1540,13 @@ fn plan_lines(spec: &HeldoutSpec, hand: &Hand) -> (Vec<PlannedLine>, Option<Vec<
             _ => &LIFE_CLASSICAL,
         };
         let mut c = vec![start];
-        c.extend(jittered(&mut rng, body));
+        c.extend(jittered(&mut line_rng(spec, Some(LineId::Life)), body));
         c
     };
     let life_full = line_path(hand, &life_ctrl);
     let mut lines = Vec::new();
     if spec.simian {
-        let mut c = jittered(&mut rng, &SIMIAN);
+        let mut c = jittered(&mut line_rng(spec, Some(LineId::Heart)), &SIMIAN);
         if let Some(last) = c.last_mut() {
             *last = start;
         }
@@ -1551,19 +1560,22 @@ fn plan_lines(spec: &HeldoutSpec, hand: &Hand) -> (Vec<PlannedLine>, Option<Vec<
         };
         lines.push(simple_line(
             LineId::Heart,
-            line_path(hand, &jittered(&mut rng, heart)),
+            line_path(
+                hand,
+                &jittered(&mut line_rng(spec, Some(LineId::Heart)), heart),
+            ),
             1.0,
         ));
         let head_start = match spec.head_start {
             HeadStart::Joined => start,
-            HeadStart::Separate => jittered(&mut rng, &[HEAD_SEPARATE_START])[0],
+            HeadStart::Separate => jittered(&mut head_rng, &[HEAD_SEPARATE_START])[0],
         };
         let body = match spec.head_course {
             HeadCourse::Sloping => &HEAD_SLOPING,
             HeadCourse::Straight => &HEAD_STRAIGHT,
         };
         let mut c = vec![head_start];
-        c.extend(jittered(&mut rng, body));
+        c.extend(jittered(&mut head_rng, body));
         if spec.head_start == HeadStart::Separate {
             c[1].1 += 0.025;
         }
@@ -1574,15 +1586,18 @@ fn plan_lines(spec: &HeldoutSpec, hand: &Hand) -> (Vec<PlannedLine>, Option<Vec<
     lines.push(life);
     if let Some(fate) = spec.fate {
         let c = match fate {
-            FateStart::Wrist => jittered(&mut rng, &FATE_WRIST),
-            FateStart::MidPalm => jittered(&mut rng, &FATE_MID),
+            FateStart::Wrist => jittered(&mut line_rng(spec, Some(LineId::Fate)), &FATE_WRIST),
+            FateStart::MidPalm => jittered(&mut line_rng(spec, Some(LineId::Fate)), &FATE_MID),
             FateStart::LifeLine => {
                 // Out of the life line as drawn (a short one included), then upwards only.
                 let k = (life_drawn.len().saturating_sub(1) as f32 * FATE_FROM_LIFE_AT) as usize;
                 let start = life_drawn
                     .get(k)
                     .map_or(LIFE_START, |&p| hand.frame.to_palm(p));
-                let rest = jittered(&mut rng, &FATE_FROM_LIFE_REST);
+                let rest = jittered(
+                    &mut line_rng(spec, Some(LineId::Fate)),
+                    &FATE_FROM_LIFE_REST,
+                );
                 let mut c = vec![start];
                 c.extend(rest.into_iter().filter(|p| p.1 > start.1 + FATE_RISE));
                 c
@@ -1591,11 +1606,17 @@ fn plan_lines(spec: &HeldoutSpec, hand: &Hand) -> (Vec<PlannedLine>, Option<Vec<
         lines.push(simple_line(LineId::Fate, line_path(hand, &c), FATE_DEPTH));
     }
     if spec.sun {
-        let path = line_path(hand, &jittered(&mut rng, &SUN));
+        let path = line_path(
+            hand,
+            &jittered(&mut line_rng(spec, Some(LineId::Sun)), &SUN),
+        );
         lines.push(simple_line(LineId::Sun, path, MINOR_LINE_DEPTH));
     }
     if spec.mercury {
-        let path = line_path(hand, &jittered(&mut rng, &MERCURY));
+        let path = line_path(
+            hand,
+            &jittered(&mut line_rng(spec, Some(LineId::Mercury)), &MERCURY),
+        );
         lines.push(simple_line(LineId::Mercury, path, MINOR_LINE_DEPTH));
     }
     let sister = (spec.life == LifeLine::Doubled).then(|| sister_line(hand, &life_full));

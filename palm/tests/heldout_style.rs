@@ -43,6 +43,25 @@ fn same_spec_gives_the_same_bytes() {
 }
 
 #[test]
+fn turning_a_line_on_does_not_move_the_others() {
+    let mut spec = small(palm_spec(8));
+    spec.sun = false;
+    spec.fate = None;
+    let without = generate(&spec).truth;
+    spec.sun = true;
+    spec.fate = Some(FateStart::Wrist);
+    let with = generate(&spec).truth;
+    let others = |t: &[hast_palm::synth::TrueLine]| {
+        t.iter()
+            .filter(|l| l.id != LineId::Sun && l.id != LineId::Fate)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(others(&without), others(&with));
+    assert_eq!(with.len(), without.len() + 2);
+}
+
+#[test]
 fn truth_lies_in_the_photo_and_follows_the_conventions() {
     for i in 0..SET {
         let spec = small(palm_spec(i));
