@@ -27,6 +27,8 @@ pub mod overlay;
 pub mod reading;
 #[cfg(feature = "synth")]
 pub mod synth;
+#[cfg(feature = "synth")]
+pub mod synth_heldout;
 
 pub use engine::{Engine, EngineError};
 pub use features::Features;
