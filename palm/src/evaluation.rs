@@ -22,6 +22,7 @@ use crate::synth::{
     generate, to_jpeg, FateOrigin, LineSet, Proportions, SkinTone, Subject, SynthPalm, SynthSpec,
     TrueLine,
 };
+use crate::synth_heldout::{self, HeldoutSpec};
 use crate::HandSide;
 
 /// Largest mean distance (palm lengths) from a measured line to the true path.
@@ -154,12 +155,21 @@ pub fn score(f: &Features, synth: &SynthPalm) -> Vec<LineScore> {
         .collect()
 }
 
+/// What draws a case's photo: the tuning style ([`crate::synth`], which the engine's
+/// constants are set on) or the held-out style ([`crate::synth_heldout`], which they are
+/// reported on and never set on).
+#[derive(Debug, Clone)]
+pub enum Photo {
+    Tuning(SynthSpec),
+    Heldout(HeldoutSpec),
+}
+
 /// One photo of the evaluation set.
 #[derive(Debug, Clone)]
 pub struct Case {
     /// Its index in the set.
     pub index: usize,
-    pub spec: SynthSpec,
+    pub photo: Photo,
     /// Passed through JPEG at this quality before measuring.
     pub jpeg_quality: Option<u8>,
     /// For a negative: what it shows ("blank", "back of hand", …); `None` for a palm.
@@ -169,7 +179,10 @@ pub struct Case {
 impl Case {
     /// The photo as the engine sees it, and the truth.
     pub fn render(&self) -> (SynthPalm, RgbImage) {
-        let synth = generate(&self.spec);
+        let synth = match &self.photo {
+            Photo::Tuning(spec) => generate(spec),
+            Photo::Heldout(spec) => synth_heldout::generate(spec),
+        };
         let image = match self.jpeg_quality {
             Some(q) => image::load_from_memory(&to_jpeg(&synth.image, q))
                 .map(|i| i.to_rgb8())
@@ -244,9 +257,16 @@ pub fn positive_spec(i: u64) -> SynthSpec {
 /// The `i`-th palm photo: [`positive_spec`], every fourth through JPEG quality 70. Indices
 /// from [`POSITIVES`] on are outside the evaluation set (the landmark calibration uses them).
 pub fn positive_case(i: u64) -> Case {
+    positive_case_with(i, |_| {})
+}
+
+/// [`positive_case`] with its spec changed by `edit` (a test's variation of the set).
+pub fn positive_case_with(i: u64, edit: impl FnOnce(&mut SynthSpec)) -> Case {
+    let mut spec = positive_spec(i);
+    edit(&mut spec);
     Case {
         index: i as usize,
-        spec: positive_spec(i),
+        photo: Photo::Tuning(spec),
         jpeg_quality: (i % 4 == 3).then_some(70),
         negative: None,
     }
@@ -262,7 +282,7 @@ pub fn evaluation_set() -> Vec<Case> {
             edit(&mut spec);
             cases.push(Case {
                 index: cases.len(),
-                spec,
+                photo: Photo::Tuning(spec),
                 jpeg_quality: None,
                 negative: Some(name),
             });
@@ -314,7 +334,7 @@ pub fn widened_spec(i: u64) -> SynthSpec {
 pub fn widened_case(i: u64) -> Case {
     Case {
         index: i as usize,
-        spec: widened_spec(i),
+        photo: Photo::Tuning(widened_spec(i)),
         jpeg_quality: (i % 4 == 3).then_some(70),
         negative: None,
     }
@@ -324,6 +344,30 @@ pub fn widened_case(i: u64) -> Case {
 /// set's).
 pub fn widened_set() -> Vec<Case> {
     (0..WIDENED as u64).map(widened_case).collect()
+}
+
+/// The held-out set: the held-out style's [`synth_heldout::HELDOUT_PALMS`] palms, then
+/// five photos of each of its negative kinds. Each photo's JPEG step is part of its spec.
+pub fn heldout_set() -> Vec<Case> {
+    let mut cases: Vec<Case> = (0..synth_heldout::HELDOUT_PALMS)
+        .map(|i| Case {
+            index: i as usize,
+            photo: Photo::Heldout(synth_heldout::palm_spec(i)),
+            jpeg_quality: None,
+            negative: None,
+        })
+        .collect();
+    for (kind, name) in synth_heldout::NEGATIVE_KINDS.iter().enumerate() {
+        for seed in 1..=NEGATIVE_SEEDS {
+            cases.push(Case {
+                index: cases.len(),
+                photo: Photo::Heldout(synth_heldout::negative_spec(kind, seed)),
+                jpeg_quality: None,
+                negative: Some(name),
+            });
+        }
+    }
+    cases
 }
 
 /// Relative distance from the element's thresholds beyond which a hand's proportions count
