@@ -19,8 +19,8 @@ use crate::features::Element;
 use crate::features::{Features, LineId, MeasuredLine};
 use crate::geometry::Point;
 use crate::synth::{
-    generate, to_jpeg, FateOrigin, LineSet, Proportions, SkinTone, Subject, SynthPalm, SynthSpec,
-    TrueLine,
+    generate, to_jpeg, Backdrop, FateOrigin, LineSet, Proportions, SkinTone, Subject, SynthPalm,
+    SynthSpec, TrueLine,
 };
 use crate::synth_heldout::{self, HeldoutSpec};
 use crate::HandSide;
@@ -302,7 +302,9 @@ pub const WIDENED: usize = 120;
 /// line separate from the life line on every third palm, straight, classical or sloping;
 /// the fate line absent on every other palm, otherwise starting at the wrist, on the life
 /// line or in mid-palm; a fused (simian) crease on one in fifteen; heavy minor wrinkles on
-/// every fourth; palm ratio 1.0–1.45 and finger ratio 0.65–1.0 (all four elements).
+/// every fourth; palm ratio 1.0–1.45 and finger ratio 0.65–1.0 (all four elements); a
+/// wooden table (skin-like) under every third hand, a sleeve over every fourth forearm,
+/// the thumb held open or turned 12° or 25° towards the fingers.
 pub fn widened_spec(i: u64) -> SynthSpec {
     let mut spec = varied_spec(i);
     spec.seed = 5000 + i;
@@ -320,6 +322,12 @@ pub fn widened_spec(i: u64) -> SynthSpec {
         [FateOrigin::Wrist, FateOrigin::LifeLine, FateOrigin::MidPalm][((i / 2) % 3) as usize];
     l.fused_head_heart = i % 15 == 8;
     l.heavy_wrinkles = i % 4 == 1;
+    if i % 3 == 2 {
+        spec.backdrop = Backdrop::Wood;
+    }
+    spec.sleeve = (i % 4 == 2)
+        .then_some([[40, 60, 120], [150, 40, 50], [200, 200, 195]][(i / 4 % 3) as usize]);
+    spec.thumb_adduction_deg = [0.0, 12.0, 25.0][((i / 5) % 3) as usize];
     // Proportions on a low-discrepancy walk over the ranges (golden-ratio steps).
     let a = (i as f32 * 0.618_034).fract();
     let b = (i as f32 * 0.754_878 + 0.3).fract();

@@ -170,6 +170,16 @@ pub enum Subject {
     NonHandShape,
 }
 
+/// What the hand lies on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Backdrop {
+    /// [`SynthSpec::background`], shaded very slightly.
+    #[default]
+    Plain,
+    /// A warm wooden table, its grain across the photo: close to skin in colour.
+    Wood,
+}
+
 /// Where a fate line starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum FateOrigin {
@@ -316,6 +326,13 @@ pub struct SynthSpec {
     pub subject: Subject,
     /// Background colour (sRGB), shaded very slightly.
     pub background: [u8; 3],
+    /// What the hand lies on.
+    pub backdrop: Backdrop,
+    /// A sleeve of this colour over the forearm, its cuff a little below the wrist crease.
+    pub sleeve: Option<[u8; 3]>,
+    /// The thumb turned towards the index finger by this many degrees (0 = the seed's
+    /// pose; 25 = held close to the palm). Clamped to −10..=35.
+    pub thumb_adduction_deg: f32,
     /// The hand's proportions; `None` draws the seed's (palm ratio 1.18–1.27, finger
     /// ratio about 0.79–0.87). Palm ratio clamped to 0.9..=1.6, finger ratio to 0.5..=1.1.
     pub proportions: Option<Proportions>,
@@ -341,6 +358,9 @@ impl SynthSpec {
             lines: LineSet::default(),
             subject: Subject::Palm,
             background: [60, 66, 75],
+            backdrop: Backdrop::Plain,
+            sleeve: None,
+            thumb_adduction_deg: 0.0,
             proportions: None,
         }
     }
@@ -427,6 +447,9 @@ pub fn generate(spec: &SynthSpec) -> SynthPalm {
     let mut hand = Hand::new(&mut Rng::new(spec.seed, STREAM_HAND));
     if let Some(p) = spec.proportions {
         hand.reshape(p);
+    }
+    if spec.thumb_adduction_deg.is_finite() && spec.thumb_adduction_deg != 0.0 {
+        hand.adduct_thumb(spec.thumb_adduction_deg.clamp(-10.0, 35.0));
     }
     let scale = if spec.scale.is_finite() {
         spec.scale.clamp(0.05, 3.0)
@@ -944,6 +967,17 @@ impl Hand {
         self.wr = wr;
     }
 
+    /// Turns the thumb about its base (CMC) towards the index finger by `deg` degrees.
+    fn adduct_thumb(&mut self, deg: f32) {
+        // The thumb lies on the +x side; turning it towards the fingers (+y) is clockwise
+        // seen with y up, so the angle is negative.
+        let a = -deg.to_radians();
+        let cmc = self.thumb[0];
+        for t in self.thumb.iter_mut().skip(1) {
+            *t = cmc + (*t - cmc).rotated(a);
+        }
+    }
+
     fn thumb_dir(&self) -> V2 {
         (self.thumb[3] - self.thumb[2]).norm()
     }
@@ -1090,6 +1124,24 @@ impl Canvas {
             }
         }
     }
+}
+
+/// A wooden table's colour at `p`: warm brown with grain running across the photo.
+fn wood(seed: u64, p: V2) -> [f32; 3] {
+    let grain = value_noise(seed, p.x * 1.2, p.y * 22.0)
+        + 0.5 * value_noise(seed ^ 0x99, p.x * 3.0, p.y * 60.0);
+    let rings = (0.5 + 0.5 * (p.y * 35.0 + 4.0 * grain).sin()) * 0.12;
+    let k = 0.85 + 0.15 * grain - rings;
+    [178.0 * k, 124.0 * k, 82.0 * k]
+}
+
+/// Coverage (0–1) of a sleeve at `p`: the forearm from a little below the wrist crease,
+/// a little wider than the wrist.
+fn sleeve_cover(hand: &Hand, p: V2, lp: f32) -> f32 {
+    const CUFF: f32 = -0.14;
+    let half = 0.36 * hand.wr + 0.07 * (-p.y).max(0.0) + 0.05;
+    let edge = (CUFF - p.y).min(half - (p.x + 0.01).abs());
+    (edge * lp + 0.5).clamp(0.0, 1.0)
 }
 
 /// The 1-px-resampled image polyline of a spline through canonical control points.
@@ -1683,10 +1735,15 @@ fn render(spec: &SynthSpec, hand: &Hand, blob: &Blob, xf: &Xform, crease: &[f32]
             let alpha = (0.5 - d * lp).clamp(0.0, 1.0);
             let mut col = bg;
             if alpha < 1.0 {
-                let shade = 1.0
-                    + 0.02 * value_noise(nb, p.x * 1.3, p.y * 1.3)
-                    + 0.01 * value_noise(nb ^ 0x77, p.x * 3.7, p.y * 3.7);
-                col = [bg[0] * shade, bg[1] * shade, bg[2] * shade];
+                col = match spec.backdrop {
+                    Backdrop::Plain => {
+                        let shade = 1.0
+                            + 0.02 * value_noise(nb, p.x * 1.3, p.y * 1.3)
+                            + 0.01 * value_noise(nb ^ 0x77, p.x * 3.7, p.y * 3.7);
+                        [bg[0] * shade, bg[1] * shade, bg[2] * shade]
+                    }
+                    Backdrop::Wood => wood(nb, p),
+                };
             }
             if alpha > 0.0 {
                 let din = (-d).max(0.0);
@@ -1728,6 +1785,14 @@ fn render(spec: &SynthSpec, hand: &Hand, blob: &Blob, xf: &Xform, crease: &[f32]
                     *v *= s * (1.0 - k * coef);
                 }
                 col = lerp3(col, skin, alpha);
+            }
+            if let Some(sleeve) = spec.sleeve.filter(|_| subject == Subject::Palm) {
+                let a = sleeve_cover(hand, p, lp);
+                if a > 0.0 {
+                    let fabric = 1.0 + 0.04 * value_noise(n4, p.x * 40.0, p.y * 40.0);
+                    let c = to_f32(sleeve);
+                    col = lerp3(col, [c[0] * fabric, c[1] * fabric, c[2] * fabric], a);
+                }
             }
             px.copy_from_slice(&col);
         }

@@ -21,7 +21,7 @@
 //!   hand's outline (the skin segmentation) is there, both are read from it
 //!   ([`Outline`]): the middle finger from its base (the frame's `v = 1`) along the
 //!   model's finger direction to where the outline ends, and the palm width across the
-//!   outline just below the fingers (`v` = [`WIDTH_LEVEL`]). An outline reading that
+//!   outline across the middle of the palm ([`WIDTH_LEVELS`]). An outline reading that
 //!   disagrees with the model's by more than [`OUTLINE_AGREEMENT`] is a segmentation
 //!   fault (a skin-coloured background, a cropped finger), and the model's is kept.
 //! - With landmarks and no outline the finger length is the middle finger's MCP → PIP →
@@ -41,9 +41,12 @@ pub const LONG_PALM: f32 = 1.2;
 pub const LONG_FINGERS: f32 = 0.8;
 
 /// Where the palm's width is read from the outline (`v`): across the middle of the palm,
-/// between the heart and head lines, below the rounded corners under the fingers and
-/// clear of the thumb on a hand held open.
-pub const WIDTH_LEVEL: f32 = 0.75;
+/// between the head line and the heart line, below the rounded corners under the fingers.
+pub const WIDTH_LEVELS: [f32; 5] = [0.66, 0.70, 0.74, 0.78, 0.82];
+/// The thumb side of the palm reaches at most this much further from the middle line than
+/// the little-finger side (the middle finger sits near the palm's middle); beyond it the
+/// thumb lies against the palm and the outline runs round both.
+pub const THUMB_SIDE_EXCESS: f32 = 1.25;
 /// Largest relative disagreement between the outline's reading and the model's that is
 /// still taken as the outline's (beyond it the segmentation is at fault): wider than the
 /// model's own error (≈ 10 % on the finger, 9 % on the width), well short of a finger's
@@ -138,16 +141,33 @@ impl Outline<'_> {
         None
     }
 
-    /// The palm's width across the outline at [`WIDTH_LEVEL`], from the frame's middle.
+    /// The palm's width across the outline at [`WIDTH_LEVELS`]: each side's median reach
+    /// from the frame's middle line, the thumb side replaced by the little-finger side's
+    /// when it reaches further than [`THUMB_SIDE_EXCESS`] times as far (a thumb held
+    /// against the palm makes one outline with it there).
     fn width(&self, frame: &PalmFrame, hint: f32) -> Option<f32> {
-        let centre = frame.to_image(0.5, WIDTH_LEVEL);
         let w = frame.palm_width().max(1e-3);
-        let dir = Point::new(frame.axis_u.x / w, frame.axis_u.y / w);
-        let back = Point::new(-dir.x, -dir.y);
+        let to_thumb = Point::new(frame.axis_u.x / w, frame.axis_u.y / w);
+        let to_little = Point::new(-to_thumb.x, -to_thumb.y);
         let step = OUTLINE_STEP * frame.palm_length();
-        let a = self.reach(centre, dir, step, hint)?;
-        let b = self.reach(centre, back, step, hint)?;
-        Some(a + b)
+        let side = |dir: Point| -> Option<f32> {
+            let mut reach: Vec<f32> = WIDTH_LEVELS
+                .iter()
+                .filter_map(|&v| self.reach(frame.to_image(0.5, v), dir, step, hint))
+                .collect();
+            if reach.len() < WIDTH_LEVELS.len() / 2 + 1 {
+                return None;
+            }
+            reach.sort_by(f32::total_cmp);
+            Some(reach[reach.len() / 2])
+        };
+        let little = side(to_little)?;
+        let thumb = side(to_thumb)?;
+        Some(if thumb > THUMB_SIDE_EXCESS * little {
+            2.0 * little
+        } else {
+            thumb + little
+        })
     }
 }
 
