@@ -304,7 +304,8 @@ pub const WIDENED: usize = 120;
 /// line or in mid-palm; a fused (simian) crease on one in fifteen; heavy minor wrinkles on
 /// every fourth; palm ratio 1.0–1.45 and finger ratio 0.65–1.0 (all four elements); a
 /// wooden table (skin-like) under every third hand, a sleeve over every fourth forearm,
-/// the thumb held open or turned 12° or 25° towards the fingers.
+/// the thumb held open or turned 12° or 25° towards the fingers, the wrist's bracelet creases
+/// at full, 60 % or 35 % of their darkness.
 pub fn widened_spec(i: u64) -> SynthSpec {
     let mut spec = varied_spec(i);
     spec.seed = 5000 + i;
@@ -328,6 +329,7 @@ pub fn widened_spec(i: u64) -> SynthSpec {
     spec.sleeve = (i % 4 == 2)
         .then_some([[40, 60, 120], [150, 40, 50], [200, 200, 195]][(i / 4 % 3) as usize]);
     spec.thumb_adduction_deg = [0.0, 12.0, 25.0][((i / 5) % 3) as usize];
+    spec.wrist_creases = [1.0, 0.6, 0.35][((i / 7) % 3) as usize];
     // Proportions on a low-discrepancy walk over the ranges (golden-ratio steps).
     let a = (i as f32 * 0.618_034).fract();
     let b = (i as f32 * 0.754_878 + 0.3).fract();
@@ -392,6 +394,8 @@ pub struct CaseResult {
     /// The true element and the measured one, for a usable palm whose proportions are
     /// clear (see [`CLEAR_PROPORTIONS`]).
     pub element: Option<(Element, Option<Element>)>,
+    /// For a usable palm: measured over true palm ratio, and finger ratio (when measured).
+    pub ratio_errors: Option<(f32, Option<f32>)>,
     pub lines: Vec<LineScore>,
     /// The lines this palm was drawn without.
     pub not_drawn: Vec<LineId>,
@@ -427,11 +431,22 @@ pub fn evaluate(case: &Case, measure: impl Fn(&RgbImage) -> Features) -> CaseRes
         .proportions
         .filter(|p| positive && f.quality.usable && p.clear(CLEAR_PROPORTIONS))
         .map(|p| (p.element(), f.shape.as_ref().map(|s| s.element)));
+    let ratio_errors = synth
+        .proportions
+        .filter(|_| positive && f.quality.usable)
+        .zip(f.shape.as_ref())
+        .map(|(t, m)| {
+            (
+                m.palm_ratio / t.palm_ratio,
+                m.finger_ratio.map(|r| r / t.finger_ratio),
+            )
+        });
     CaseResult {
         index: case.index,
         negative: case.negative,
         usable: f.quality.usable,
         element,
+        ratio_errors,
         lines: if positive {
             score(&f, &synth)
         } else {
@@ -482,6 +497,27 @@ pub struct Report {
     pub phantoms: Vec<(LineId, usize, usize)>,
     /// Usable palms with clear proportions, and of those the ones whose element was right.
     pub elements: (usize, usize),
+    /// Medians over usable palms of measured / true palm ratio and finger ratio, with the
+    /// share of palms within 5 % of the truth.
+    pub ratio_errors: Option<RatioErrors>,
+}
+
+/// How far the measured proportions are from the drawn ones.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RatioErrors {
+    pub palm_median: f32,
+    pub palm_within_5: f32,
+    pub finger_median: f32,
+    pub finger_within_5: f32,
+}
+
+fn median(mut v: Vec<f32>) -> f32 {
+    v.sort_by(f32::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f32::NAN)
+}
+
+fn within_5(v: &[f32]) -> f32 {
+    v.iter().filter(|r| (*r - 1.0).abs() <= 0.05).count() as f32 / v.len().max(1) as f32
 }
 
 impl Report {
@@ -552,7 +588,22 @@ impl Report {
                 row.mean_error /= row.found as f32;
             }
         }
+        let palm: Vec<f32> = results
+            .iter()
+            .filter_map(|r| r.ratio_errors.map(|e| e.0))
+            .collect();
+        let finger: Vec<f32> = results
+            .iter()
+            .filter_map(|r| r.ratio_errors.and_then(|e| e.1))
+            .collect();
+        let ratio_errors = (!palm.is_empty()).then(|| RatioErrors {
+            palm_within_5: within_5(&palm),
+            finger_within_5: within_5(&finger),
+            palm_median: median(palm),
+            finger_median: median(finger),
+        });
         Self {
+            ratio_errors,
             positives,
             positives_unusable,
             lines,
@@ -598,6 +649,15 @@ impl Report {
             out.push_str(&format!(
                 "\nElement right on {} of {} usable palms with clear proportions.\n",
                 self.elements.1, self.elements.0
+            ));
+        }
+        if let Some(e) = self.ratio_errors {
+            out.push_str(&format!(
+                "Measured / true palm ratio: median {:.3}, within 5 % on {:.0} % of usable palms; finger ratio: median {:.3}, within 5 % on {:.0} %.\n",
+                e.palm_median,
+                100.0 * e.palm_within_5,
+                e.finger_median,
+                100.0 * e.finger_within_5
             ));
         }
         out

@@ -326,6 +326,9 @@ pub struct SynthSpec {
     pub subject: Subject,
     /// Background colour (sRGB), shaded very slightly.
     pub background: [u8; 3],
+    /// Darkness of the bracelet creases at the wrist relative to the default (1); 0 draws
+    /// none. Clamped to 0..=1.
+    pub wrist_creases: f32,
     /// What the hand lies on.
     pub backdrop: Backdrop,
     /// A sleeve of this colour over the forearm, its cuff a little below the wrist crease.
@@ -358,6 +361,7 @@ impl SynthSpec {
             lines: LineSet::default(),
             subject: Subject::Palm,
             background: [60, 66, 75],
+            wrist_creases: 1.0,
             backdrop: Backdrop::Plain,
             sleeve: None,
             thumb_adduction_deg: 0.0,
@@ -1526,9 +1530,14 @@ fn draw_palm_wrinkles(spec: &SynthSpec, hand: &Hand, xf: &Xform, canvas: &mut Ca
         }
     }
     let half = 0.36 * wr - 0.03;
+    let faint = if spec.wrist_creases.is_finite() {
+        spec.wrist_creases.clamp(0.0, 1.0)
+    } else {
+        1.0
+    };
     for (y, k) in [(-0.015, 0.24), (-0.065, 0.2)] {
         let ctrl = [v2(-half, y), v2(0.0, y + 0.012), v2(half, y)];
-        stroke(canvas, &ctrl, k, (width * 0.7 / 2.355).max(0.45));
+        stroke(canvas, &ctrl, k * faint, (width * 0.7 / 2.355).max(0.45));
     }
 }
 

@@ -20,8 +20,9 @@
 //!   came out as 0.75–0.85) and its knuckle span is off by up to ±9 %. So where the
 //!   hand's outline (the skin segmentation) is there, both are read from it
 //!   ([`Outline`]): the middle finger from its base (the frame's `v = 1`) along the
-//!   model's finger direction to where the outline ends, and the palm width across the
-//!   outline across the middle of the palm ([`WIDTH_LEVELS`]). An outline reading that
+//!   model's finger direction to where the outline ends, and the palm width as the
+//!   outline's greatest breadth between the thenar eminence and the knuckles
+//!   ([`WIDTH_LEVELS`]). An outline reading that
 //!   disagrees with the model's by more than [`OUTLINE_AGREEMENT`] is a segmentation
 //!   fault (a skin-coloured background, a cropped finger), and the model's is kept.
 //! - With landmarks and no outline the finger length is the middle finger's MCP → PIP →
@@ -40,9 +41,11 @@ pub const LONG_PALM: f32 = 1.2;
 /// Finger ratio from which fingers count as long.
 pub const LONG_FINGERS: f32 = 0.8;
 
-/// Where the palm's width is read from the outline (`v`): across the middle of the palm,
-/// between the head line and the heart line, below the rounded corners under the fingers.
-pub const WIDTH_LEVELS: [f32; 5] = [0.66, 0.70, 0.74, 0.78, 0.82];
+/// Where the palm's breadth is looked for (`v`): from the thenar eminence's widest part to
+/// the knuckles, below the rounded corners under the fingers.
+pub const WIDTH_LEVELS: [f32; 11] = [
+    0.35, 0.40, 0.45, 0.50, 0.55, 0.60, 0.65, 0.70, 0.75, 0.80, 0.85,
+];
 /// The thumb side of the palm reaches at most this much further from the middle line than
 /// the little-finger side (the middle finger sits near the palm's middle); beyond it the
 /// thumb lies against the palm and the outline runs round both.
@@ -141,33 +144,35 @@ impl Outline<'_> {
         None
     }
 
-    /// The palm's width across the outline at [`WIDTH_LEVELS`]: each side's median reach
-    /// from the frame's middle line, the thumb side replaced by the little-finger side's
-    /// when it reaches further than [`THUMB_SIDE_EXCESS`] times as far (a thumb held
-    /// against the palm makes one outline with it there).
+    /// The palm's greatest breadth across the outline, over [`WIDTH_LEVELS`] (the second
+    /// widest level, so one level's segmentation bump does not count). At each level the
+    /// little-finger side's and the thumb side's reach from the frame's middle line, the
+    /// thumb side replaced by the little-finger side's where it reaches further than
+    /// [`THUMB_SIDE_EXCESS`] times as far (there the thumb lies against the palm and the
+    /// outline runs round both).
     fn width(&self, frame: &PalmFrame, hint: f32) -> Option<f32> {
         let w = frame.palm_width().max(1e-3);
         let to_thumb = Point::new(frame.axis_u.x / w, frame.axis_u.y / w);
         let to_little = Point::new(-to_thumb.x, -to_thumb.y);
         let step = OUTLINE_STEP * frame.palm_length();
-        let side = |dir: Point| -> Option<f32> {
-            let mut reach: Vec<f32> = WIDTH_LEVELS
-                .iter()
-                .filter_map(|&v| self.reach(frame.to_image(0.5, v), dir, step, hint))
-                .collect();
-            if reach.len() < WIDTH_LEVELS.len() / 2 + 1 {
-                return None;
-            }
-            reach.sort_by(f32::total_cmp);
-            Some(reach[reach.len() / 2])
-        };
-        let little = side(to_little)?;
-        let thumb = side(to_thumb)?;
-        Some(if thumb > THUMB_SIDE_EXCESS * little {
-            2.0 * little
-        } else {
-            thumb + little
-        })
+        let mut widths: Vec<f32> = WIDTH_LEVELS
+            .iter()
+            .filter_map(|&v| {
+                let from = frame.to_image(0.5, v);
+                let little = self.reach(from, to_little, step, hint)?;
+                let thumb = self.reach(from, to_thumb, step, hint)?;
+                Some(if thumb > THUMB_SIDE_EXCESS * little {
+                    2.0 * little
+                } else {
+                    thumb + little
+                })
+            })
+            .collect();
+        if widths.len() < WIDTH_LEVELS.len() / 2 + 1 {
+            return None;
+        }
+        widths.sort_by(f32::total_cmp);
+        Some(widths[widths.len() - 2])
     }
 }
 
