@@ -304,7 +304,7 @@ pub const WIDENED: usize = 120;
 /// line or in mid-palm; a fused (simian) crease on one in fifteen; heavy minor wrinkles on
 /// every fourth; palm ratio 1.0–1.45 and finger ratio 0.65–1.0 (all four elements); a
 /// wooden table (skin-like) under every third hand, a sleeve over every fourth forearm,
-/// the thumb held open or turned 12° or 25° towards the fingers, the wrist's bracelet creases
+/// the thumb held open or turned 9° or 18° towards the fingers, the wrist's bracelet creases
 /// at full, 60 % or 35 % of their darkness.
 pub fn widened_spec(i: u64) -> SynthSpec {
     let mut spec = varied_spec(i);
@@ -328,7 +328,7 @@ pub fn widened_spec(i: u64) -> SynthSpec {
     }
     spec.sleeve = (i % 4 == 2)
         .then_some([[40, 60, 120], [150, 40, 50], [200, 200, 195]][(i / 4 % 3) as usize]);
-    spec.thumb_adduction_deg = [0.0, 12.0, 25.0][((i / 5) % 3) as usize];
+    spec.thumb_adduction_deg = [0.0, 9.0, 18.0][((i / 5) % 3) as usize];
     spec.wrist_creases = [1.0, 0.6, 0.35][((i / 7) % 3) as usize];
     // Proportions on a low-discrepancy walk over the ranges (golden-ratio steps).
     let a = (i as f32 * 0.618_034).fract();

@@ -491,7 +491,7 @@ pub fn generate(spec: &SynthSpec) -> SynthPalm {
             frame = Some(xf.frame(hand.wr));
             landmarks = Some(hand.landmarks().iter().map(|&p| xf.fwd(p)).collect());
             proportions = Some(Proportions {
-                palm_ratio: 1.0 / hand.wr,
+                palm_ratio: 1.0 / hand.breadth(),
                 finger_ratio: hand.fingers[1].len,
             });
         }
@@ -879,6 +879,11 @@ impl Finger {
     }
 }
 
+/// The thenar eminence's centre (fraction of the half-width towards the thumb) and its
+/// semi-axis across the palm (palm lengths).
+const THENAR_X: f32 = 0.55;
+const THENAR_A: f32 = 0.2;
+
 /// A left palm in canonical coordinates (x towards the thumb, y up, palm length 1).
 #[derive(Debug, Clone)]
 struct Hand {
@@ -955,7 +960,7 @@ impl Hand {
         } else {
             self.fingers[1].len
         };
-        let wr = 1.0 / palm_ratio;
+        let wr = Self::width_for_breadth(1.0 / palm_ratio);
         let k = wr / self.wr;
         let f = finger_ratio / self.fingers[1].len.max(1e-3);
         for finger in &mut self.fingers {
@@ -969,6 +974,26 @@ impl Hand {
             *r *= k;
         }
         self.wr = wr;
+    }
+
+    /// The palm's greatest breadth (palm lengths): the body's width, or more where the
+    /// thenar eminence (an ellipse centred at 0.55 of the half-width, semi-axis 0.2)
+    /// bulges beyond the thumb-side edge.
+    fn breadth(&self) -> f32 {
+        let hw = 0.5 * self.wr;
+        hw + hw.max(THENAR_X * hw + THENAR_A)
+    }
+
+    /// The body width whose palm has greatest breadth `breadth` (the inverse of
+    /// [`Hand::breadth`]).
+    fn width_for_breadth(breadth: f32) -> f32 {
+        // breadth = wr where the thenar stays inside, else 0.5 wr (1 + THENAR_X) + THENAR_A.
+        let bulging = (breadth - THENAR_A) / (0.5 * (1.0 + THENAR_X));
+        if THENAR_X * 0.5 * bulging + THENAR_A > 0.5 * bulging {
+            bulging
+        } else {
+            breadth
+        }
     }
 
     /// Turns the thumb about its base (CMC) towards the index finger by `deg` degrees.
@@ -995,7 +1020,7 @@ impl Hand {
         let hw = 0.5 * self.wr;
         // The corner between the index finger and the thumb is rounded more.
         let body = sd_round_box(p - v2(0.0, 0.485), v2(hw, 0.485), [0.26, 0.16, 0.16, 0.16]);
-        let thenar = sd_ellipse(p - v2(0.55 * hw, 0.30), 0.2, 0.3);
+        let thenar = sd_ellipse(p - v2(THENAR_X * hw, 0.30), THENAR_A, 0.3);
         let wrist_hw = 0.36 * self.wr + 0.07 * (-p.y).max(0.0);
         let wrist = ((p.x + 0.01).abs() - wrist_hw).max(p.y - 0.3);
         let mut d = smin(body, thenar, 0.05);
