@@ -202,9 +202,10 @@ pub const NEGATIVE_SEEDS: u64 = 5;
 pub type SpecEdit = fn(&mut SynthSpec);
 
 /// The negative kinds: what each shows and how it is made from a palm spec.
-pub const NEGATIVE_KINDS: [(&str, SpecEdit); 8] = [
+pub const NEGATIVE_KINDS: [(&str, SpecEdit); 9] = [
     ("blank", |s| s.subject = Subject::Blank),
     ("noise", |s| s.subject = Subject::Noise),
+    ("cracked stone", |s| s.subject = Subject::Stone),
     ("non-hand shape", |s| s.subject = Subject::NonHandShape),
     ("back of the hand", |s| s.subject = Subject::BackOfHand),
     ("tiny hand", |s| s.scale = 0.3),

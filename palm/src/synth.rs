@@ -83,8 +83,8 @@
 //!   thumb on the right), darker dorsal skin with hair, knuckle wrinkles and nails, no
 //!   palm creases. `truth` is empty and `landmarks` is `None`; `frame` is `Some` (the
 //!   palm frame of the hand as drawn, `u` still little-finger edge → thumb edge).
-//! - [`Subject::Blank`], [`Subject::Noise`], [`Subject::NonHandShape`]: empty truth, no
-//!   frame, no landmarks.
+//! - [`Subject::Blank`], [`Subject::Noise`], [`Subject::NonHandShape`],
+//!   [`Subject::Stone`]: empty truth, no frame, no landmarks.
 //!
 //! # Photo effects
 //!
@@ -168,6 +168,8 @@ pub enum Subject {
     Noise,
     /// A skin-coloured blob about the size of a palm, without fingers.
     NonHandShape,
+    /// A grey stone surface with dark cracks running over it (creases, but no hand).
+    Stone,
 }
 
 /// What the hand lies on.
@@ -499,6 +501,7 @@ pub fn generate(spec: &SynthSpec) -> SynthPalm {
             draw_back_wrinkles(spec.seed, &hand, &xf, &mut canvas, px);
             frame = Some(xf.frame(hand.wr));
         }
+        Subject::Stone => draw_cracks(spec.seed, &xf, &mut canvas, px),
         Subject::Blank | Subject::Noise | Subject::NonHandShape => {}
     }
 
@@ -1566,6 +1569,25 @@ fn draw_palm_wrinkles(spec: &SynthSpec, hand: &Hand, xf: &Xform, canvas: &mut Ca
     }
 }
 
+/// Cracks over a stone surface: a dozen random walks, some branching, across the photo.
+fn draw_cracks(seed: u64, xf: &Xform, canvas: &mut Canvas, px: f32) {
+    let mut rng = Rng::new(seed, STREAM_MINOR);
+    let sigma = (1.4 * px).max(0.45);
+    for _ in 0..12 {
+        let mut p = v2(rng.range(-0.9, 0.9), rng.range(-0.3, 1.9));
+        let mut heading = rng.range(0.0, std::f32::consts::TAU);
+        let mut ctrl = vec![p];
+        for _ in 0..6 {
+            heading += rng.range(-0.6, 0.6);
+            p = p + dir_deg(heading.to_degrees()) * rng.range(0.08, 0.2);
+            ctrl.push(p);
+        }
+        let pts = trace(&ctrl, xf);
+        let k: Vec<f32> = vec![rng.range(0.5, 0.9); pts.len()];
+        canvas.splat(&pts, &k, sigma);
+    }
+}
+
 /// Knuckle wrinkles and hair on the back of the hand.
 fn draw_back_wrinkles(seed: u64, hand: &Hand, xf: &Xform, canvas: &mut Canvas, px: f32) {
     let mut rng = Rng::new(seed, STREAM_BACK);
@@ -1740,7 +1762,7 @@ fn render(spec: &SynthSpec, hand: &Hand, blob: &Blob, xf: &Xform, crease: &[f32]
         match subject {
             Subject::Palm | Subject::BackOfHand => hand.sdf(p),
             Subject::NonHandShape => blob.sdf(p),
-            Subject::Blank | Subject::Noise => 1.0,
+            Subject::Blank | Subject::Noise | Subject::Stone => 1.0,
         }
     };
     let (zone, bw) = zones(w, h, xf, &sdf);
@@ -1750,6 +1772,15 @@ fn render(spec: &SynthSpec, hand: &Hand, blob: &Blob, xf: &Xform, crease: &[f32]
         let zone_row = &zone[(j / BLOCK) * bw..(j / BLOCK + 1) * bw];
         for (i, px) in row.chunks_exact_mut(3).enumerate() {
             let p = row_start + step_x * i as f32;
+            if subject == Subject::Stone {
+                let grain = 0.12 * value_noise(n1, p.x * 2.5, p.y * 2.5)
+                    + 0.06 * value_noise(n2, p.x * 11.0, p.y * 11.0)
+                    + 0.04 * value_noise(n3, p.x * tex_freq, p.y * tex_freq);
+                let k = crease[j * w + i].clamp(0.0, 1.0);
+                let shade = (1.0 + grain) * (1.0 - 0.55 * k);
+                px.copy_from_slice(&[150.0 * shade, 146.0 * shade, 140.0 * shade]);
+                continue;
+            }
             if subject == Subject::Noise {
                 for (c, v) in px.iter_mut().enumerate() {
                     let sd = tex_seed.wrapping_add(c as u64 * 0x9E37);
@@ -2233,7 +2264,12 @@ mod tests {
 
     #[test]
     fn synth_negatives_have_no_truth() {
-        for subject in [Subject::Blank, Subject::Noise, Subject::NonHandShape] {
+        for subject in [
+            Subject::Blank,
+            Subject::Noise,
+            Subject::NonHandShape,
+            Subject::Stone,
+        ] {
             let s = generate(&SynthSpec {
                 subject,
                 ..SynthSpec::palm(5)

@@ -1,4 +1,4 @@
-//! The seeded evaluation set (`hast_palm::evaluation`): 200 synthetic palms and 40
+//! The seeded evaluation set (`hast_palm::evaluation`): 200 synthetic palms and 45
 //! negative photos through the whole offline engine, with the embedded landmark model.
 //!
 //! Every negative must be judged unusable, and heart, head and life must each be found with
@@ -78,7 +78,7 @@ fn evaluation_set_meets_the_detection_target() {
             row.drawn
         );
     }
-    assert_eq!(report.negatives.iter().map(|n| n.1).sum::<usize>(), 40);
+    assert_eq!(report.negatives.iter().map(|n| n.1).sum::<usize>(), 45);
     for (kind, photos, unusable) in &report.negatives {
         assert_eq!(photos, unusable, "{kind}: judged usable\n{markdown}");
     }
@@ -255,4 +255,28 @@ fn a_life_line_bulging_into_the_palm_is_not_a_fate_line() {
 fn held_out_style_report() {
     let report = Report::from_results(&run(&hast_palm::evaluation::heldout_set()));
     println!("{}", report.markdown());
+}
+
+/// A hand is skin: where the landmark model finds a hand in a grey picture (cracks in stone,
+/// a black-and-white photo), the photo is refused with `no_hand` and no lines. Here: palms
+/// of the set turned grey, which the model does find.
+#[test]
+fn a_grey_picture_of_a_hand_is_not_read() {
+    use hast_palm::features::{DetectionMethod, QualityIssue};
+    let engine = Engine::offline().expect("embedded landmark model");
+    for i in [0u64, 3, 6] {
+        let (_, image) = positive_case_with(i, |_| {}).render();
+        let colour = engine.read(&image, None).0;
+        assert!(colour.quality.usable, "palm {i} in colour");
+        assert_eq!(colour.detection.method, DetectionMethod::Landmarks);
+        let grey = image::DynamicImage::ImageRgb8(image).grayscale().to_rgb8();
+        let f = engine.read(&grey, None).0;
+        assert!(!f.quality.usable, "palm {i} in grey read as usable");
+        assert!(
+            f.quality.issues.contains(&QualityIssue::NoHand),
+            "{:?}",
+            f.quality.issues
+        );
+        assert!(f.lines.is_empty());
+    }
 }

@@ -210,6 +210,11 @@ impl Measure for OfflineMeasure {
             };
             return no_hand(image, side, extra);
         };
+        // A hand is skin: a "hand" the model finds in a grey surface (cracks in stone read
+        // as fingers and creases) is none.
+        if segment::palm_chroma(image, &frame).is_some_and(|c| c < segment::MIN_SKIN_CHROMA) {
+            return no_hand(image, side, &[]);
+        }
         // The palm ends at the wrist crease, where the photo shows one.
         let luma = raster::luma_full(image);
         let frame = wrist::refine(&luma, &frame).unwrap_or(frame);

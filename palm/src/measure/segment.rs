@@ -151,6 +151,48 @@ impl Segmentation {
     }
 }
 
+/// Least median skin chroma (Cr − Cb, 0–255 units) of a palm: skin of every tone is
+/// reddish (Cr well above Cb; the classic skin cluster starts near Cr − Cb ≈ 10, dark
+/// skin included), a grey surface sits at 0. Half that edge, so a cold white balance
+/// does not turn a palm grey.
+pub const MIN_SKIN_CHROMA: f32 = 5.0;
+
+/// The median skin chroma (Cr − Cb) inside the palm (`u`, `v` in 0.25..0.75) of `frame`,
+/// over pixels neither clipped nor nearly black; `None` when too few such pixels are
+/// there to tell (an over- or underexposed photo, which the quality gate reports).
+pub fn palm_chroma(image: &image::RgbImage, frame: &crate::geometry::PalmFrame) -> Option<f32> {
+    const GRID: usize = 20;
+    let mut values = Vec::with_capacity(GRID * GRID);
+    for i in 0..GRID {
+        for j in 0..GRID {
+            let u = 0.25 + 0.5 * (i as f32 + 0.5) / GRID as f32;
+            let v = 0.25 + 0.5 * (j as f32 + 0.5) / GRID as f32;
+            let p = frame.to_image(u, v);
+            let (x, y) = (p.x.round(), p.y.round());
+            if x < 0.0 || y < 0.0 || x >= image.width() as f32 || y >= image.height() as f32 {
+                continue;
+            }
+            let px = image.get_pixel(x as u32, y as u32).0;
+            let rgb = [
+                px[0] as f32 / 255.0,
+                px[1] as f32 / 255.0,
+                px[2] as f32 / 255.0,
+            ];
+            let brightest = rgb[0].max(rgb[1]).max(rgb[2]);
+            if brightest >= 0.97 || raster::luma(rgb) < 0.08 {
+                continue;
+            }
+            let (_, cr, cb) = ycrcb(rgb);
+            values.push(cr - cb);
+        }
+    }
+    if values.len() < GRID * GRID / 4 {
+        return None;
+    }
+    values.sort_by(f32::total_cmp);
+    Some(values[values.len() / 2])
+}
+
 fn ycrcb(p: [f32; 3]) -> (f32, f32, f32) {
     let y = raster::luma(p);
     let cr = 128.0 + 255.0 * 0.713 * (p[0] - y);
