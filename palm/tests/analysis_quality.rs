@@ -246,37 +246,50 @@ fn a_life_line_bulging_into_the_palm_is_not_a_fate_line() {
     );
 }
 
-/// Not a test: the held-out style (`synth_heldout`), which no engine constant is set on: its
-/// 40 palms and 40 negatives through the engine, the tables of docs/analysis-quality.md.
-/// `cargo test -p hast-palm --features synth --test analysis_quality heldout -- --ignored
-/// --nocapture`. (Its targets are asserted by `the_held_out_style_meets_the_targets`.)
+/// The held-out style (`synth_heldout`), which no engine constant is set on: its 40 palms and 40
+/// negatives through the engine (docs/analysis-quality.md has the tables; print them with
+/// `--nocapture`). Asserted: the issue-14 targets this style meets today (heart and head found
+/// on at least 90 %, a fate line reported on at most 10 % of the palms without one), so a change
+/// that loses them fails here; the ones it does not meet yet (life 90 %, the element 85 %, every
+/// negative refused) are reported, not asserted.
 #[test]
-#[ignore = "a measurement: docs/analysis-quality.md, the held-out style"]
-fn held_out_style_report() {
+fn the_held_out_style_keeps_the_targets_it_meets() {
     let report = Report::from_results(&run(&hast_palm::evaluation::heldout_set()));
-    println!("{}", report.markdown());
+    let markdown = report.markdown();
+    println!("{markdown}");
+    for id in [LineId::Heart, LineId::Head] {
+        let row = report.lines.iter().find(|r| r.id == id).expect("a row");
+        assert!(
+            row.rate() >= TARGET,
+            "{id:?} {}/{}\n{markdown}",
+            row.found,
+            row.drawn
+        );
+    }
+    let (_, without, phantom) = report
+        .phantoms
+        .iter()
+        .find(|p| p.0 == LineId::Fate)
+        .copied()
+        .expect("a fate row");
+    assert!(without >= 18, "{without} usable palms without a fate line");
+    assert!(
+        phantom * 10 <= without,
+        "fate reported on {phantom} of {without}\n{markdown}"
+    );
 }
 
-/// A hand is skin: where the landmark model finds a hand in a grey picture (cracks in stone,
-/// a black-and-white photo), the photo is refused with `no_hand` and no lines. Here: palms
-/// of the set turned grey, which the model does find.
+/// The same held-out photo always gives the same reading (features and JSON), on a palm with
+/// every kind of variation the style draws.
 #[test]
-fn a_grey_picture_of_a_hand_is_not_read() {
-    use hast_palm::features::{DetectionMethod, QualityIssue};
+fn a_held_out_photo_is_read_the_same_every_time() {
     let engine = Engine::offline().expect("embedded landmark model");
-    for i in [0u64, 3, 6] {
-        let (_, image) = positive_case_with(i, |_| {}).render();
-        let colour = engine.read(&image, None).0;
-        assert!(colour.quality.usable, "palm {i} in colour");
-        assert_eq!(colour.detection.method, DetectionMethod::Landmarks);
-        let grey = image::DynamicImage::ImageRgb8(image).grayscale().to_rgb8();
-        let f = engine.read(&grey, None).0;
-        assert!(!f.quality.usable, "palm {i} in grey read as usable");
-        assert!(
-            f.quality.issues.contains(&QualityIssue::NoHand),
-            "{:?}",
-            f.quality.issues
-        );
-        assert!(f.lines.is_empty());
-    }
+    let synth = hast_palm::synth_heldout::generate(&hast_palm::synth_heldout::palm_spec(7));
+    let (a, ra) = engine.read(&synth.image, None);
+    let (b, rb) = engine.read(&synth.image, None);
+    assert_eq!(a, b);
+    assert_eq!(
+        serde_json::to_string(&ra).expect("json"),
+        serde_json::to_string(&rb).expect("json")
+    );
 }
