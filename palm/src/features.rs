@@ -83,7 +83,7 @@ impl QualityIssue {
     /// What to do about it, for the person retaking the photo.
     pub fn advice(self) -> &'static str {
         match self {
-            QualityIssue::NoHand => "We could not find a hand. Photograph your open palm, filling most of the frame.",
+            QualityIssue::NoHand => "We could not find a hand. Photograph your open palm in colour, filling most of the frame.",
             QualityIssue::BackOfHand => "This looks like the back of the hand. Turn your hand over and photograph the open palm.",
             QualityIssue::TooDark => "The photo is too dark. Move to daylight or a bright, even light and try again.",
             QualityIssue::Overexposed => "The photo is too bright and the lines are washed out. Avoid direct flash or sunlight on the palm.",
