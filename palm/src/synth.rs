@@ -492,9 +492,14 @@ pub fn generate(spec: &SynthSpec) -> SynthPalm {
             draw_palm_wrinkles(spec, &hand, &xf, &mut canvas, px);
             frame = Some(xf.frame(hand.wr));
             landmarks = Some(hand.landmarks().iter().map(|&p| xf.fwd(p)).collect());
+            // Measured as anthropometry does: the palm from the wrist crease to the middle
+            // finger's basal crease (drawn a twentieth of the finger up from its root), the
+            // finger from that crease to its tip.
+            let finger = hand.fingers[1].len;
+            let crease = BASAL_CREASE_AT * finger;
             proportions = Some(Proportions {
-                palm_ratio: 1.0 / hand.breadth(),
-                finger_ratio: hand.fingers[1].len,
+                palm_ratio: (1.0 + crease) / hand.breadth(),
+                finger_ratio: (finger - crease) / (1.0 + crease),
             });
         }
         Subject::BackOfHand => {
@@ -882,6 +887,10 @@ impl Finger {
     }
 }
 
+/// Where each finger's basal (proximal flexion) crease is drawn, as a share of the finger's
+/// length from its root.
+const BASAL_CREASE_AT: f32 = 0.05;
+
 /// The thenar eminence's centre (fraction of the half-width towards the thumb) and its
 /// semi-axis across the palm (palm lengths).
 const THENAR_X: f32 = 0.55;
@@ -963,9 +972,13 @@ impl Hand {
         } else {
             self.fingers[1].len
         };
-        let wr = Self::width_for_breadth(1.0 / palm_ratio);
+        // The ratios are measured to the basal crease (see `generate`): solve for the
+        // finger's length from its root and the palm's breadth.
+        let len = finger_ratio / (1.0 - BASAL_CREASE_AT * (1.0 + finger_ratio));
+        let breadth = (1.0 + BASAL_CREASE_AT * len) / palm_ratio;
+        let wr = Self::width_for_breadth(breadth);
         let k = wr / self.wr;
-        let f = finger_ratio / self.fingers[1].len.max(1e-3);
+        let f = len / self.fingers[1].len.max(1e-3);
         for finger in &mut self.fingers {
             finger.base.x *= k;
             finger.len *= f;
@@ -1539,7 +1552,12 @@ fn draw_palm_wrinkles(spec: &SynthSpec, hand: &Hand, xf: &Xform, canvas: &mut Ca
     // Flexion creases across the fingers and thumb, and two bracelet lines at the wrist.
     let sigma = (width * 0.6 / 2.355).max(0.45);
     for f in &hand.fingers {
-        for (at, k) in [(0.05, 0.26), (0.44, 0.28), (0.465, 0.22), (0.73, 0.22)] {
+        for (at, k) in [
+            (BASAL_CREASE_AT, 0.26),
+            (0.44, 0.28),
+            (0.465, 0.22),
+            (0.73, 0.22),
+        ] {
             let half = f.radius_at(at) * 0.9;
             stroke(canvas, &finger_crease(f.at(at), f.dir, half), k, sigma);
         }

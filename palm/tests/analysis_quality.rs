@@ -178,9 +178,9 @@ fn widened_tuning_set() {
 
 /// The element follows the proportions the hand was drawn with: four hands of each element,
 /// 7–9 % from the thresholds (palm ratio 1.12 or 1.29, finger ratio 0.73 or 0.87), both
-/// sides, rotated, scale 0.7–1.1, on the tuning style. With the palm length and the finger
-/// read from the landmark model alone (its prior pulls them to the average) 7 of 16 are
-/// right.
+/// sides, rotated, scale 0.7–1.1, on the tuning style (ratios to the basal crease, as
+/// anthropometry measures them). With the palm length, width and finger read from the
+/// landmark model alone (its prior pulls them to the average) 5 of 15 are right.
 #[test]
 fn the_element_follows_the_drawn_proportions() {
     use hast_palm::synth::Proportions;

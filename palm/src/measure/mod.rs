@@ -16,6 +16,7 @@
 //! width, so 2–7 grid pixels).
 
 pub mod creases;
+pub mod finger_base;
 pub mod frame;
 pub mod landmarks;
 pub mod lines;
@@ -311,10 +312,16 @@ impl Measure for OfflineMeasure {
 
         // 6. Shape.
         let outline = seg_ok.map(|segmentation| shape::Outline { segmentation });
+        let basal = detection
+            .landmarks
+            .as_ref()
+            .filter(|p| p.len() >= 21)
+            .and_then(|p| finger_base::basal_crease(&luma, &frame, p[12]));
         let shape = shape::hand_shape(
             &frame,
             detection.landmarks.as_deref(),
             outline.as_ref(),
+            basal,
             mask_finger,
         );
 

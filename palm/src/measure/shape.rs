@@ -17,14 +17,15 @@
 //!   of about 0.8).
 //! - The landmark model has a prior learned on real hands: it pulls short fingers towards
 //!   the average length (on the widened tuning set a middle finger of 0.67 palm lengths
-//!   came out as 0.75–0.85) and its knuckle span is off by up to ±9 %. So where the
-//!   hand's outline (the skin segmentation) is there, both are read from it
-//!   ([`Outline`]): the middle finger from its base (the frame's `v = 1`) along the
-//!   model's finger direction to where the outline ends, and the palm width as the
-//!   outline's greatest breadth between the thenar eminence and the knuckles
-//!   ([`WIDTH_LEVELS`]). An outline reading that
-//!   disagrees with the model's by more than [`OUTLINE_AGREEMENT`] is a segmentation
-//!   fault (a skin-coloured background, a cropped finger), and the model's is kept.
+//!   came out as 0.75–0.85), its knuckle span is off by up to ±9 %, and its knuckles give
+//!   the finger's root only through a calibration. So the photo is read where it shows
+//!   the hand: the finger's base and the palm's end at the basal crease of the middle
+//!   finger ([`super::finger_base`], where anthropometry measures from), the middle finger
+//!   from there along its middle to where the outline ends ([`Outline`]), and the palm
+//!   width as the outline's greatest breadth between the thenar eminence and the knuckles
+//!   ([`WIDTH_LEVELS`]). An outline reading that disagrees with the model's by more than
+//!   [`OUTLINE_AGREEMENT`] is a segmentation fault (a skin-coloured background, a cropped
+//!   finger), and the model's is kept.
 //! - With landmarks and no outline the finger length is the middle finger's MCP → PIP →
 //!   DIP → tip chain. Without landmarks it is estimated from the segmented outline (tip
 //!   of the middle finger's lobe to the frame's `v = 1` level). When neither is
@@ -97,10 +98,9 @@ impl Outline<'_> {
     /// The middle finger's length: from its base towards `dir` to its tip, following the
     /// finger's middle (each step re-centred between the finger's sides, so a finger
     /// slightly off the model's direction or bent is followed to its end).
-    fn finger(&self, frame: &PalmFrame, dir: Point, hint: f32) -> Option<f32> {
+    fn finger(&self, frame: &PalmFrame, base: Point, dir: Point, hint: f32) -> Option<f32> {
         let step = OUTLINE_STEP * frame.palm_length();
         let half = FINGER_HALF_WIDTH * frame.palm_length();
-        let base = frame.to_image(0.5, 1.0);
         let mut p = base;
         let mut d = dir;
         let (mut length, mut outside, mut tip) = (0.0, 0, None);
@@ -208,25 +208,35 @@ pub fn hand_shape(
     frame: &PalmFrame,
     landmarks: Option<&[Point]>,
     outline: Option<&Outline>,
+    basal_crease: Option<Point>,
     mask_finger: Option<f32>,
 ) -> Option<HandShape> {
-    let (l, mut w) = (frame.palm_length(), frame.palm_width());
+    let (mut l, mut w) = (frame.palm_length(), frame.palm_width());
     if !(l.is_finite() && w.is_finite()) || l <= 0.0 || w <= 0.0 {
         return None;
     }
     if landmarks.is_some() {
         w = agreeing(outline.and_then(|o| o.width(frame, w)), w);
     }
-    let palm_ratio = l / w;
     let (finger_ratio, index_to_ring) = match landmarks {
         Some(p) if p.len() >= 21 => {
             let model = chain(p, &[9, 10, 11, 12]);
-            let base = frame.to_image(0.5, 1.0);
+            // The finger leaves the palm at its basal crease, where the photo shows it.
+            let base = match basal_crease {
+                Some(b) => {
+                    l *= frame.to_palm(b).1;
+                    b
+                }
+                None => frame.to_image(0.5, 1.0),
+            };
             let to_tip = Point::new(p[12].x - base.x, p[12].y - base.y);
             let n = (to_tip.x * to_tip.x + to_tip.y * to_tip.y).sqrt();
             let middle = if n > 1e-3 {
                 let dir = Point::new(to_tip.x / n, to_tip.y / n);
-                agreeing(outline.and_then(|o| o.finger(frame, dir, model)), model)
+                agreeing(
+                    outline.and_then(|o| o.finger(frame, base, dir, model)),
+                    model,
+                )
             } else {
                 model
             };
@@ -239,6 +249,7 @@ pub fn hand_shape(
         }
         _ => (mask_finger.map(|f| f / l), None),
     };
+    let palm_ratio = l / w;
     Some(HandShape {
         element: element(palm_ratio, finger_ratio),
         palm_ratio,

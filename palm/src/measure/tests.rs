@@ -270,7 +270,8 @@ fn measure_frame_from_landmarks_matches_truth() {
                 );
             }
             assert_eq!(super::frame::side_of_frame(&frame), side);
-            let shape = super::shape::hand_shape(&frame, Some(&lm), None, None).expect("shape");
+            let shape =
+                super::shape::hand_shape(&frame, Some(&lm), None, None, None).expect("shape");
             assert!(shape.finger_ratio.is_some() && shape.index_to_ring.is_some());
         }
     }
@@ -662,4 +663,38 @@ fn no_wrist_crease_keeps_the_frame() {
         axis_u: crate::geometry::Point::new(-250.0, 0.0),
     };
     assert!(super::wrist::refine(&luma, &frame).is_none());
+}
+
+/// The middle finger's basal crease is found where it is drawn (a twentieth of the finger up
+/// from its root) when the frame's `v = 1` is off by as much as the model's knuckles put it
+/// (0.06 palm lengths either way).
+#[test]
+fn the_basal_crease_is_found_where_the_finger_leaves_the_palm() {
+    for (seed, side, rot) in [(21, HandSide::Left, 10.0), (22, HandSide::Right, -25.0)] {
+        let mut spec = SynthSpec::palm(seed);
+        spec.side = side;
+        spec.rotation_deg = rot;
+        let synth = generate(&spec);
+        let truth = synth.frame.expect("frame");
+        let lm = synth.landmarks.expect("landmarks");
+        let finger = lm[9].distance(lm[10]) + lm[10].distance(lm[11]) + lm[11].distance(lm[12]);
+        let expected = 1.0 + 0.05 * finger / truth.palm_length();
+        let luma = super::raster::luma_full(&synth.image);
+        for drift in [-0.06f32, 0.06] {
+            let top = truth.to_image(0.5, 1.0 + drift);
+            let origin = truth.origin;
+            let shifted = crate::geometry::PalmFrame {
+                origin,
+                axis_v: crate::geometry::Point::new(top.x - origin.x, top.y - origin.y),
+                axis_u: truth.axis_u,
+            };
+            let crease =
+                super::finger_base::basal_crease(&luma, &shifted, lm[12]).expect("a basal crease");
+            let (u, v) = truth.to_palm(crease);
+            assert!(
+                (v - expected).abs() < 0.015 && (u - 0.5).abs() < 0.03,
+                "seed {seed}, drift {drift}: crease at ({u:.3}, {v:.3}), drawn at v {expected:.3}"
+            );
+        }
+    }
 }

@@ -62,11 +62,31 @@ pub fn refine(luma: &Gray, frame: &PalmFrame) -> Option<PalmFrame> {
 
 /// The wrist crease's level `v` in `frame`, if one is found.
 fn crease_level(luma: &Gray, frame: &PalmFrame) -> Option<f32> {
-    let levels = ((SEARCH.1 - SEARCH.0 + 2.0 * FLANK) / STEP).ceil() as usize + 1;
-    let level_v = |k: usize| SEARCH.0 - FLANK + k as f32 * STEP;
+    let creases = creases_across(luma, frame, SEARCH, ACROSS);
+    let deepest = creases.iter().map(|c| c.1).fold(0.0f32, f32::max);
+    creases
+        .iter()
+        .filter(|c| c.1 >= TOPMOST_SHARE * deepest)
+        .map(|c| c.0)
+        .fold(None, |top: Option<f32>, v| {
+            Some(top.map_or(v, |t| t.max(v)))
+        })
+}
+
+/// The creases running across `frame`'s `v` axis between levels `search` over the stretch
+/// `across` (`u`): each as (level `v`, median relative depth), in order of level. Shared by
+/// the wrist crease and the finger's basal crease (`finger_base`).
+pub(super) fn creases_across(
+    luma: &Gray,
+    frame: &PalmFrame,
+    search: (f32, f32),
+    across: (f32, f32),
+) -> Vec<(f32, f32)> {
+    let levels = ((search.1 - search.0 + 2.0 * FLANK) / STEP).ceil() as usize + 1;
+    let level_v = |k: usize| search.0 - FLANK + k as f32 * STEP;
     // Mean brightness per stretch and level (None outside the photo).
     let profile: Vec<Option<[f32; BINS]>> = (0..levels)
-        .map(|k| stretches(luma, frame, level_v(k)))
+        .map(|k| stretches(luma, frame, level_v(k), across))
         .collect();
     let flank = (FLANK / STEP).round() as usize;
     let mut dips: Vec<(f32, f32)> = Vec::new();
@@ -90,32 +110,24 @@ fn crease_level(luma: &Gray, frame: &PalmFrame) -> Option<f32> {
         dips.push((level_v(k), d[BINS / 2]));
     }
     // Local maxima of the median dip.
-    let creases: Vec<(f32, f32)> = (1..dips.len().saturating_sub(1))
+    (1..dips.len().saturating_sub(1))
         .filter(|&i| {
             dips[i].1 >= MIN_DIP && dips[i].1 >= dips[i - 1].1 && dips[i].1 > dips[i + 1].1
         })
         .map(|i| dips[i])
-        .collect();
-    let deepest = creases.iter().map(|c| c.1).fold(0.0f32, f32::max);
-    creases
-        .iter()
-        .filter(|c| c.1 >= TOPMOST_SHARE * deepest)
-        .map(|c| c.0)
-        .fold(None, |top: Option<f32>, v| {
-            Some(top.map_or(v, |t| t.max(v)))
-        })
+        .collect()
 }
 
 /// Mean brightness of each stretch across the wrist at level `v`; `None` when any sample
 /// falls outside the photo.
-fn stretches(luma: &Gray, frame: &PalmFrame, v: f32) -> Option<[f32; BINS]> {
+fn stretches(luma: &Gray, frame: &PalmFrame, v: f32, across: (f32, f32)) -> Option<[f32; BINS]> {
     let mut out = [0.0; BINS];
     let n = (BINS * SAMPLES) as f32;
     for (b, slot) in out.iter_mut().enumerate() {
         let mut sum = 0.0;
         for s in 0..SAMPLES {
             let t = (b * SAMPLES + s) as f32 + 0.5;
-            let u = ACROSS.0 + (ACROSS.1 - ACROSS.0) * t / n;
+            let u = across.0 + (across.1 - across.0) * t / n;
             let p = frame.to_image(u, v);
             if p.x < 0.0 || p.y < 0.0 || p.x >= luma.w as f32 || p.y >= luma.h as f32 {
                 return None;
