@@ -168,7 +168,8 @@ pub enum Subject {
     Noise,
     /// A skin-coloured blob about the size of a palm, without fingers.
     NonHandShape,
-    /// A grey stone surface with dark cracks running over it (creases, but no hand).
+    /// A stone surface (grey, sandstone, slate or terracotta by seed) with dark cracks running
+    /// over it (creases, but no hand).
     Stone,
 }
 
@@ -1587,6 +1588,14 @@ fn draw_palm_wrinkles(spec: &SynthSpec, hand: &Hand, xf: &Xform, canvas: &mut Ca
     }
 }
 
+/// Stone colours, by seed: grey granite, sandstone, slate, terracotta.
+const STONES: [[f32; 3]; 4] = [
+    [150.0, 146.0, 140.0],
+    [196.0, 172.0, 138.0],
+    [120.0, 128.0, 140.0],
+    [172.0, 112.0, 88.0],
+];
+
 /// Cracks over a stone surface: a dozen random walks, some branching, across the photo.
 fn draw_cracks(seed: u64, xf: &Xform, canvas: &mut Canvas, px: f32) {
     let mut rng = Rng::new(seed, STREAM_MINOR);
@@ -1796,7 +1805,8 @@ fn render(spec: &SynthSpec, hand: &Hand, blob: &Blob, xf: &Xform, crease: &[f32]
                     + 0.04 * value_noise(n3, p.x * tex_freq, p.y * tex_freq);
                 let k = crease[j * w + i].clamp(0.0, 1.0);
                 let shade = (1.0 + grain) * (1.0 - 0.55 * k);
-                px.copy_from_slice(&[150.0 * shade, 146.0 * shade, 140.0 * shade]);
+                let c = STONES[(spec.seed % STONES.len() as u64) as usize];
+                px.copy_from_slice(&[c[0] * shade, c[1] * shade, c[2] * shade]);
                 continue;
             }
             if subject == Subject::Noise {
