@@ -614,6 +614,14 @@ impl Report {
         }
     }
 
+    /// For `id`: (usable palms drawn without it, of which it was reported on).
+    pub fn phantom(&self, id: LineId) -> (usize, usize) {
+        self.phantoms
+            .iter()
+            .find(|p| p.0 == id)
+            .map_or((0, 0), |p| (p.1, p.2))
+    }
+
     /// The report as Markdown tables (for docs/analysis-quality.md).
     pub fn markdown(&self) -> String {
         let mut out = String::new();

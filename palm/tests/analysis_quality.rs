@@ -98,12 +98,7 @@ fn palms_without_a_fate_line_get_none() {
         })
         .collect();
     let report = Report::from_results(&run(&cases));
-    let (_, without, reported) = report
-        .phantoms
-        .iter()
-        .find(|p| p.0 == LineId::Fate)
-        .copied()
-        .expect("a fate row");
+    let (without, reported) = report.phantom(LineId::Fate);
     assert!(without >= 18, "{without} usable palms without a fate line");
     assert_eq!(
         reported,
@@ -226,12 +221,7 @@ fn a_life_line_bulging_into_the_palm_is_not_a_fate_line() {
         .iter()
         .find(|r| r.id == LineId::Life)
         .expect("a life row");
-    let (_, without, phantom) = report
-        .phantoms
-        .iter()
-        .find(|p| p.0 == LineId::Fate)
-        .copied()
-        .expect("a fate row");
+    let (without, phantom) = report.phantom(LineId::Fate);
     let markdown = report.markdown();
     assert!(
         life.found >= 15,
@@ -266,12 +256,7 @@ fn the_held_out_style_keeps_the_targets_it_meets() {
             row.drawn
         );
     }
-    let (_, without, phantom) = report
-        .phantoms
-        .iter()
-        .find(|p| p.0 == LineId::Fate)
-        .copied()
-        .expect("a fate row");
+    let (without, phantom) = report.phantom(LineId::Fate);
     assert!(without >= 18, "{without} usable palms without a fate line");
     assert!(
         phantom * 10 <= without,

@@ -2,14 +2,12 @@
 //! conventions, the set's balance, and negatives without truth. Fast: the photos are
 //! rendered small where only geometry is checked.
 //!
-//! `engine_survey` (ignored; run with `--ignored --nocapture`) reads the 40 palms and the
-//! negatives with the offline engine and prints how many it judged usable, the line
-//! found rates and the frame/landmark agreement; with `HELDOUT_DEBUG_DIR=<dir>` it also
-//! writes each photo with its truth drawn on it.
+//! How the engine reads this style is measured only in aggregate, by
+//! `evaluation::heldout_set` (`palm/tests/analysis_quality.rs`): no engine constant is set on
+//! it, and no per-photo result of it is looked at (ARCHITECTURE.md).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use hast_palm::features::LineId;
-use hast_palm::geometry::Point;
 use hast_palm::synth_heldout::{
     generate, negative_spec, palm_spec, FateStart, HeadCourse, HeadStart, HeartCourse, HeldoutSpec,
     LifeLine, NEGATIVE_KINDS,
@@ -196,158 +194,6 @@ fn negatives_have_no_truth() {
             assert_eq!(synth.frame.is_some(), *name == "back of the hand");
         }
     }
-}
-
-fn dot(img: &mut image::RgbImage, p: Point, r: i32, c: [u8; 3]) {
-    for dy in -r..=r {
-        for dx in -r..=r {
-            let (x, y) = (p.x.round() as i32 + dx, p.y.round() as i32 + dy);
-            if x >= 0 && y >= 0 && (x as u32) < img.width() && (y as u32) < img.height() {
-                img.put_pixel(x as u32, y as u32, image::Rgb(c));
-            }
-        }
-    }
-}
-
-/// The palm's lines region of the photo beside the same region with the truth drawn.
-fn side_by_side(
-    photo: &image::RgbImage,
-    overlay: &image::RgbImage,
-    truth: &[hast_palm::synth::TrueLine],
-) -> image::RgbImage {
-    let pts = truth.iter().flat_map(|t| t.points.iter());
-    let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, 0.0_f32, 0.0_f32);
-    for p in pts {
-        x0 = x0.min(p.x);
-        y0 = y0.min(p.y);
-        x1 = x1.max(p.x);
-        y1 = y1.max(p.y);
-    }
-    let m = 20.0;
-    let x = (x0 - m).max(0.0) as u32;
-    let y = (y0 - m).max(0.0) as u32;
-    let w = ((x1 + m) as u32).min(photo.width()) - x;
-    let h = ((y1 + m) as u32).min(photo.height()) - y;
-    let a = image::imageops::crop_imm(photo, x, y, w, h).to_image();
-    let b = image::imageops::crop_imm(overlay, x, y, w, h).to_image();
-    let mut out = image::RgbImage::new(2 * w + 4, h);
-    image::imageops::replace(&mut out, &a, 0, 0);
-    image::imageops::replace(&mut out, &b, i64::from(w) + 4, 0);
-    out
-}
-
-const COLOURS: [[u8; 3]; 6] = [
-    [255, 0, 0],
-    [0, 200, 255],
-    [0, 255, 0],
-    [255, 0, 255],
-    [255, 255, 0],
-    [255, 128, 0],
-];
-
-#[test]
-#[ignore = "slow: the whole held-out set through the engine (informational)"]
-fn engine_survey() {
-    let engine = hast_palm::Engine::offline().expect("embedded model");
-    let debug = std::env::var("HELDOUT_DEBUG_DIR").ok();
-    let (mut usable, mut found, mut present) = (0, [0; 6], [0; 6]);
-    for i in 0..SET {
-        let spec = palm_spec(i);
-        let t0 = std::time::Instant::now();
-        let synth = generate(&spec);
-        let render = t0.elapsed();
-        let (f, _) = engine.read(&synth.image, None);
-        let frame = synth.frame.unwrap();
-        let scores = hast_palm::evaluation::score(&f, &synth);
-        for s in &scores {
-            let k = LineId::ALL.iter().position(|&id| id == s.id).unwrap();
-            present[k] += 1;
-            found[k] += usize::from(s.found);
-        }
-        usable += usize::from(f.quality.usable);
-        let agree = f.frame.map(|m| {
-            let o = frame.to_palm(m.origin);
-            let top = frame.to_palm(m.to_image(0.5, 1.0));
-            let thumb = frame.to_palm(m.to_image(1.0, 0.5));
-            format!(
-                "origin ({:.2},{:.2}) top ({:.2},{:.2}) thumb ({:.2},{:.2})",
-                o.0, o.1, top.0, top.1, thumb.0, thumb.1
-            )
-        });
-        let lm = f.detection.landmarks.as_ref().map(|l| {
-            let t = synth.landmarks.as_ref().unwrap();
-            let err: f32 = l.iter().zip(t).map(|(a, b)| a.distance(*b)).sum::<f32>() / 21.0;
-            err / frame.palm_length()
-        });
-        println!(
-            "palm {i:2} {:?} rot {:5.1} usable {} issues {:?} side {:?} shape {:?}/{:?} true ({:.2},{:.2}) lm err {:?} frame {:?} found {:?} render {:?}",
-            spec.side,
-            spec.rotation_deg,
-            f.quality.usable,
-            f.quality.issues,
-            f.side,
-            f.shape.as_ref().map(|s| s.palm_ratio),
-            f.shape.as_ref().and_then(|s| s.finger_ratio),
-            spec.palm_ratio,
-            spec.finger_ratio,
-            lm,
-            agree,
-            scores.iter().map(|s| (s.id.code(), s.found)).collect::<Vec<_>>(),
-            render
-        );
-        if let Some(dir) = &debug {
-            let mut img = synth.image.clone();
-            img.save(format!("{dir}/palm{i:02}.png")).unwrap();
-            for t in &synth.truth {
-                let k = LineId::ALL.iter().position(|&id| id == t.id).unwrap();
-                for p in t.points.iter().step_by(4) {
-                    dot(&mut img, *p, 0, COLOURS[k]);
-                }
-            }
-            for p in synth.landmarks.as_ref().unwrap() {
-                dot(&mut img, *p, 3, [255, 255, 255]);
-            }
-            if let Some(l) = &f.detection.landmarks {
-                for p in l {
-                    dot(&mut img, *p, 2, [0, 0, 0]);
-                }
-            }
-            img.save(format!("{dir}/palm{i:02}_truth.png")).unwrap();
-            side_by_side(&synth.image, &img, &synth.truth)
-                .save(format!("{dir}/palm{i:02}_cmp.png"))
-                .unwrap();
-        }
-    }
-    println!("usable {usable}/{SET}");
-    for k in 0..6 {
-        println!(
-            "{:8} found {}/{}",
-            LineId::ALL[k].code(),
-            found[k],
-            present[k]
-        );
-    }
-    let mut refused = 0;
-    for (kind, name) in NEGATIVE_KINDS.iter().enumerate() {
-        for seed in 0..5 {
-            let synth = generate(&negative_spec(kind, seed));
-            let (f, _) = engine.read(&synth.image, None);
-            refused += usize::from(!f.quality.usable);
-            println!(
-                "negative {name} {seed}: usable {} issues {:?}",
-                f.quality.usable, f.quality.issues
-            );
-            if let Some(dir) = &debug {
-                if seed == 0 || f.quality.usable {
-                    synth
-                        .image
-                        .save(format!("{dir}/neg_{}_{seed}.png", name.replace(' ', "_")))
-                        .unwrap();
-                }
-            }
-        }
-    }
-    println!("refused {refused}/{}", 5 * NEGATIVE_KINDS.len());
 }
 
 #[test]

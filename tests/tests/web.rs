@@ -101,6 +101,17 @@ async fn sign_up(browser: &Browser, name: &str, password: &str) -> String {
     email
 }
 
+/// The page is no wider than the window (nothing to scroll sideways on a phone).
+async fn assert_no_sideways_scrolling(browser: &Browser) {
+    let overflow = browser
+        .eval("return document.documentElement.scrollWidth - window.innerWidth")
+        .await;
+    assert!(
+        overflow.as_i64().unwrap() <= 0,
+        "no sideways scrolling: {overflow}"
+    );
+}
+
 async fn assert_accessible(browser: &Browser, view: &str) {
     let violations = browser.serious_accessibility_violations().await;
     assert!(
@@ -323,13 +334,7 @@ async fn two_hands_on_a_phone_sized_screen() {
     browser.click("input[name=mode][value=two]").await;
     upload(&browser, "left", &left).await;
     upload(&browser, "right", &right).await;
-    let overflow = browser
-        .eval("return document.documentElement.scrollWidth - window.innerWidth")
-        .await;
-    assert!(
-        overflow.as_i64().unwrap() <= 0,
-        "no sideways scrolling: {overflow}"
-    );
+    assert_no_sideways_scrolling(&browser).await;
     browser
         .click("form.upload button[type=submit]:not([disabled])")
         .await;
@@ -346,13 +351,7 @@ async fn two_hands_on_a_phone_sized_screen() {
         .eval("return document.querySelectorAll('section.hand').length")
         .await;
     assert_eq!(hands, 2);
-    let overflow = browser
-        .eval("return document.documentElement.scrollWidth - window.innerWidth")
-        .await;
-    assert!(
-        overflow.as_i64().unwrap() <= 0,
-        "no sideways scrolling: {overflow}"
-    );
+    assert_no_sideways_scrolling(&browser).await;
     browser.screenshot("reading-phone").await;
     browser.close().await;
     site.stop().await;
