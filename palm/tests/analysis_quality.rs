@@ -8,7 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use hast_palm::evaluation::{
-    evaluate, evaluation_set, positive_case_with, Case, CaseResult, Report,
+    evaluate, evaluation_set, positive_case_with, widened_case, Case, CaseResult, Report,
 };
 use hast_palm::features::LineId;
 use hast_palm::Engine;
@@ -234,6 +234,57 @@ fn a_life_line_bulging_into_the_palm_is_not_a_fate_line() {
         phantom, 0,
         "fate reported on {phantom} of {without}\n{markdown}"
     );
+}
+
+/// Whether the `i`-th palm of the widened tuning set gets its life line found with the right
+/// label (and, when it has one, its head line too), with the scores when it does not.
+fn life_and_head_found(i: u64) -> Result<(), String> {
+    let result = evaluate(&widened_case(i), |image| {
+        Engine::offline().expect("model").read(image, None).0
+    });
+    let missed: Vec<_> = result
+        .lines
+        .iter()
+        .filter(|s| matches!(s.id, LineId::Life | LineId::Head) && !s.found)
+        .collect();
+    if missed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("palm {i}: {missed:?}"))
+    }
+}
+
+/// The shading along the hand's outline on the thumb side runs where a life line close to
+/// the thumb would: it is dropped as an outline, and the short, wide life line is found
+/// (widened tuning palm 40; before, the outline was reported as the life line).
+#[test]
+fn the_hand_outline_is_not_a_life_line() {
+    life_and_head_found(40).unwrap();
+}
+
+/// A life line broken at its middle is read whole, across a gap of 6 % of the palm's length
+/// (widened tuning palms 6 and 110; before, the gaps were not joined: one lost its life line,
+/// the other had it made up from the head and fate lines).
+#[test]
+fn a_broken_life_line_is_read_across_its_break() {
+    life_and_head_found(110).unwrap();
+    life_and_head_found(6).unwrap();
+}
+
+/// A life line joined to the head line whose crease fades a little before the thumb-side
+/// edge still counts as starting there (widened tuning palm 27, a wide hand in strong light:
+/// its visible crease ends at u = 0.80).
+#[test]
+fn a_life_line_fading_before_the_thumb_edge_is_found() {
+    life_and_head_found(27).unwrap();
+}
+
+/// With the head line separate from it, a short life line is not replaced by the head line's
+/// thumb-side half, which runs across the palm rather than down around the thumb's mount
+/// (widened tuning palm 31).
+#[test]
+fn the_head_line_is_not_taken_for_a_short_life_line() {
+    life_and_head_found(31).unwrap();
 }
 
 /// The held-out style (`synth_heldout`), which no engine constant is set on: its 40 palms and 40

@@ -35,6 +35,12 @@ pub const SIGMAS: [f32; 3] = [1.5, 2.3, 3.3];
 /// Margin kept from the hand's outline (grid pixels): the outline itself is a strong
 /// edge, not a crease.
 pub const OUTLINE_MARGIN: usize = 3;
+/// A crease whose skeleton runs mostly ([`OUTLINE_SHARE`] of its points) within this much
+/// of the hand's outline (palm widths, beyond [`OUTLINE_MARGIN`]) is the shading of the
+/// outline, not a crease: the palm's lines cross the palm and only end at its edge.
+pub const OUTLINE_NEAR: f32 = 0.03;
+/// See [`OUTLINE_NEAR`].
+pub const OUTLINE_SHARE: f32 = 0.6;
 /// Hysteresis thresholds: the robust spread (1.4826 × MAD) of the ridge response in
 /// the palm, times these, above the median. Pixels above `HIGH` seed creases, which
 /// grow through pixels above `LOW`.
@@ -51,9 +57,13 @@ pub const SPUR: f32 = 0.035;
 /// Isolated fragments shorter than this (fraction of palm width) are dropped.
 pub const MIN_FRAGMENT: f32 = 0.05;
 /// Gaps up to this (fraction of palm width) between collinear ends are joined...
-pub const MAX_GAP: f32 = 0.10;
-/// ...when both ends point at each other within this angle (radians).
+pub const MAX_GAP: f32 = 0.13;
+/// ...when both ends point at each other within this angle (radians)...
 pub const GAP_ANGLE: f32 = 0.55;
+/// ...each end's direction taken over this much of its crease (fraction of palm width):
+/// long enough to see past the hook a wrinkle crossing near a crease's end leaves in its
+/// skeleton.
+pub const GAP_REACH: f32 = 0.07;
 
 /// The rectified palm and its crease graph.
 #[derive(Debug, Clone)]
@@ -202,6 +212,7 @@ pub fn find_creases(
     }
     let box_area = palm.iter().filter(|&&p| p).count().max(1);
     let mut palm_coverage = 1.0;
+    let mut near_outline = None;
     if let Some(m) = &hand {
         let shrunk = raster::mask_morph(m, w, h, OUTLINE_MARGIN, false);
         let covered = palm.iter().zip(m).filter(|(&p, &m)| p && m).count();
@@ -212,6 +223,9 @@ pub fn find_creases(
             for (p, s) in palm.iter_mut().zip(&shrunk) {
                 *p = *p && *s;
             }
+            let reach = OUTLINE_MARGIN as f32 + OUTLINE_NEAR * PX_PER_WIDTH;
+            let distance = raster::distance_transform(m, w, h);
+            near_outline = Some(distance.iter().map(|&d| d <= reach).collect::<Vec<bool>>());
         }
     }
     // Local skin brightness: grey closing (fills the creases) then a light blur.
@@ -268,7 +282,10 @@ pub fn find_creases(
     graph.merge_degree_two();
     graph.contract_short(0.02 * PX_PER_WIDTH);
     graph.prune(SPUR * PX_PER_WIDTH, MIN_FRAGMENT * PX_PER_WIDTH);
-    let joins = graph.join_gaps(MAX_GAP * PX_PER_WIDTH, GAP_ANGLE, 0.04 * PX_PER_WIDTH);
+    if let Some(near) = &near_outline {
+        graph.drop_along(near, w, OUTLINE_SHARE);
+    }
+    let joins = graph.join_gaps(MAX_GAP * PX_PER_WIDTH, GAP_ANGLE, GAP_REACH * PX_PER_WIDTH);
     Some(Creases {
         frame: *frame,
         w,

@@ -56,8 +56,17 @@ const FATE_MIN_TOP: f32 = 0.45;
 /// and index finger, so its path reaches this far towards the thumb edge (`u`) above this
 /// level (`v`, the lower end of the thumb's web); a crease that never gets there (the
 /// lower half of a fate line, a sister line on the thumb mount) is not the life line, and
-/// the fate line, which does not start on that edge, never gets there either.
-const RADIAL_START: (f32, f32) = (0.82, 0.45);
+/// the fate line, which does not start on that edge, never gets there either. The `u` is
+/// set on the tuning style: a crease fades out before the skin's edge, and on wide or
+/// strongly lit hands the visible life line ends near 0.8 (0.82 missed some); fate lines
+/// stay near 0.5 at these levels.
+const RADIAL_START: (f32, f32) = (0.78, 0.45);
+
+/// Anatomy, not a fitted value: the life line curves down around the thumb's mount, so the
+/// chord from its start to its end, however short it is, lies at least this steep (radians
+/// from the palm's transverse axis); the head line's radial half, which it may share its
+/// start with, lies within about 15° of it.
+const LIFE_MIN_DESCENT: f32 = 0.52;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Progress {
@@ -682,6 +691,17 @@ fn starts_on_radial_edge(c: &Creases, pts: &[((f32, f32), bool)]) -> bool {
     })
 }
 
+/// Whether a path's chord lies at least [`LIFE_MIN_DESCENT`] from the transverse axis (the
+/// grid is isotropic, its rows run across the palm).
+fn descends(pts: &[((f32, f32), bool)]) -> bool {
+    match (pts.first(), pts.last()) {
+        (Some(&((x0, y0), _)), Some(&((x1, y1), _))) => {
+            (y1 - y0).abs() >= LIFE_MIN_DESCENT.tan() * (x1 - x0).abs()
+        }
+        _ => false,
+    }
+}
+
 /// Finds and measures the principal lines.
 pub fn assign_lines(c: &Creases) -> Vec<MeasuredLine> {
     let g = chunk_graph(c);
@@ -710,6 +730,7 @@ pub fn assign_lines(c: &Creases) -> Vec<MeasuredLine> {
         let points = path_points(&g, &path);
         let radial = starts_on_radial_edge(c, &points);
         match t.id {
+            LineId::Life if !descends(&points) => return None,
             LineId::Life if !radial => return None,
             LineId::Fate
                 if radial

@@ -428,6 +428,29 @@ impl Graph {
         self.nodes[b].edges.retain(|&k| k != e);
     }
 
+    /// Drops every edge with at least `share` of its points where `mask` (row-major, `w`
+    /// wide) is set, then merges what that leaves at degree two.
+    pub fn drop_along(&mut self, mask: &[bool], w: usize, share: f32) {
+        for e in 0..self.edges.len() {
+            let edge = &self.edges[e];
+            if !edge.alive || edge.points.is_empty() {
+                continue;
+            }
+            let on = edge
+                .points
+                .iter()
+                .filter(|&&(x, y)| {
+                    let (x, y) = (x.round() as usize, y.round() as usize);
+                    x >= w || mask.get(y * w + x).copied().unwrap_or(true)
+                })
+                .count();
+            if on as f32 >= share * edge.points.len() as f32 {
+                self.kill_edge(e);
+            }
+        }
+        self.merge_degree_two();
+    }
+
     /// Merges the two edges at every degree-2 node into one (keeps `gap` if either was).
     pub fn merge_degree_two(&mut self) {
         loop {
@@ -681,5 +704,52 @@ mod tests {
         let mut g = build_graph(&m, w, h);
         g.merge_degree_two();
         assert_eq!(g.join_gaps(12.0, 0.5, 6.0), 1);
+    }
+
+    /// A crease along the hand's outline (the outline's shading) is dropped; a crease that
+    /// only ends at the outline stays, whole.
+    #[test]
+    fn measure_skeleton_an_edge_along_the_outline_is_dropped() {
+        let (w, h) = (70, 40);
+        let mut m = vec![false; w * h];
+        draw_line(&mut m, w, (60.0, 3.0), (60.0, 37.0), 1.5);
+        draw_line(&mut m, w, (5.0, 20.0), (60.0, 20.0), 1.5);
+        zhang_suen(&mut m, w, h);
+        remove_staircase(&mut m, w, h);
+        let mut g = build_graph(&m, w, h);
+        g.merge_degree_two();
+        let near_outline: Vec<bool> = (0..w * h).map(|i| i % w >= 55).collect();
+        g.drop_along(&near_outline, w, 0.6);
+        let alive: Vec<usize> = g.alive_edges().collect();
+        assert_eq!(alive.len(), 1, "{:?}", g.edges);
+        let xs: Vec<f32> = g.edges[alive[0]].points.iter().map(|p| p.0).collect();
+        let (lo, hi) = xs
+            .iter()
+            .fold((f32::MAX, f32::MIN), |a, &x| (a.0.min(x), a.1.max(x)));
+        assert!(
+            lo < 10.0 && hi > 55.0,
+            "the crossing crease spans {lo}..{hi}"
+        );
+    }
+
+    /// A wrinkle crossing near a crease's end leaves a hook in its skeleton: the end's
+    /// direction, taken over a short reach, points off the gap and the break is not joined;
+    /// over a longer reach it is.
+    #[test]
+    fn measure_skeleton_a_hooked_end_is_joined_when_seen_from_far_enough() {
+        let build = || {
+            let (w, h) = (90, 30);
+            let mut m = vec![false; w * h];
+            draw_line(&mut m, w, (5.0, 15.0), (40.0, 15.0), 1.5);
+            draw_line(&mut m, w, (40.0, 15.0), (44.0, 19.0), 1.5);
+            draw_line(&mut m, w, (54.0, 15.0), (85.0, 15.0), 1.5);
+            zhang_suen(&mut m, w, h);
+            remove_staircase(&mut m, w, h);
+            let mut g = build_graph(&m, w, h);
+            g.merge_degree_two();
+            g
+        };
+        assert_eq!(build().join_gaps(20.0, 0.55, 4.0), 0);
+        assert_eq!(build().join_gaps(20.0, 0.55, 16.0), 1);
     }
 }
