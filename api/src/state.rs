@@ -33,6 +33,8 @@ pub struct AppStateInner {
     pub metrics: PrometheusHandle,
     pub sessions: SessionStore,
     pub limiter: Limiter,
+    /// Uploads decoded at once (`PHOTO_DECODE_SLOTS`).
+    pub photo_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::ops::Deref for AppState {
@@ -79,9 +81,13 @@ impl AppState {
             settings.session_ttl,
         );
         let limiter = Limiter::new(topology.rate_limits.clone());
+        let photo_slots = Arc::new(tokio::sync::Semaphore::new(
+            settings.limits.photo_decode_slots,
+        ));
         Self(Arc::new(AppStateInner {
             sessions,
             limiter,
+            photo_slots,
             settings: Arc::new(settings),
             db,
             nats,

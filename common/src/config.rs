@@ -237,6 +237,12 @@ pub struct AbuseLimits {
     pub uploads_per_hour: u32,
     /// `GUEST_MAX_ANALYSES`: analyses a guest may create before signing up.
     pub guest_max_analyses: u32,
+    /// `PHOTO_DECODE_SLOTS`: uploads decoded at once by one API process (default: the
+    /// number of cores). Decoding is CPU- and memory-bound; more at once only adds memory.
+    pub photo_decode_slots: usize,
+    /// `PHOTO_DECODE_WAIT`: how long an upload waits for a decode slot before it is
+    /// answered 503 with `Retry-After`.
+    pub photo_decode_wait: Duration,
 }
 
 impl Settings {
@@ -354,6 +360,12 @@ impl Settings {
                 )?,
                 uploads_per_hour: parse(&get, "UPLOADS_PER_HOUR", 30u32)?,
                 guest_max_analyses: parse(&get, "GUEST_MAX_ANALYSES", 3u32)?,
+                photo_decode_slots: parse(&get, "PHOTO_DECODE_SLOTS", default_cores())?,
+                photo_decode_wait: parse_duration(
+                    &get,
+                    "PHOTO_DECODE_WAIT",
+                    Duration::from_secs(2),
+                )?,
             },
             trust_forwarded_for: parse_bool(&get, "TRUST_FORWARDED_FOR", false)?,
         };
@@ -395,6 +407,7 @@ impl Settings {
             u64::from(self.limits.login_max_failures),
         )?;
         positive("UPLOADS_PER_HOUR", u64::from(self.limits.uploads_per_hour))?;
+        positive("PHOTO_DECODE_SLOTS", self.limits.photo_decode_slots as u64)?;
         positive("OPENAI_MAX_CONCURRENCY", self.openai.max_concurrency as u64)?;
         at_least(
             "OPENAI_TIMEOUT",
@@ -590,6 +603,13 @@ fn parse_bool(
             }),
         },
     }
+}
+
+/// The number of cores this process may use (1 when it cannot be told).
+fn default_cores() -> usize {
+    std::thread::available_parallelism()
+        .map(std::num::NonZeroUsize::get)
+        .unwrap_or(1)
 }
 
 fn parse_duration(

@@ -38,9 +38,12 @@ use image::{DynamicImage, GrayImage, ImageDecoder, ImageError, Limits, Rgb, RgbI
 /// JPEG quality of the normalised photo.
 pub const JPEG_QUALITY: u8 = 90;
 
-/// Bytes per pixel of the widest pixel type the accepted decoders produce (16-bit RGBA),
-/// used to derive the decoder's allocation limit from [`PhotoLimits::max_pixels`].
-const MAX_BYTES_PER_PIXEL: u64 = 8;
+/// Bytes per pixel of the widest accepted pixel type (8-bit RGBA), used to derive the
+/// decoder's allocation limit from [`PhotoLimits::max_pixels`]. Wider pixels (16-bit or
+/// floating-point channels) are refused from the header, before any pixel is decoded: a
+/// photo gains nothing from them, and a 40 MP 16-bit PNG of a few hundred kilobytes would
+/// otherwise cost 320 MB to decode and more to resize.
+const MAX_BYTES_PER_PIXEL: u64 = 4;
 
 /// How large a photo may be, and how large its normalised version is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,6 +152,9 @@ pub enum PhotoError {
     /// The image is truncated, corrupt or uses a variant that cannot be decoded (HTTP 422).
     #[error("corrupt or truncated image: {0}")]
     Corrupt(String),
+    /// More than 8 bits per channel or 4 bytes per pixel (HTTP 422).
+    #[error("{0} pixels are not accepted; save the photo with 8 bits per channel")]
+    UnsupportedPixelFormat(String),
     /// The normalised JPEG could not be written (a server-side failure).
     #[error("cannot encode the normalised JPEG: {0}")]
     Encode(String),
@@ -156,12 +162,14 @@ pub enum PhotoError {
 
 impl PhotoError {
     /// Stable machine-readable code for API error bodies and metrics:
-    /// `"unsupported_media_type"`, `"image_too_large"`, `"corrupt_image"` or `"encode_failed"`.
+    /// `"unsupported_media_type"`, `"image_too_large"`, `"corrupt_image"`,
+    /// `"unsupported_pixel_format"` or `"encode_failed"`.
     pub fn code(&self) -> &'static str {
         match self {
             PhotoError::UnsupportedType => "unsupported_media_type",
             PhotoError::TooManyPixels { .. } => "image_too_large",
             PhotoError::Corrupt(_) => "corrupt_image",
+            PhotoError::UnsupportedPixelFormat(_) => "unsupported_pixel_format",
             PhotoError::Encode(_) => "encode_failed",
         }
     }
@@ -402,6 +410,7 @@ fn decode_checked(
     limits: &PhotoLimits,
 ) -> Result<Decoded, PhotoError> {
     let (width, height) = decoder.dimensions();
+    check_pixel_format(decoder.color_type())?;
     let too_large = |e: ImageError| match e {
         ImageError::Limits(_) => PhotoError::TooManyPixels {
             width,
@@ -426,6 +435,16 @@ fn decoder_limits(limits: &PhotoLimits) -> Limits {
     decoder_limits.max_image_height = Some(max_side);
     decoder_limits.max_alloc = Some(limits.max_pixels.saturating_mul(MAX_BYTES_PER_PIXEL));
     decoder_limits
+}
+
+/// Refuses pixel types wider than 8 bits per channel or [`MAX_BYTES_PER_PIXEL`].
+fn check_pixel_format(color: image::ColorType) -> Result<(), PhotoError> {
+    let bytes = u64::from(color.bytes_per_pixel());
+    let channels = u16::from(color.channel_count().max(1));
+    if bytes > MAX_BYTES_PER_PIXEL || color.bits_per_pixel() / channels > 8 {
+        return Err(PhotoError::UnsupportedPixelFormat(format!("{color:?}")));
+    }
+    Ok(())
 }
 
 fn check_pixels((width, height): (u32, u32), limits: &PhotoLimits) -> Result<(), PhotoError> {
@@ -732,6 +751,30 @@ mod tests {
         let out = normalise(&bytes, &PhotoLimits::default()).unwrap();
         let decoded = decode_rgb(&out.jpeg).unwrap();
         assert!(decoded.pixels().all(|p| p.0.iter().all(|&c| c > 245)));
+    }
+
+    /// A 16-bit PNG: refused from its header, whatever its size (a 40 MP one of a few
+    /// hundred kilobytes would take 320 MB to decode).
+    #[test]
+    fn sixteen_bit_png_is_refused_before_decoding() {
+        for (color, channels) in [
+            (ExtendedColorType::Rgb16, 3usize),
+            (ExtendedColorType::Rgba16, 4),
+            (ExtendedColorType::L16, 1),
+        ] {
+            let (w, h) = (64u32, 48u32);
+            let pixels = vec![0x40u8; w as usize * h as usize * channels * 2];
+            let mut bytes = Vec::new();
+            PngEncoder::new(&mut bytes)
+                .write_image(&pixels, w, h, color)
+                .unwrap();
+            let err = normalise(&bytes, &PhotoLimits::default()).unwrap_err();
+            assert!(
+                matches!(err, PhotoError::UnsupportedPixelFormat(_)),
+                "{color:?}: {err:?}"
+            );
+            assert_eq!(err.code(), "unsupported_pixel_format");
+        }
     }
 
     #[test]

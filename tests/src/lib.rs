@@ -1163,6 +1163,80 @@ pub fn workspace_binary(name: &str) -> PathBuf {
     dir.join(name)
 }
 
+/// A `hast-api` running as a separate process (its memory can be measured on its own).
+#[derive(Debug)]
+pub struct ApiProcess {
+    child: Child,
+    /// Where it listens.
+    pub addr: SocketAddr,
+}
+
+impl ApiProcess {
+    /// Starts `hast-api` in development mode on a free loopback port with the given
+    /// environment, and waits until it answers its health check.
+    pub async fn start(database_url: &str, nats_url: &str, env: &[(&str, &str)]) -> Self {
+        let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let mut command = Command::new(workspace_binary("hast-api"));
+        command
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("APP_ENV", "development")
+            .env("BIND_ADDR", addr.to_string())
+            .env("DATABASE_URL", database_url)
+            .env("NATS_URL", nats_url)
+            .env("RUST_LOG", "warn")
+            .stdout(if std::env::var_os("TEST_LOG").is_some() {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            });
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let api = Self {
+            child: command.spawn().expect("start hast-api"),
+            addr,
+        };
+        let client = plain_client();
+        let health = api.url("/api/v1/health");
+        eventually("hast-api answers", Duration::from_millis(50), || {
+            let request = client.get(&health).send();
+            async move { request.await.ok().map(|_| ()) }
+        })
+        .await;
+        api
+    }
+
+    /// `http://<addr><path>`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// The process's peak resident memory so far (`VmHWM`), in bytes.
+    pub fn peak_rss(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("the API process's /proc status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map(|kb| kb * 1024)
+            .expect("VmHWM in /proc/<pid>/status")
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for ApiProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// A `hast-worker` running as a separate process (so it can be killed).
 #[derive(Debug)]
 pub struct WorkerProcess {

@@ -14,6 +14,7 @@ mod bootstrap;
 mod chat;
 mod conversations;
 mod database;
+mod exhaustion;
 mod faults;
 mod http;
 mod jobs;

@@ -231,9 +231,9 @@ async fn read_parts(
 fn photo_error(field: &str, err: PhotoError) -> ApiError {
     let status = match err {
         PhotoError::UnsupportedType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        PhotoError::TooManyPixels { .. } | PhotoError::Corrupt(_) => {
-            StatusCode::UNPROCESSABLE_ENTITY
-        }
+        PhotoError::TooManyPixels { .. }
+        | PhotoError::Corrupt(_)
+        | PhotoError::UnsupportedPixelFormat(_) => StatusCode::UNPROCESSABLE_ENTITY,
         PhotoError::Encode(e) => return ApiError::internal("photo re-encoding", e),
     };
     let message = match &err {
@@ -243,6 +243,25 @@ fn photo_error(field: &str, err: PhotoError) -> ApiError {
         other => format!("`{field}`: {other}"),
     };
     ApiError::new(status, err.code(), message)
+}
+
+/// A decode slot: decoding is CPU- and memory-bound, so an upload beyond the slots waits
+/// up to `wait` for one, then is told to come back (503 `server_busy`, `Retry-After`).
+async fn photo_slot(
+    slots: &std::sync::Arc<tokio::sync::Semaphore>,
+    wait: std::time::Duration,
+) -> ApiResult<tokio::sync::OwnedSemaphorePermit> {
+    tokio::time::timeout(wait, slots.clone().acquire_owned())
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .ok_or_else(|| {
+            metrics::counter!("hast_photo_decode_busy_total").increment(1);
+            ApiError::unavailable(
+                "server_busy",
+                "too many photos are being processed; try again shortly",
+            )
+        })
 }
 
 /// Creates a guest account and session for an anonymous uploader.
@@ -338,6 +357,7 @@ async fn upload(
     let parts = read_parts(form, state.settings.max_upload_bytes).await?;
     let mut photos: Vec<(String, NormalisedPhoto)> = Vec::with_capacity(parts.len());
     for (field, bytes) in parts {
+        let _slot = photo_slot(&state.photo_slots, state.settings.limits.photo_decode_wait).await?;
         let normalised =
             tokio::task::spawn_blocking(move || photo::normalise(&bytes, &PhotoLimits::default()))
                 .await
@@ -631,4 +651,24 @@ async fn serve_object(
         header::HeaderValue::from_static("nosniff"),
     );
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// With every decode slot taken, an upload waits its allowance, then gets 503 with
+    /// `Retry-After`; once a slot is free it gets it.
+    #[tokio::test]
+    async fn an_upload_beyond_the_decode_slots_is_told_to_come_back() {
+        let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(1));
+        let wait = std::time::Duration::from_millis(20);
+        let held = photo_slot(&slots, wait).await.expect("the free slot");
+        let busy = photo_slot(&slots, wait).await.expect_err("no slot free");
+        assert_eq!(busy.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(busy.code, "server_busy");
+        assert!(busy.retry_after.is_some());
+        drop(held);
+        assert!(photo_slot(&slots, wait).await.is_ok());
+    }
 }
