@@ -107,7 +107,7 @@ for backend in "${BACKENDS[@]}"; do
     METRICS_PORT="$(free_port)"
     # A fresh stream per backend, so the runs do not share a backlog.
     curl -fsS "http://127.0.0.1:${NATS_MONS[0]}/healthz" >/dev/null
-    BIND_ADDR="127.0.0.1:$API_PORT" RUST_LOG=warn "$BIN"/hast-api >"$WORK/api-$backend.log" 2>&1 &
+    BIND_ADDR="127.0.0.1:$API_PORT" JOBS_PER_HOUR=0 RUST_LOG=warn "$BIN"/hast-api >"$WORK/api-$backend.log" 2>&1 &
     API_PID="$!"
     PIDS+=("$API_PID")
     wait_http "http://127.0.0.1:$API_PORT/healthz"

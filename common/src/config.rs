@@ -237,6 +237,9 @@ pub struct AbuseLimits {
     pub uploads_per_hour: u32,
     /// `GUEST_MAX_ANALYSES`: analyses a guest may create before signing up.
     pub guest_max_analyses: u32,
+    /// `JOBS_PER_HOUR`: jobs one user may submit through `POST /api/v1/jobs` in a fixed
+    /// one-hour window (`0`: no limit).
+    pub jobs_per_hour: u32,
     /// `PHOTO_DECODE_SLOTS`: uploads decoded at once by one API process (default: the
     /// number of cores). Decoding is CPU- and memory-bound; more at once only adds memory.
     pub photo_decode_slots: usize,
@@ -360,6 +363,7 @@ impl Settings {
                 )?,
                 uploads_per_hour: parse(&get, "UPLOADS_PER_HOUR", 30u32)?,
                 guest_max_analyses: parse(&get, "GUEST_MAX_ANALYSES", 3u32)?,
+                jobs_per_hour: parse(&get, "JOBS_PER_HOUR", 1000u32)?,
                 photo_decode_slots: parse(&get, "PHOTO_DECODE_SLOTS", default_cores())?,
                 photo_decode_wait: parse_duration(
                     &get,

@@ -90,14 +90,14 @@ async fn submit(
     idempotency_key: Option<String>,
     request: SubmitRequest,
 ) -> ApiResult<warp::reply::Response> {
-    let spec = hast_common::jobs::kind(&request.kind)
-        .filter(|k| k.public)
-        .ok_or_else(|| {
+    let spec =
+        hast_common::jobs::public_kind(&request.kind, state.settings.app_env).ok_or_else(|| {
             ApiError::bad_request(
                 "unknown_kind",
                 format!("no public job kind named {:?}", request.kind),
             )
         })?;
+    check_job_quota(&state, &who.user_id).await?;
     let submitted = state
         .submitter
         .submit(NewJob {
@@ -121,6 +121,31 @@ async fn submit(
         StatusCode::ACCEPTED,
     )
     .into_response())
+}
+
+/// Counts a submission against the user's hourly job quota (`JOBS_PER_HOUR`): every job
+/// is kept for days (its status, result and any dead letter), so one user must not be able
+/// to fill the shared store.
+async fn check_job_quota(state: &AppState, user_id: &str) -> ApiResult<()> {
+    let per_hour = state.settings.limits.jobs_per_hour;
+    if per_hour == 0 {
+        return Ok(());
+    }
+    let count = state
+        .limiter
+        .hit("jobs", user_id, Duration::from_secs(3600))
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "rate-limit store unavailable");
+            ApiError::unavailable("rate_limit_unavailable", "try again shortly")
+        })?;
+    if count.value > u64::from(per_hour) {
+        return Err(ApiError::too_many_requests(
+            "too many jobs this hour; try again later",
+            count.resets_in,
+        ));
+    }
+    Ok(())
 }
 
 /// Maps a submission failure to its HTTP answer (also used by other routes).

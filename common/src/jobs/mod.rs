@@ -32,6 +32,9 @@ pub struct KindSpec {
     pub name: &'static str,
     /// Whether clients may submit it through `POST /api/v1/jobs`.
     pub public: bool,
+    /// Public only with `APP_ENV=development`: a diagnostic kind (its payload can ask
+    /// to fail, panic or sleep) that would let anyone fill the job store in production.
+    pub development_only: bool,
     /// Deadline of one attempt.
     pub timeout: Duration,
     /// Checks a payload; the message says what is wrong.
@@ -43,30 +46,35 @@ pub const KINDS: &[KindSpec] = &[
     KindSpec {
         name: kinds::analysis::KIND,
         public: false,
+        development_only: false,
         timeout: Duration::from_secs(120),
         validate: kinds::analysis::validate,
     },
     KindSpec {
         name: kinds::chat::KIND,
         public: false,
+        development_only: false,
         timeout: Duration::from_secs(120),
         validate: kinds::chat::validate,
     },
     KindSpec {
         name: kinds::echo::KIND,
         public: true,
+        development_only: true,
         timeout: Duration::from_secs(90),
         validate: kinds::echo::validate,
     },
     KindSpec {
         name: kinds::health::KIND,
         public: false,
+        development_only: false,
         timeout: Duration::from_secs(10),
         validate: kinds::object_payload,
     },
     KindSpec {
         name: kinds::thumbnail::KIND,
         public: false,
+        development_only: false,
         timeout: Duration::from_secs(30),
         validate: kinds::thumbnail::validate,
     },
@@ -75,6 +83,12 @@ pub const KINDS: &[KindSpec] = &[
 /// The spec of `name`, if it is a known kind.
 pub fn kind(name: &str) -> Option<&'static KindSpec> {
     KINDS.iter().find(|k| k.name == name)
+}
+
+/// The spec of `name` if clients may submit it through the API in `env`.
+pub fn public_kind(name: &str, env: crate::config::AppEnv) -> Option<&'static KindSpec> {
+    kind(name)
+        .filter(|k| k.public && (!k.development_only || env == crate::config::AppEnv::Development))
 }
 
 /// The names of every kind.
