@@ -240,6 +240,9 @@ pub struct AbuseLimits {
     /// `JOBS_PER_HOUR`: jobs one user may submit through `POST /api/v1/jobs` in a fixed
     /// one-hour window (`0`: no limit).
     pub jobs_per_hour: u32,
+    /// `MESSAGES_PER_HOUR`: questions one user may ask in conversations in a fixed
+    /// one-hour window (each is a model call with `ANALYZER=openai`).
+    pub messages_per_hour: u32,
     /// `PHOTO_DECODE_SLOTS`: uploads decoded at once by one API process (default: the
     /// number of cores). Decoding is CPU- and memory-bound; more at once only adds memory.
     pub photo_decode_slots: usize,
@@ -364,6 +367,7 @@ impl Settings {
                 uploads_per_hour: parse(&get, "UPLOADS_PER_HOUR", 30u32)?,
                 guest_max_analyses: parse(&get, "GUEST_MAX_ANALYSES", 3u32)?,
                 jobs_per_hour: parse(&get, "JOBS_PER_HOUR", 1000u32)?,
+                messages_per_hour: parse(&get, "MESSAGES_PER_HOUR", 60u32)?,
                 photo_decode_slots: parse(&get, "PHOTO_DECODE_SLOTS", default_cores())?,
                 photo_decode_wait: parse_duration(
                     &get,
@@ -412,6 +416,10 @@ impl Settings {
         )?;
         positive("UPLOADS_PER_HOUR", u64::from(self.limits.uploads_per_hour))?;
         positive("PHOTO_DECODE_SLOTS", self.limits.photo_decode_slots as u64)?;
+        positive(
+            "MESSAGES_PER_HOUR",
+            u64::from(self.limits.messages_per_hour),
+        )?;
         positive("OPENAI_MAX_CONCURRENCY", self.openai.max_concurrency as u64)?;
         at_least(
             "OPENAI_TIMEOUT",

@@ -24,9 +24,14 @@ struct Stack {
 
 impl Stack {
     async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, &[]).await
+    }
+
+    /// [`Stack::start`] with settings overridden.
+    async fn start_with(backend: Backend, overrides: &[(&str, &str)]) -> Self {
         let nats = NatsServer::start();
         let db = TestDatabase::new(backend).await;
-        let settings = test_settings(&db.url, &nats.url(), &[]);
+        let settings = test_settings(&db.url, &nats.url(), overrides);
         let app = spawn_app(settings.clone()).await;
         let worker = spawn_worker(settings).await;
         let (analysis, job) = app.upload_palm(7).await;
@@ -789,6 +794,48 @@ async fn invalid_requests_answer_json_errors_and_store_nothing(backend: Backend)
         .send(Method::GET, &format!("/api/v1/conversations/{id}"), None)
         .await;
     assert_eq!(after, before, "nothing half-written");
+}
+
+/// Each question is a model call with `ANALYZER=openai`: beyond `MESSAGES_PER_HOUR`
+/// questions in the hour a user gets 429 with `Retry-After`, and the refused question is
+/// neither stored nor queued.
+#[tokio::test]
+async fn questions_beyond_the_hourly_quota_are_refused() {
+    let stack = Stack::start_with(Backend::Sqlite, &[("MESSAGES_PER_HOUR", "2")]).await;
+    let conversation = stack.conversation(None).await;
+    let id = str_of(&conversation, "id").to_owned();
+    let path = format!("/api/v1/conversations/{id}/messages");
+    for n in 0..2 {
+        let (status, body) = stack
+            .send(
+                Method::POST,
+                &path,
+                Some(json!({"content": format!("Question {n}?")})),
+            )
+            .await;
+        assert_eq!(status, 202, "{body}");
+    }
+    let response = stack
+        .app
+        .client
+        .post(stack.app.url(&path))
+        .json(&json!({"content": "One too many?"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.headers().contains_key("retry-after"));
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(error_of(status, &body), (429, "rate_limited"));
+    let database = stack.database().await;
+    assert_eq!(database.count_messages(&id).await.unwrap(), 2);
+    let statuses = status_store(&stack.nats.url()).await;
+    assert_eq!(
+        hast_tests::jobs::jobs_of_kind(&statuses, &stack.app.user.id, "chat")
+            .await
+            .len(),
+        2
+    );
 }
 
 hast_tests::on_both_backends!(

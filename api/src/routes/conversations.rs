@@ -358,6 +358,26 @@ async fn remove(id: String, state: AppState, who: Identity) -> ApiResult<StatusC
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Counts a question against the user's hourly quota (`MESSAGES_PER_HOUR`): with
+/// `ANALYZER=openai` each one is a paid model call, and the fleet's model slots are shared.
+async fn check_message_quota(state: &AppState, user_id: &str) -> ApiResult<()> {
+    let count = state
+        .limiter
+        .hit("messages", user_id, std::time::Duration::from_secs(3600))
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "rate-limit store unavailable");
+            ApiError::unavailable("rate_limit_unavailable", "try again shortly")
+        })?;
+    if count.value > u64::from(state.settings.limits.messages_per_hour) {
+        return Err(ApiError::too_many_requests(
+            "too many questions this hour; try again later",
+            count.resets_in,
+        ));
+    }
+    Ok(())
+}
+
 async fn post_message(
     state: AppState,
     who: Identity,
@@ -366,6 +386,7 @@ async fn post_message(
     request: MessageRequest,
 ) -> ApiResult<warp::reply::Response> {
     let content = valid_content(&request.content)?;
+    check_message_quota(&state, &who.user_id).await?;
     // The answer is about the reading, so there must be one. An unusable photo still
     // completes (with retake advice), and the answerer explains that.
     let analysis = state
