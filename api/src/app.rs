@@ -110,7 +110,14 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) {
         let cors = cors_layer(&self.state.settings.cors_allowed_origins);
         tracing::info!(http.addr = %self.local_addr, "hast-api listening");
-        serve(self.listener, routes(self.state.clone()), cors, shutdown).await;
+        serve(
+            self.listener,
+            routes(self.state.clone()),
+            cors,
+            &self.state.settings.http,
+            shutdown,
+        )
+        .await;
         if let Err(err) = self.state.nats.flush().await {
             tracing::warn!(error = %err, "NATS flush on shutdown failed");
         }

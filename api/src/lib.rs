@@ -26,5 +26,6 @@ pub mod request_context;
 pub mod routes;
 pub mod server;
 pub mod state;
+pub mod stream_slots;
 
 pub use app::{runtime, Application};

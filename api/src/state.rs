@@ -35,6 +35,8 @@ pub struct AppStateInner {
     pub limiter: Limiter,
     /// Uploads decoded at once (`PHOTO_DECODE_SLOTS`).
     pub photo_slots: Arc<tokio::sync::Semaphore>,
+    /// Event streams open per user (`SSE_STREAMS_PER_USER`).
+    pub streams: crate::stream_slots::StreamSlots,
 }
 
 impl std::ops::Deref for AppState {
@@ -84,10 +86,12 @@ impl AppState {
         let photo_slots = Arc::new(tokio::sync::Semaphore::new(
             settings.limits.photo_decode_slots,
         ));
+        let streams = crate::stream_slots::StreamSlots::new(settings.http.sse_streams_per_user);
         Self(Arc::new(AppStateInner {
             sessions,
             limiter,
             photo_slots,
+            streams,
             settings: Arc::new(settings),
             db,
             nats,

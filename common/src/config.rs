@@ -223,6 +223,23 @@ pub struct Settings {
     /// `TRUST_FORWARDED_FOR`: take the client address from `X-Forwarded-For` (only
     /// behind a reverse proxy that sets it).
     pub trust_forwarded_for: bool,
+    /// Bounds of the API's HTTP server.
+    pub http: HttpLimits,
+}
+
+/// Bounds of the API's HTTP server (per API process).
+#[derive(Debug, Clone)]
+pub struct HttpLimits {
+    /// `HTTP_HEADER_TIMEOUT`: how long a client may take to send a request's headers
+    /// before its connection is closed.
+    pub header_timeout: Duration,
+    /// `HTTP_MAX_CONNECTIONS`: open connections; one more is answered 503 and closed.
+    pub max_connections: usize,
+    /// `SSE_STREAMS_PER_USER`: event streams one user may hold open at once.
+    pub sse_streams_per_user: usize,
+    /// `SSE_MAX_LIFETIME`: how long one event stream lasts before the server ends it
+    /// (clients reconnect).
+    pub sse_max_lifetime: Duration,
 }
 
 /// Abuse limits (issue #4). Counters live in the `rate_limits` KV bucket, so they hold
@@ -376,6 +393,20 @@ impl Settings {
                 )?,
             },
             trust_forwarded_for: parse_bool(&get, "TRUST_FORWARDED_FOR", false)?,
+            http: HttpLimits {
+                header_timeout: parse_duration(
+                    &get,
+                    "HTTP_HEADER_TIMEOUT",
+                    Duration::from_secs(10),
+                )?,
+                max_connections: parse(&get, "HTTP_MAX_CONNECTIONS", 1000usize)?,
+                sse_streams_per_user: parse(&get, "SSE_STREAMS_PER_USER", 8usize)?,
+                sse_max_lifetime: parse_duration(
+                    &get,
+                    "SSE_MAX_LIFETIME",
+                    Duration::from_secs(30 * 60),
+                )?,
+            },
         };
         settings.validate()?;
         Ok(settings)
@@ -416,6 +447,21 @@ impl Settings {
         )?;
         positive("UPLOADS_PER_HOUR", u64::from(self.limits.uploads_per_hour))?;
         positive("PHOTO_DECODE_SLOTS", self.limits.photo_decode_slots as u64)?;
+        positive("HTTP_MAX_CONNECTIONS", self.http.max_connections as u64)?;
+        positive(
+            "SSE_STREAMS_PER_USER",
+            self.http.sse_streams_per_user as u64,
+        )?;
+        at_least(
+            "HTTP_HEADER_TIMEOUT",
+            self.http.header_timeout,
+            Duration::from_secs(1),
+        )?;
+        at_least(
+            "SSE_MAX_LIFETIME",
+            self.http.sse_max_lifetime,
+            Duration::from_secs(1),
+        )?;
         positive(
             "MESSAGES_PER_HOUR",
             u64::from(self.limits.messages_per_hour),

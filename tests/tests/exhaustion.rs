@@ -136,3 +136,177 @@ async fn job_submissions_beyond_the_hourly_quota_are_refused() {
     assert_eq!(accepted.status().as_u16(), 202);
     app.stop().await;
 }
+
+/// A client that starts a request and never finishes its headers is cut off after
+/// `HTTP_HEADER_TIMEOUT` instead of holding its connection (and task) for ever.
+#[tokio::test]
+async fn a_client_that_never_finishes_its_headers_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let nats = NatsServer::start();
+    let db = TestDatabase::sqlite();
+    let settings = test_settings(&db.url, &nats.url(), &[("HTTP_HEADER_TIMEOUT", "1s")]);
+    let app = spawn_app(settings).await;
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: ")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(hast_tests::WAIT, stream.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "the connection is still open");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+        "{answer}"
+    );
+    app.stop().await;
+}
+
+/// The status line and body of one `GET /healthz` sent on a fresh connection, which is
+/// kept open (keep-alive) when the server admitted it.
+async fn healthz_on_new_connection(addr: std::net::SocketAddr) -> (tokio::net::TcpStream, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(hast_tests::WAIT, stream.read(&mut buf))
+        .await
+        .expect("an answer")
+        .unwrap();
+    (stream, String::from_utf8_lossy(&buf[..n]).into_owned())
+}
+
+/// Beyond `HTTP_MAX_CONNECTIONS` open connections a new one is answered 503 with a JSON
+/// error and `Retry-After`, and closed; once connections close, new ones are served again.
+#[tokio::test]
+async fn connections_beyond_the_cap_are_refused_with_503() {
+    const CAP: usize = 2;
+    let nats = NatsServer::start();
+    let db = TestDatabase::sqlite();
+    let settings = test_settings(
+        &db.url,
+        &nats.url(),
+        &[("HTTP_MAX_CONNECTIONS", &CAP.to_string())],
+    );
+    let app = spawn_app(settings).await;
+    let mut admitted = Vec::new();
+    let mut refusal = None;
+    for _ in 0..10 {
+        let (stream, answer) = healthz_on_new_connection(app.addr).await;
+        if answer.starts_with("HTTP/1.1 503") {
+            refusal = Some(answer);
+            break;
+        }
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        admitted.push(stream);
+    }
+    let refusal = refusal.expect("a connection over the cap is refused");
+    assert!(admitted.len() <= CAP, "{} admitted", admitted.len());
+    assert!(
+        refusal.to_ascii_lowercase().contains("retry-after: 1"),
+        "{refusal}"
+    );
+    let body: Value = serde_json::from_str(refusal.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    assert_eq!(body["error"]["code"], "server_busy");
+
+    drop(admitted);
+    hast_tests::eventually("a connection is served again", WAIT_STEP, || async {
+        let (_, answer) = healthz_on_new_connection(app.addr).await;
+        answer.starts_with("HTTP/1.1 200").then_some(())
+    })
+    .await;
+    app.stop().await;
+}
+
+const WAIT_STEP: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Opens `GET /api/v1/jobs/{job}/events` with `client`: the response, once its headers
+/// are in.
+async fn open_events(
+    app: &hast_tests::TestApp,
+    client: &reqwest::Client,
+    job: &str,
+) -> reqwest::Response {
+    client
+        .get(app.url(&format!("/api/v1/jobs/{job}/events")))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// A queued echo job of `app.user` (no worker runs, so it stays queued): its id.
+async fn queued_job(app: &hast_tests::TestApp) -> String {
+    let response = app
+        .client
+        .post(app.url("/api/v1/jobs"))
+        .json(&json!({"kind": "echo", "payload": {"message": "wait"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 202);
+    let body: Value = response.json().await.unwrap();
+    body["id"].as_str().unwrap().to_owned()
+}
+
+/// One user holds at most `SSE_STREAMS_PER_USER` event streams: one more is 429
+/// `too_many_streams`, and a stream the client closes frees its slot.
+#[tokio::test]
+async fn event_streams_beyond_the_per_user_cap_are_refused() {
+    let nats = NatsServer::start();
+    let db = TestDatabase::sqlite();
+    let settings = test_settings(&db.url, &nats.url(), &[("SSE_STREAMS_PER_USER", "2")]);
+    let app = spawn_app(settings).await;
+    let job = queued_job(&app).await;
+    // Each stream on its own client (its own connection).
+    let clients: Vec<reqwest::Client> = (0..3)
+        .map(|_| hast_tests::bearer_client(&app.user.token))
+        .collect();
+    let first = open_events(&app, &clients[0], &job).await;
+    let second = open_events(&app, &clients[1], &job).await;
+    assert_eq!(
+        (first.status().as_u16(), second.status().as_u16()),
+        (200, 200)
+    );
+    let third = open_events(&app, &clients[2], &job).await;
+    assert_eq!(third.status().as_u16(), 429);
+    assert!(third.headers().contains_key("retry-after"));
+    let body: Value = third.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "too_many_streams", "{body}");
+
+    drop(first);
+    drop(clients);
+    let client = hast_tests::bearer_client(&app.user.token);
+    hast_tests::eventually("the closed stream's slot is free", WAIT_STEP, || async {
+        let response = open_events(&app, &client, &job).await;
+        (response.status().as_u16() == 200).then_some(())
+    })
+    .await;
+    drop(second);
+    app.stop().await;
+}
+
+/// An event stream ends after `SSE_MAX_LIFETIME` even if its job never changes (the
+/// client reconnects), so an abandoned one does not live for ever.
+#[tokio::test]
+async fn an_event_stream_ends_after_its_lifetime() {
+    use futures::StreamExt;
+    let nats = NatsServer::start();
+    let db = TestDatabase::sqlite();
+    let settings = test_settings(&db.url, &nats.url(), &[("SSE_MAX_LIFETIME", "1s")]);
+    let app = spawn_app(settings).await;
+    let job = queued_job(&app).await;
+    let response = open_events(&app, &app.client, &job).await;
+    assert_eq!(response.status().as_u16(), 200);
+    let mut body = response.bytes_stream();
+    let ended = tokio::time::timeout(hast_tests::WAIT, async {
+        while let Some(chunk) = body.next().await {
+            chunk.unwrap();
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream is still open");
+    app.stop().await;
+}

@@ -240,17 +240,35 @@ async fn events_stream(
     who: Identity,
 ) -> ApiResult<warp::reply::Response> {
     owned_status(&state, &who, &id).await?;
+    let slot = state
+        .streams
+        .try_open(&who.user_id)
+        .ok_or_else(|| ApiError {
+            retry_after: Some(5),
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_streams",
+                "too many event streams open; close one first",
+            )
+        })?;
+    let lifetime = state.settings.http.sse_max_lifetime;
     let statuses = with_timeout(async { state.statuses.follow(&id).await }).await?;
     // warp needs a `Sync` stream and the KV watch is not one: forward it through a
     // channel. The forwarder ends when the client goes away or the job finishes.
     let (mut tx, rx) = futures::channel::mpsc::channel(16);
     // A job that never changes again (stuck, or purged with its analysis) sends no event
-    // to notice a departed client by: look every second whether warp let go of `rx`.
+    // to notice a departed client by: look every second whether warp let go of `rx`. The
+    // stream ends after `SSE_MAX_LIFETIME` in any case (the client reconnects); its slot
+    // is freed when the forwarder ends.
     tokio::spawn(async move {
+        let _slot = slot;
         let mut statuses = std::pin::pin!(statuses);
         let mut check = tokio::time::interval(CLIENT_GONE_CHECK);
+        let end = tokio::time::sleep(lifetime);
+        let mut end = std::pin::pin!(end);
         loop {
             tokio::select! {
+                () = &mut end => break,
                 next = statuses.next() => {
                     let Some(status) = next else { break };
                     if futures::SinkExt::send(&mut tx, status).await.is_err() {
