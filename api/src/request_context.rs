@@ -65,21 +65,72 @@ impl fmt::Display for CorrelationId {
     }
 }
 
-/// The path with its identifiers replaced by `{id}`, so metrics have one series per
-/// route rather than per resource.
-pub fn route_label(path: &str) -> String {
-    let mut label = String::with_capacity(path.len());
-    for segment in path.split('/').filter(|s| !s.is_empty()) {
-        label.push('/');
-        let looks_like_id = segment.len() >= 16
-            || segment.bytes().all(|b| b.is_ascii_digit())
-            || uuid::Uuid::parse_str(segment).is_ok();
-        label.push_str(if looks_like_id { "{id}" } else { segment });
+/// The API's routes, as metric labels: `{id}` stands for any one path segment. Keep in
+/// step with `routes/` (a test checks that every documented path has its template).
+pub const ROUTE_TEMPLATES: &[&str] = &[
+    "/",
+    "/healthz",
+    "/metrics",
+    "/api/v1/health",
+    "/api/v1/openapi.json",
+    "/api/v1/auth/register",
+    "/api/v1/auth/login",
+    "/api/v1/auth/logout",
+    "/api/v1/auth/session",
+    "/api/v1/auth/me",
+    "/api/v1/analyses",
+    "/api/v1/analyses/{id}",
+    "/api/v1/analyses/{id}/image",
+    "/api/v1/analyses/{id}/overlay",
+    "/api/v1/analyses/{id}/thumbnail",
+    "/api/v1/analyses/{id}/conversations",
+    "/api/v1/conversations/{id}",
+    "/api/v1/conversations/{id}/messages",
+    "/api/v1/jobs",
+    "/api/v1/jobs/{id}",
+    "/api/v1/jobs/{id}/events",
+    "/assets/{id}",
+    "/readings",
+    "/readings/{id}",
+    "/login",
+    "/signup",
+    "/account",
+];
+
+/// The label of a path whose route is not in [`ROUTE_TEMPLATES`].
+pub const OTHER_ROUTE: &str = "(other)";
+
+/// The route template `path` belongs to, or [`OTHER_ROUTE`]: metrics get one series per
+/// route, whatever identifiers or junk a client puts in the path.
+pub fn route_label(path: &str) -> &'static str {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    ROUTE_TEMPLATES
+        .iter()
+        .find(|template| {
+            let parts: Vec<&str> = template.split('/').filter(|s| !s.is_empty()).collect();
+            parts.len() == segments.len()
+                && parts
+                    .iter()
+                    .zip(&segments)
+                    .all(|(part, segment)| *part == "{id}" || part == segment)
+        })
+        .copied()
+        .unwrap_or(OTHER_ROUTE)
+}
+
+/// The method as a metric label: one of the standard methods, or `OTHER`.
+pub fn method_label(method: &warp::http::Method) -> &'static str {
+    use warp::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
     }
-    if label.is_empty() {
-        label.push('/');
-    }
-    label
 }
 
 /// The client's socket address, as seen by this process.
@@ -144,8 +195,8 @@ where
                 tracing::info!(http.status = status, latency_ms, "{method} {path} {status}");
                 metrics::histogram!(
                     "hast_http_request_duration_seconds",
-                    "method" => method.to_string(),
-                    "route" => if status == 404 { "(unmatched)".to_owned() } else { route_label(&path) },
+                    "method" => method_label(&method),
+                    "route" => if status == 404 { "(unmatched)" } else { route_label(&path) },
                     "status" => status.to_string(),
                 )
                 .record(latency_ms / 1000.0);
@@ -161,13 +212,41 @@ mod tests {
     use super::*;
 
     #[test]
-    fn route_labels_hide_identifiers() {
+    fn route_labels_are_templates_whatever_the_path() {
         assert_eq!(route_label("/"), "/");
         assert_eq!(
             route_label("/api/v1/jobs/0192f0c4-7d1e-7cc3-8a35-2f3b9b0d6a11/events"),
             "/api/v1/jobs/{id}/events"
         );
+        assert_eq!(
+            route_label("/api/v1/jobs/x/events"),
+            "/api/v1/jobs/{id}/events"
+        );
         assert_eq!(route_label("/api/v1/health"), "/api/v1/health");
+        assert_eq!(route_label("/api/v1/jobs/a/b/c"), OTHER_ROUTE);
+        assert_eq!(route_label("/wp-admin/setup.php"), OTHER_ROUTE);
+    }
+
+    /// Every path of the OpenAPI document has its metric label (not `(other)`).
+    #[test]
+    fn every_documented_path_has_a_route_template() {
+        let doc = crate::routes::openapi::document().expect("the OpenAPI document");
+        let paths = doc["paths"].as_object().expect("paths");
+        assert!(paths.len() > 10);
+        for path in paths.keys() {
+            let concrete: Vec<&str> = path
+                .split('/')
+                .map(|s| if s.starts_with('{') { "x" } else { s })
+                .collect();
+            assert_ne!(route_label(&concrete.join("/")), OTHER_ROUTE, "{path}");
+        }
+    }
+
+    #[test]
+    fn unknown_methods_share_one_label() {
+        let odd = warp::http::Method::from_bytes(b"BREW").unwrap();
+        assert_eq!(method_label(&odd), "OTHER");
+        assert_eq!(method_label(&warp::http::Method::DELETE), "DELETE");
     }
 
     #[test]

@@ -225,6 +225,9 @@ pub struct Settings {
     pub trust_forwarded_for: bool,
     /// Bounds of the API's HTTP server.
     pub http: HttpLimits,
+    /// `METRICS_TOKEN`: the bearer token that opens the API's `/metrics` and the health
+    /// check's details. Unset: open in development, off in production.
+    pub metrics_token: Option<SecretString>,
 }
 
 /// Bounds of the API's HTTP server (per API process).
@@ -393,6 +396,7 @@ impl Settings {
                 )?,
             },
             trust_forwarded_for: parse_bool(&get, "TRUST_FORWARDED_FOR", false)?,
+            metrics_token: get("METRICS_TOKEN").map(SecretString::from),
             http: HttpLimits {
                 header_timeout: parse_duration(
                     &get,

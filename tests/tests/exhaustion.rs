@@ -310,3 +310,122 @@ async fn an_event_stream_ends_after_its_lifetime() {
     assert!(ended.is_ok(), "the stream is still open");
     app.stop().await;
 }
+
+/// The number of `hast_http_request_duration_seconds` series in the API's `/metrics`.
+async fn http_series(app: &hast_tests::TestApp) -> usize {
+    let text = app
+        .anonymous
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .filter(|l| l.starts_with("hast_http_request_duration_seconds_count{"))
+        .count()
+}
+
+/// Anonymous requests with made-up methods and path segments add no metric series: the
+/// labels are the API's route templates and the standard methods.
+#[tokio::test]
+async fn made_up_methods_and_paths_add_no_metric_series() {
+    let nats = NatsServer::start();
+    let db = TestDatabase::sqlite();
+    let app = spawn_app(test_settings(&db.url, &nats.url(), &[])).await;
+    // One request of each kind first, so their series exist.
+    let probe = |method: &str, path: String| {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        app.anonymous.request(method, app.url(&path)).send()
+    };
+    probe("GET", "/api/v1/jobs/first".into()).await.unwrap();
+    probe("BREW", "/api/v1/jobs".into()).await.unwrap();
+    probe("GET", "/nowhere".into()).await.unwrap();
+    let before = http_series(&app).await;
+    for n in 0..30 {
+        probe("GET", format!("/api/v1/jobs/j{n}")).await.unwrap();
+        probe(&format!("BREW{n}"), "/api/v1/jobs".into())
+            .await
+            .unwrap();
+        probe("GET", format!("/api/v1/conversations/c{n}/messages"))
+            .await
+            .unwrap();
+        probe("GET", format!("/junk/{n}/x")).await.unwrap();
+    }
+    let after = http_series(&app).await;
+    // At most the conversation route's first series and /metrics itself are new.
+    assert!(after <= before + 3, "{before} series before, {after} after");
+    app.stop().await;
+}
+
+/// With `METRICS_TOKEN`, `/metrics` needs it (401 JSON without), and the health check shows
+/// its details (dependency errors, counts) only with it; in production without a token
+/// `/metrics` does not exist.
+#[tokio::test]
+async fn metrics_and_health_details_are_for_the_operator() {
+    let nats = NatsServer::start();
+    let db = TestDatabase::sqlite();
+    let token = "operator-token-for-prometheus-0123456789";
+    let app = spawn_app(test_settings(
+        &db.url,
+        &nats.url(),
+        &[("METRICS_TOKEN", token)],
+    ))
+    .await;
+    let refused = app.anonymous.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(refused.status().as_u16(), 401);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unauthenticated");
+    let scraped = app
+        .anonymous
+        .get(app.url("/metrics"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scraped.status().as_u16(), 200);
+    assert!(scraped.text().await.unwrap().contains("# TYPE"));
+
+    let public: Value = app
+        .anonymous
+        .get(app.url("/api/v1/health"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        public["status"].is_string() && public.get("checks").is_none(),
+        "{public}"
+    );
+    let operator: Value = app
+        .anonymous
+        .get(app.url("/api/v1/health"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(operator["checks"]["database"].is_object(), "{operator}");
+    app.stop().await;
+
+    let secret = "s".repeat(48);
+    let production = spawn_app(test_settings(
+        &db.url,
+        &nats.url(),
+        &[("APP_ENV", "production"), ("SESSION_SECRET", &secret)],
+    ))
+    .await;
+    let hidden = production
+        .anonymous
+        .get(production.url("/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(hidden.status().as_u16(), 404);
+    production.stop().await;
+}

@@ -7,11 +7,13 @@
 //!   `require_account`).
 //! - [`cookie`]: the `hast_session` cookie.
 //! - [`limits`]: abuse limits kept in the `rate_limits` KV bucket.
+//! - [`operator`]: who may read `/metrics` and the health check's details.
 
 pub mod cookie;
 pub mod csrf;
 pub mod identity;
 pub mod limits;
+pub mod operator;
 pub mod password;
 pub mod sessions;
 

@@ -29,6 +29,7 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = R
     let readiness = warp::path!("api" / "v1" / "health")
         .and(warp::get())
         .and(with_state(state))
+        .and(warp::header::headers_cloned())
         .then(health);
     liveness.or(readiness)
 }
@@ -68,7 +69,9 @@ where
     }
 }
 
-async fn health(state: AppState) -> warp::reply::Response {
+async fn health(state: AppState, headers: warp::http::HeaderMap) -> warp::reply::Response {
+    let details = crate::auth::operator::access(&state.settings, &headers)
+        == crate::auth::operator::OperatorAccess::Full;
     let topology = &state.topology;
     let nats_state = state.nats.connection_state();
     let nats = Check {
@@ -125,11 +128,19 @@ async fn health(state: AppState) -> warp::reply::Response {
     if !healthy {
         tracing::warn!(failing = ?failing, "health check degraded");
     }
-    let body = json!({
-        "status": if healthy { "ok" } else { "degraded" },
-        "checks": checks.iter().map(|(n, c)| (n.to_string(), json!(c))).collect::<serde_json::Map<_, _>>(),
-        "failing": failing,
-    });
+    // The checks' details (latencies, counts, dependency errors) are for operators.
+    let body = if details {
+        json!({
+            "status": if healthy { "ok" } else { "degraded" },
+            "checks": checks.iter().map(|(n, c)| (n.to_string(), json!(c))).collect::<serde_json::Map<_, _>>(),
+            "failing": failing,
+        })
+    } else {
+        json!({
+            "status": if healthy { "ok" } else { "degraded" },
+            "failing": failing,
+        })
+    };
     let status = if healthy {
         StatusCode::OK
     } else {
