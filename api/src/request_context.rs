@@ -118,6 +118,36 @@ pub fn route_label(path: &str) -> &'static str {
         .unwrap_or(OTHER_ROUTE)
 }
 
+/// The methods a route answers, for the `Allow` header of a 405 (RFC 9110 §15.5.6): from
+/// the OpenAPI document, whose paths are the routes; `GET` for the page's own routes.
+pub fn allowed_methods(path: &str) -> Option<&'static str> {
+    static ALLOWED: std::sync::OnceLock<std::collections::HashMap<&'static str, String>> =
+        std::sync::OnceLock::new();
+    let allowed = ALLOWED.get_or_init(|| {
+        let mut map = std::collections::HashMap::new();
+        if let Ok(doc) = crate::routes::openapi::document() {
+            for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+                let concrete: Vec<&str> = path
+                    .split('/')
+                    .map(|s| if s.starts_with('{') { "x" } else { s })
+                    .collect();
+                let methods: Vec<String> = ["get", "post", "put", "patch", "delete"]
+                    .iter()
+                    .filter(|m| item.get(**m).is_some())
+                    .map(|m| m.to_ascii_uppercase())
+                    .collect();
+                map.insert(route_label(&concrete.join("/")), methods.join(", "));
+            }
+        }
+        map
+    });
+    let route = route_label(path);
+    if route == OTHER_ROUTE {
+        return None;
+    }
+    Some(allowed.get(route).map_or("GET", String::as_str))
+}
+
 /// The method as a metric label: one of the standard methods, or `OTHER`.
 pub fn method_label(method: &warp::http::Method) -> &'static str {
     use warp::http::Method;
@@ -191,6 +221,28 @@ where
                     response.headers_mut().insert(CORRELATION_HEADER, value);
                 }
                 let status = response.status().as_u16();
+                // A response that carries a session token (the auth routes' JSON, any
+                // Set-Cookie) must not be stored by a browser or proxy cache.
+                if (path.starts_with("/api/v1/auth/")
+                    || response
+                        .headers()
+                        .contains_key(warp::http::header::SET_COOKIE))
+                    && !response
+                        .headers()
+                        .contains_key(warp::http::header::CACHE_CONTROL)
+                {
+                    response.headers_mut().insert(
+                        warp::http::header::CACHE_CONTROL,
+                        HeaderValue::from_static("no-store"),
+                    );
+                }
+                if status == 405 && !response.headers().contains_key(warp::http::header::ALLOW) {
+                    if let Some(allow) = allowed_methods(&path) {
+                        response
+                            .headers_mut()
+                            .insert(warp::http::header::ALLOW, HeaderValue::from_static(allow));
+                    }
+                }
                 let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
                 tracing::info!(http.status = status, latency_ms, "{method} {path} {status}");
                 metrics::histogram!(
@@ -240,6 +292,14 @@ mod tests {
                 .collect();
             assert_ne!(route_label(&concrete.join("/")), OTHER_ROUTE, "{path}");
         }
+    }
+
+    #[test]
+    fn allow_lists_the_methods_of_the_route() {
+        assert_eq!(allowed_methods("/api/v1/jobs"), Some("POST"));
+        assert_eq!(allowed_methods("/api/v1/jobs/abc"), Some("GET, DELETE"));
+        assert_eq!(allowed_methods("/readings/abc"), Some("GET"));
+        assert_eq!(allowed_methods("/no/such/thing"), None);
     }
 
     #[test]

@@ -145,6 +145,93 @@ async fn unknown_routes_and_wrong_methods_get_the_json_envelope() {
     assert_eq!(content_type, "application/json");
 }
 
+/// Every 405 names the methods the route does answer in `Allow` (RFC 9110), and each of
+/// them is indeed not a 405 there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_method_is_told_which_methods_the_route_allows() {
+    let nats = NatsServer::start();
+    let db = TestDatabase::sqlite();
+    let app = spawn_app(test_settings(&db.url, &nats.url(), &[])).await;
+    let id = "01a21d11-0000-7000-8000-000000000000";
+    for (method, path, allow) in [
+        ("PUT", "/api/v1/jobs".to_owned(), "POST"),
+        ("POST", format!("/api/v1/jobs/{id}"), "GET, DELETE"),
+        ("DELETE", format!("/api/v1/jobs/{id}/events"), "GET"),
+        ("PATCH", "/api/v1/analyses".to_owned(), "GET, POST"),
+        ("PUT", "/api/v1/auth/login".to_owned(), "POST"),
+        ("DELETE", "/api/v1/health".to_owned(), "GET"),
+        ("POST", "/readings".to_owned(), "GET"),
+    ] {
+        let response = app
+            .client
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                app.url(&path),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 405, "{method} {path}");
+        let header = response
+            .headers()
+            .get("allow")
+            .unwrap_or_else(|| panic!("{method} {path}: no Allow"))
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(header, allow, "{method} {path}");
+        for allowed in header.split(", ") {
+            let status = app
+                .client
+                .request(
+                    reqwest::Method::from_bytes(allowed.as_bytes()).unwrap(),
+                    app.url(&path),
+                )
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16();
+            assert_ne!(status, 405, "{allowed} {path}");
+        }
+    }
+    app.stop().await;
+}
+
+/// Responses that carry a session token (register and login JSON, a guest's Set-Cookie)
+/// say `Cache-Control: no-store`, so no browser or proxy cache keeps the token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn responses_carrying_a_session_token_are_not_cached() {
+    let nats = NatsServer::start();
+    let db = TestDatabase::sqlite();
+    let app = spawn_app(test_settings(&db.url, &nats.url(), &[])).await;
+    let email = format!("{}@example.com", uuid::Uuid::now_v7().simple());
+    let password = "Palm-lines-never-lie-4-sure!";
+    let registered = app
+        .anonymous
+        .post(app.url("/api/v1/auth/register"))
+        .json(&serde_json::json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status().as_u16(), 201);
+    assert_eq!(registered.headers()["cache-control"], "no-store");
+    let logged_in = app
+        .anonymous
+        .post(app.url("/api/v1/auth/login"))
+        .json(&serde_json::json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logged_in.status().as_u16(), 200);
+    assert_eq!(logged_in.headers()["cache-control"], "no-store");
+    let guest = app.post_palm(&app.anonymous, 3).await;
+    assert_eq!(guest.status().as_u16(), 202);
+    assert!(guest.headers().contains_key("set-cookie"));
+    assert_eq!(guest.headers()["cache-control"], "no-store");
+    app.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_correlation_id_is_echoed_or_generated() {
     let nats = NatsServer::start();
