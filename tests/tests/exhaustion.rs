@@ -429,3 +429,114 @@ async fn metrics_and_health_details_are_for_the_operator() {
     assert_eq!(hidden.status().as_u16(), 404);
     production.stop().await;
 }
+
+/// A JPEG palm photo as a multipart form (field `image`).
+fn palm_form(seed: u64) -> reqwest::multipart::Form {
+    use hast_palm::synth::{self, SynthSpec};
+    let palm = synth::generate(&SynthSpec::palm(seed));
+    reqwest::multipart::Form::new().part(
+        "image",
+        reqwest::multipart::Part::bytes(synth::to_jpeg(&palm.image, 90))
+            .file_name("palm.jpg")
+            .mime_str("image/jpeg")
+            .unwrap(),
+    )
+}
+
+/// The `name=value` of the session cookie a response sets.
+fn set_cookie_pair(response: &reqwest::Response) -> String {
+    let header = response.headers()["set-cookie"].to_str().unwrap();
+    header.split(';').next().unwrap().to_owned()
+}
+
+/// A guest's uploads sent all at once never leave them with more analyses than
+/// `GUEST_MAX_ANALYSES` (the cap was checked only before the photos were read, so every
+/// parallel upload passed it).
+#[tokio::test]
+async fn parallel_uploads_of_one_guest_never_exceed_the_guest_cap() {
+    let nats = NatsServer::start();
+    let db = TestDatabase::sqlite();
+    let settings = test_settings(&db.url, &nats.url(), &[("GUEST_MAX_ANALYSES", "2")]);
+    let app = spawn_app(settings).await;
+    let first = app
+        .anonymous
+        .post(app.url("/api/v1/analyses"))
+        .multipart(palm_form(1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status().as_u16(), 202);
+    let cookie = set_cookie_pair(&first);
+    let guest = || {
+        hast_tests::plain_client()
+            .post(app.url("/api/v1/analyses"))
+            .header("cookie", cookie.clone())
+            .header("origin", app.base())
+    };
+    let uploads = (0..6).map(|n| guest().multipart(palm_form(10 + n)).send());
+    let mut accepted = 0;
+    for response in futures::future::join_all(uploads).await {
+        let response = response.unwrap();
+        match response.status().as_u16() {
+            202 => accepted += 1,
+            403 => {
+                let body: Value = response.json().await.unwrap();
+                assert_eq!(body["error"]["code"], "guest_limit_reached");
+            }
+            other => panic!("{other}"),
+        }
+    }
+    assert!(accepted <= 1, "{accepted} accepted beyond the first");
+    let list: Value = hast_tests::plain_client()
+        .get(app.url("/api/v1/analyses"))
+        .header("cookie", cookie.clone())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let owned = list["analyses"].as_array().unwrap().len();
+    assert!(owned <= 2, "the guest owns {owned}");
+    app.stop().await;
+}
+
+/// A guest sees only the reading's summary; the analysis job's result (which the job
+/// status shows its owner) says whether the photo was readable, not which lines it has.
+#[tokio::test]
+async fn a_guests_job_status_does_not_reveal_the_reading() {
+    let nats = NatsServer::start();
+    let db = TestDatabase::sqlite();
+    let settings = test_settings(&db.url, &nats.url(), &[]);
+    let app = spawn_app(settings.clone()).await;
+    let worker = hast_tests::spawn_worker(settings).await;
+    let upload = app
+        .anonymous
+        .post(app.url("/api/v1/analyses"))
+        .multipart(palm_form(7))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(upload.status().as_u16(), 202);
+    let cookie = set_cookie_pair(&upload);
+    let body: Value = upload.json().await.unwrap();
+    let job = body["job"]["id"].as_str().unwrap().to_owned();
+    let statuses = status_store(&nats.url()).await;
+    hast_tests::jobs::wait_for(&statuses, &job, hast_common::jobs::JobState::Completed).await;
+    let status: Value = hast_tests::plain_client()
+        .get(app.url(&format!("/api/v1/jobs/{job}")))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let result = status["result"].as_object().expect("a result");
+    assert_eq!(result["usable"], true, "{status}");
+    for hidden in ["lines_found", "lines", "reading", "summary"] {
+        assert!(!result.contains_key(hidden), "{hidden} in {status}");
+    }
+    worker.stop().await;
+    app.stop().await;
+}

@@ -293,6 +293,14 @@ async fn new_guest(state: &AppState) -> ApiResult<(Identity, secrecy::SecretStri
     ))
 }
 
+fn guest_limit_reached() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "guest_limit_reached",
+        "guests may analyse only a few photos; create an account to continue",
+    )
+}
+
 /// Enforces the upload limits before the body is read: a guest's analysis cap and the
 /// hourly upload quota per user; an anonymous caller (who would become a new guest) is
 /// counted per client address instead, so dropping the cookie does not reset the quota.
@@ -321,11 +329,7 @@ async fn check_upload_limits(
                 && state.db.count_analyses(&who.user_id).await?
                     >= i64::from(limits.guest_max_analyses)
             {
-                return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "guest_limit_reached",
-                    "guests may analyse only a few photos; create an account to continue",
-                ));
+                return Err(guest_limit_reached());
             }
             state
                 .limiter
@@ -419,6 +423,23 @@ async fn upload(
     if let Err(e) = state.db.insert_analysis(&analysis).await {
         let _ = delete_analysis_objects(&state.topology.images, &analysis_id).await;
         return Err(e.into());
+    }
+    // The cap was checked before the photos were read; parallel uploads of one guest all
+    // passed that check. Counted again now that this one's row exists, so a guest never
+    // ends up with more than the cap (a race may refuse one more than needed).
+    if who.is_guest {
+        let over = match state.db.count_analyses(&who.user_id).await {
+            Ok(n) if n > i64::from(state.settings.limits.guest_max_analyses) => {
+                Some(guest_limit_reached())
+            }
+            Ok(_) => None,
+            Err(e) => Some(ApiError::from(e)),
+        };
+        if let Some(refusal) = over {
+            let _ = state.db.delete_analysis(&who.user_id, &analysis_id).await;
+            let _ = delete_analysis_objects(&state.topology.images, &analysis_id).await;
+            return Err(refusal);
+        }
     }
     let submitted = state
         .submitter

@@ -133,12 +133,14 @@ async fn run(
         .filter(|l| l.present)
         .map(|l| l.id.as_str())
         .collect();
+    // The job's result is shown to its owner, guests too, through the job status: it says
+    // only whether the photo was readable, never what the reading found (a guest sees
+    // the reading's summary alone, `analysis_json`).
     let summary = json!({
         "analysis_id": id,
         "engine": primary.engine,
         "usable": usable,
         "issues": primary.quality.issues,
-        "lines_found": lines,
         "usage": crate::ai::reading::usage_value(usage),
         "engine_note": if notes.is_empty() { Value::Null } else { Value::String(notes.join("; ")) },
     });
@@ -156,7 +158,7 @@ async fn run(
         return Ok(json!({"analysis_id": id, "skipped": "analysis deleted"}));
     }
     ctx.progress(100).await;
-    tracing::info!(analysis.id = %id, usable, lines = ?summary["lines_found"], "palm read");
+    tracing::info!(analysis.id = %id, usable, lines = ?lines, "palm read");
     Ok(summary)
 }
 
