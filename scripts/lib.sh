@@ -13,6 +13,7 @@
 #   ensure_postgres      private PostgreSQL cluster on 127.0.0.1:${HAST_PG_PORT:-55432},
 #                        role hast/hast, $HAST_TEST_POSTGRES_URL exported
 #   stop_postgres        stop that cluster
+#   ensure_schemathesis  schemathesis (pinned) in a virtualenv, $HAST_ST_BIN exported
 #
 # Tools that have to be installed go to $HAST_ROOT/.tools (git-ignored).
 
@@ -373,4 +374,23 @@ ensure_chromium() {
     fi
     export HAST_CHROMIUM="${HAST_CHROMIUM:-$(command -v chromium)}"
     export HAST_CHROMEDRIVER="${HAST_CHROMEDRIVER:-$(command -v chromedriver)}"
+}
+
+HAST_SCHEMATHESIS_VERSION="${HAST_SCHEMATHESIS_VERSION:-4.32.5}"
+
+# schemathesis from PyPI into $HAST_TOOLS/schemathesis-<version> (a virtualenv of its own).
+ensure_schemathesis() {
+    local venv="$HAST_TOOLS/schemathesis-$HAST_SCHEMATHESIS_VERSION"
+    if [[ ! -x "$venv/bin/st" ]]; then
+        hast_log "installing schemathesis $HAST_SCHEMATHESIS_VERSION into $venv"
+        command -v python3 >/dev/null 2>&1 || _hast_apt_install python3 python3-venv
+        python3 -m venv "$venv" 2>/dev/null || {
+            _hast_apt_install python3-venv
+            python3 -m venv "$venv"
+        }
+        "$venv/bin/pip" install --quiet --disable-pip-version-check \
+            "schemathesis==$HAST_SCHEMATHESIS_VERSION" || hast_die "pip install schemathesis failed"
+    fi
+    HAST_ST_BIN="$venv/bin/st"
+    export HAST_ST_BIN
 }
