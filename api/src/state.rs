@@ -9,6 +9,7 @@ use hast_common::nats::bootstrap::Topology;
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::auth::limits::Limiter;
+use crate::auth::password::Hasher;
 use crate::auth::sessions::SessionStore;
 
 /// What handlers need: settings, the database, NATS, the JetStream topology, job
@@ -33,6 +34,8 @@ pub struct AppStateInner {
     pub metrics: PrometheusHandle,
     pub sessions: SessionStore,
     pub limiter: Limiter,
+    /// Bounds argon2id runs (`PASSWORD_HASH_CONCURRENCY`).
+    pub hasher: Hasher,
 }
 
 impl std::ops::Deref for AppState {
@@ -79,9 +82,11 @@ impl AppState {
             settings.session_ttl,
         );
         let limiter = Limiter::new(topology.rate_limits.clone());
+        let hasher = Hasher::new(settings.limits.password_hash_concurrency);
         Self(Arc::new(AppStateInner {
             sessions,
             limiter,
+            hasher,
             settings: Arc::new(settings),
             db,
             nats,

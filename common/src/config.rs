@@ -229,10 +229,25 @@ pub struct Settings {
 /// across API replicas.
 #[derive(Debug, Clone)]
 pub struct AbuseLimits {
-    /// `LOGIN_MAX_FAILURES`: failed logins per account and per client address per window.
+    /// `LOGIN_MAX_FAILURES`: failed logins of one account from one client address before
+    /// the backoff starts.
     pub login_max_failures: u32,
-    /// `LOGIN_FAILURE_WINDOW`: the window of [`Self::login_max_failures`].
-    pub login_failure_window: Duration,
+    /// `LOGIN_BACKOFF_BASE`: the wait after the first failure past
+    /// [`Self::login_max_failures`]; each further failure doubles it.
+    pub login_backoff_base: Duration,
+    /// `LOGIN_BACKOFF_CAP`: the longest such wait (at most 1 h).
+    pub login_backoff_cap: Duration,
+    /// `LOGIN_ACCOUNT_FAILURES_PER_HOUR`: failed logins of one account in any hour, from
+    /// every address together (1 to 100, ASVS V2.2.1).
+    pub login_account_failures_per_hour: u32,
+    /// `LOGIN_ADDRESS_FAILURES_PER_HOUR`: failed logins from one client address in any
+    /// hour, to every account together.
+    pub login_address_failures_per_hour: u32,
+    /// `REGISTRATIONS_PER_HOUR`: registration attempts per client address per hour.
+    pub registrations_per_hour: u32,
+    /// `PASSWORD_HASH_CONCURRENCY`: argon2id runs at once (default: one per core); up to
+    /// four times as many requests wait for one, more get 503.
+    pub password_hash_concurrency: usize,
     /// `UPLOADS_PER_HOUR`: photo uploads per user per hour.
     pub uploads_per_hour: u32,
     /// `GUEST_MAX_ANALYSES`: analyses a guest may create before signing up.
@@ -347,10 +362,31 @@ impl Settings {
             shutdown_grace: parse_duration(&get, "SHUTDOWN_GRACE", Duration::from_secs(25))?,
             limits: AbuseLimits {
                 login_max_failures: parse(&get, "LOGIN_MAX_FAILURES", 5u32)?,
-                login_failure_window: parse_duration(
+                login_backoff_base: parse_duration(
                     &get,
-                    "LOGIN_FAILURE_WINDOW",
-                    Duration::from_secs(60),
+                    "LOGIN_BACKOFF_BASE",
+                    Duration::from_secs(1),
+                )?,
+                login_backoff_cap: parse_duration(
+                    &get,
+                    "LOGIN_BACKOFF_CAP",
+                    Duration::from_secs(15 * 60),
+                )?,
+                login_account_failures_per_hour: parse(
+                    &get,
+                    "LOGIN_ACCOUNT_FAILURES_PER_HOUR",
+                    100u32,
+                )?,
+                login_address_failures_per_hour: parse(
+                    &get,
+                    "LOGIN_ADDRESS_FAILURES_PER_HOUR",
+                    100u32,
+                )?,
+                registrations_per_hour: parse(&get, "REGISTRATIONS_PER_HOUR", 10u32)?,
+                password_hash_concurrency: parse(
+                    &get,
+                    "PASSWORD_HASH_CONCURRENCY",
+                    std::thread::available_parallelism().map_or(1, usize::from),
                 )?,
                 uploads_per_hour: parse(&get, "UPLOADS_PER_HOUR", 30u32)?,
                 guest_max_analyses: parse(&get, "GUEST_MAX_ANALYSES", 3u32)?,
@@ -408,15 +444,46 @@ impl Settings {
                 reason: "must be at least 100".into(),
             });
         }
-        if self.limits.login_failure_window < Duration::from_secs(1)
-            || self.limits.login_failure_window > Duration::from_secs(3600)
-        {
+        for (variable, value) in [
+            ("LOGIN_BACKOFF_BASE", self.limits.login_backoff_base),
+            ("LOGIN_BACKOFF_CAP", self.limits.login_backoff_cap),
+        ] {
+            // The counters live in `rate_limits`, whose entries expire after an hour.
+            if value < Duration::from_millis(100) || value > Duration::from_secs(3600) {
+                return Err(ConfigError::Invalid {
+                    variable,
+                    value: humantime::format_duration(value).to_string(),
+                    reason: "must be between 100ms and 1h".into(),
+                });
+            }
+        }
+        if self.limits.login_backoff_cap < self.limits.login_backoff_base {
             return Err(ConfigError::Invalid {
-                variable: "LOGIN_FAILURE_WINDOW",
-                value: humantime::format_duration(self.limits.login_failure_window).to_string(),
-                reason: "must be between 1s and 1h".into(),
+                variable: "LOGIN_BACKOFF_CAP",
+                value: humantime::format_duration(self.limits.login_backoff_cap).to_string(),
+                reason: "must be at least LOGIN_BACKOFF_BASE".into(),
             });
         }
+        let per_account = self.limits.login_account_failures_per_hour;
+        if !(1..=100).contains(&per_account) {
+            return Err(ConfigError::Invalid {
+                variable: "LOGIN_ACCOUNT_FAILURES_PER_HOUR",
+                value: per_account.to_string(),
+                reason: "must be between 1 and 100 (ASVS V2.2.1)".into(),
+            });
+        }
+        positive(
+            "LOGIN_ADDRESS_FAILURES_PER_HOUR",
+            u64::from(self.limits.login_address_failures_per_hour),
+        )?;
+        positive(
+            "REGISTRATIONS_PER_HOUR",
+            u64::from(self.limits.registrations_per_hour),
+        )?;
+        positive(
+            "PASSWORD_HASH_CONCURRENCY",
+            self.limits.password_hash_concurrency as u64,
+        )?;
         at_least("SESSION_TTL", self.session_ttl, Duration::from_secs(1))?;
         positive(
             "JOB_MAX_ACK_PENDING",
@@ -744,6 +811,27 @@ mod tests {
         let ok = settings(&[("APP_ENV", "production"), ("SESSION_SECRET", &strong)])
             .expect("secure production settings");
         assert!(ok.cookie_secure, "production cookies default to Secure");
+    }
+
+    #[test]
+    fn sign_in_limits_are_checked() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.limits.login_account_failures_per_hour, 100);
+        assert!(s.limits.password_hash_concurrency >= 1);
+        for (variable, value) in [
+            ("LOGIN_ACCOUNT_FAILURES_PER_HOUR", "101"),
+            ("LOGIN_ACCOUNT_FAILURES_PER_HOUR", "0"),
+            ("LOGIN_BACKOFF_CAP", "2h"),
+            ("LOGIN_BACKOFF_BASE", "10ms"),
+            ("REGISTRATIONS_PER_HOUR", "0"),
+            ("PASSWORD_HASH_CONCURRENCY", "0"),
+        ] {
+            let err = settings(&[(variable, value)]).unwrap_err();
+            assert!(
+                err.to_string().starts_with(variable),
+                "{variable}={value}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -690,6 +690,9 @@ pub fn test_settings(database_url: &str, nats_url: &str, overrides: &[(&str, &st
         ("DATABASE_URL", database_url),
         ("DATABASE_POOL_SIZE", "4"),
         ("NATS_URL", nats_url),
+        // Every test registers its accounts from 127.0.0.1; the registration limit
+        // has its own test.
+        ("REGISTRATIONS_PER_HOUR", "10000"),
     ]
     .iter()
     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))

@@ -10,6 +10,9 @@ use sha2::{Digest, Sha256};
 
 /// How many compare-and-swap rounds an increment tries before giving up.
 const CAS_ROUNDS: usize = 8;
+/// The same for [`Limiter::update`]: every sign-in updates its address's record, and as
+/// many as the password-hashing queue admits (five per core) may do so at once.
+const RECORD_CAS_ROUNDS: usize = 32;
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A limit's counter for one subject in the current window.
@@ -132,6 +135,57 @@ impl Limiter {
 }
 
 impl Limiter {
+    /// The bucket key of a record of `subject` under `scope` (`detail` tells records of
+    /// one subject apart); removed with the subject's [`Self::subject_prefix`].
+    pub fn record_key(&self, scope: &str, subject: &str, detail: &str) -> String {
+        format!(
+            "{}.{}",
+            self.subject_prefix(scope, subject),
+            hex::encode(Sha256::digest(detail.as_bytes()))
+        )
+    }
+
+    /// Reads the JSON record under `key` (the default when there is none), lets
+    /// `change` edit it, and writes it back by compare-and-swap when `change` says so,
+    /// reading again after a lost race. Returns what `change` returned last.
+    pub async fn update<T, R>(
+        &self,
+        key: &str,
+        mut change: impl FnMut(&mut T) -> (bool, R),
+    ) -> Result<R, LimitsUnavailable>
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned + Default,
+    {
+        for _ in 0..RECORD_CAS_ROUNDS {
+            let entry = bounded(self.bucket.entry(key)).await?;
+            let (mut record, revision) = match entry {
+                Some(e) if e.operation == kv::Operation::Put => (
+                    serde_json::from_slice(&e.value).unwrap_or_default(),
+                    Some(e.revision),
+                ),
+                _ => (T::default(), None),
+            };
+            let (write, answer) = change(&mut record);
+            if !write {
+                return Ok(answer);
+            }
+            let body = serde_json::to_vec(&record).map_err(|e| LimitsUnavailable(e.to_string()))?;
+            let written = match revision {
+                Some(revision) => bounded(self.bucket.update(key, body.into(), revision))
+                    .await
+                    .map(|_| ()),
+                None => bounded(self.bucket.create(key, body.into()))
+                    .await
+                    .map(|_| ()),
+            };
+            if written.is_ok() {
+                return Ok(answer);
+            }
+            // Lost a race with another request or replica: read again.
+        }
+        Err(LimitsUnavailable("too much contention on a counter".into()))
+    }
+
     /// Takes back one [`Self::hit`] of this window (a reserved attempt that succeeded).
     pub async fn release(
         &self,

@@ -7,6 +7,7 @@
 //!   `require_account`).
 //! - [`cookie`]: the `hast_session` cookie.
 //! - [`limits`]: abuse limits kept in the `rate_limits` KV bucket.
+//! - [`throttle`]: sign-in throttling (backoff and hourly ceilings) on those limits.
 
 pub mod cookie;
 pub mod csrf;
@@ -14,5 +15,6 @@ pub mod identity;
 pub mod limits;
 pub mod password;
 pub mod sessions;
+pub mod throttle;
 
 pub use identity::{identity, require_account, require_user, Identity};

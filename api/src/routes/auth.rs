@@ -4,7 +4,7 @@
 //!   `{"user","token"}` and the session cookie; a guest's analyses move to the account.
 //! - `POST   /api/v1/auth/login`    `{"email","password"}` → 200 `{"user","token"}` and a
 //!   new session cookie (never the old token: no session fixation). Failures are
-//!   limited per account and per client address (429 with `Retry-After`).
+//!   throttled (`auth::throttle`: 429 with `Retry-After`).
 //! - `POST   /api/v1/auth/logout`   → 204; the session is destroyed, the cookie cleared.
 //! - `GET    /api/v1/auth/me`       → 200 `{"user"}` (guests included) or 401.
 //! - `GET    /api/v1/auth/session`  → 200 `{"user"}`, `null` without a session.
@@ -20,7 +20,8 @@ use warp::http::{header, HeaderMap, StatusCode};
 use warp::{Filter, Rejection, Reply};
 
 use crate::accounts;
-use crate::auth::limits::client_address;
+use crate::auth::limits::{client_address, LimitsUnavailable};
+use crate::auth::throttle::{Throttle, Verdict};
 use crate::auth::{cookie, identity, password, require_user, Identity};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{json_body, with_state};
@@ -31,6 +32,8 @@ use crate::state::AppState;
 const MAX_AUTH_BODY: u64 = 4 * 1024;
 /// Longest accepted email address (RFC 5321 path limit).
 const MAX_EMAIL_LEN: usize = 254;
+/// The window of `REGISTRATIONS_PER_HOUR`.
+const REGISTRATION_WINDOW: std::time::Duration = std::time::Duration::from_secs(3600);
 /// Longest display name, in characters.
 const MAX_DISPLAY_NAME_CHARS: usize = 80;
 
@@ -55,6 +58,8 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = R
         .and(warp::post())
         .and(with_state(state.clone()))
         .and(identity(state.clone()))
+        .and(warp::ext::get::<ClientAddr>())
+        .and(warp::header::headers_cloned())
         .and(json_body::<RegisterRequest>(MAX_AUTH_BODY))
         .then(register)
         .boxed();
@@ -163,15 +168,31 @@ fn session_unavailable(err: impl std::fmt::Display) -> ApiError {
 async fn register(
     state: AppState,
     who: Option<Identity>,
+    client: ClientAddr,
+    headers: HeaderMap,
     request: RegisterRequest,
 ) -> ApiResult<warp::reply::Response> {
-    let email = normalise_email(&request.email)?;
-    password::validate(&request.password)?;
-    let display_name = display_name(request.display_name.as_deref(), &email)?;
-    if state.db.find_user_by_email(&email).await?.is_some() {
-        return Err(email_taken());
+    // Counted first, whatever the outcome: the limit bounds how fast one address can
+    // try emails (a taken one answers 409).
+    let address = client_address(state.settings.trust_forwarded_for, client, &headers);
+    let count = state
+        .limiter
+        .hit("register_address", &address, REGISTRATION_WINDOW)
+        .await
+        .map_err(limits_unavailable)?;
+    if count.value > u64::from(state.settings.limits.registrations_per_hour) {
+        tracing::warn!("registration refused: too many from one address");
+        return Err(ApiError::too_many_requests(
+            "too many registrations from this address; try again later",
+            count.resets_in,
+        ));
     }
-    let password_hash = password::hash(request.password).await?;
+    let email = normalise_email(&request.email)?;
+    let display_name = display_name(request.display_name.as_deref(), &email)?;
+    password::validate_new(&request.password, &[&email, &display_name])?;
+    // Hashed before the email is looked at, so a taken email costs as much as a new
+    // one and timing does not tell them apart.
+    let password_hash = state.hasher.admit()?.hash(request.password).await?;
     let now = db::now();
     let user = User {
         id: db::new_id(),
@@ -199,6 +220,11 @@ async fn register(
     Ok(signed_in(&state, StatusCode::CREATED, &user, &token))
 }
 
+fn limits_unavailable(err: LimitsUnavailable) -> ApiError {
+    tracing::warn!(error = %err, "rate-limit store unavailable");
+    ApiError::unavailable("rate_limit_unavailable", "try again shortly")
+}
+
 fn email_taken() -> ApiError {
     ApiError::new(
         StatusCode::CONFLICT,
@@ -224,45 +250,34 @@ async fn login(
 ) -> ApiResult<warp::reply::Response> {
     let email = request.email.trim().to_lowercase();
     let address = client_address(state.settings.trust_forwarded_for, client, &headers);
-    let limits = &state.settings.limits;
-    let window = limits.login_failure_window;
-    let max = u64::from(limits.login_max_failures);
-    let limited = |e| {
-        tracing::warn!(error = %e, "rate-limit store unavailable");
-        ApiError::unavailable("rate_limit_unavailable", "try again shortly")
-    };
-    // Reserve an attempt on both counters first, so parallel guesses cannot all slip
-    // past a check; a successful sign-in gives its reservation back.
-    let scopes = [("login_account", &email), ("login_address", &address)];
-    let mut over = None;
-    for (scope, subject) in scopes {
-        let count = state
-            .limiter
-            .hit(scope, subject, window)
-            .await
-            .map_err(limited)?;
-        if count.value > max {
-            over = Some((scope, count.resets_in));
+    // A place in the hashing queue first: a busy server (503) counts no failure.
+    let admitted = state.hasher.admit()?;
+    // Reserve a failure before checking, so parallel guesses cannot all slip past a
+    // limit; a successful sign-in gives the reservation back.
+    let throttle = Throttle::new(&state.limiter, &state.settings.limits);
+    let reservation = match throttle
+        .reserve(&email, &address)
+        .await
+        .map_err(limits_unavailable)?
+    {
+        Verdict::Go(reservation) => reservation,
+        Verdict::Wait { seconds, limit } => {
+            tracing::warn!(limit, "sign-in refused: too many failures");
+            return Err(ApiError::too_many_requests(
+                "too many failed sign-ins; wait before trying again",
+                seconds,
+            ));
         }
-    }
-    if let Some((scope, resets_in)) = over {
-        tracing::warn!(limit = scope, "sign-in refused: too many failures");
-        return Err(ApiError::too_many_requests(
-            "too many failed sign-ins; wait before trying again",
-            resets_in,
-        ));
-    }
+    };
     let user = state.db.find_user_by_email(&email).await?;
     let phc = user.as_ref().and_then(|u| u.password_hash.clone());
-    let ok = password::verify(request.password, phc).await?;
+    let ok = admitted.verify(request.password, phc).await?;
     let Some(user) = user.filter(|_| ok) else {
         tracing::info!("sign-in failed");
         return Err(invalid_credentials());
     };
-    for (scope, subject) in scopes {
-        if let Err(e) = state.limiter.release(scope, subject, window).await {
-            tracing::warn!(error = %e, "could not release a sign-in reservation");
-        }
+    if let Err(e) = throttle.release(reservation).await {
+        tracing::warn!(error = %e, "could not release a sign-in reservation");
     }
     let token = state
         .sessions
