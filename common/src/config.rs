@@ -105,18 +105,17 @@ impl fmt::Display for DatabaseUrl {
     }
 }
 
-/// Replaces the password of `scheme://user:password@host` with `***`.
+/// Replaces the password of `scheme://user:password@host` (or `user:password@host`)
+/// with `***`.
 pub fn redact_url_password(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_owned();
-    };
-    let rest = &url[scheme_end + 3..];
+    let scheme_end = url.find("://").map_or(0, |i| i + 3);
+    let rest = &url[scheme_end..];
     let authority_end = rest.find('/').unwrap_or(rest.len());
     let authority = &rest[..authority_end];
     match (authority.rfind('@'), authority.find(':')) {
         (Some(at), Some(colon)) if colon < at => format!(
             "{}{}:***{}",
-            &url[..scheme_end + 3],
+            &url[..scheme_end],
             &authority[..colon],
             &rest[at..]
         ),
@@ -566,7 +565,7 @@ impl Settings {
         if let Err(err) = crate::nats::server_addrs(&self.nats_url) {
             return Err(ConfigError::Invalid {
                 variable: "NATS_URL",
-                value: self.nats_url.clone(),
+                value: self.nats_url_redacted(),
                 reason: err.to_string(),
             });
         }
@@ -584,7 +583,7 @@ impl Settings {
             if secret == DEVELOPMENT_SESSION_SECRET {
                 return Err(ConfigError::Insecure {
                     variable: "SESSION_SECRET",
-                    reason: "production refuses the development secret; set a random value of at least 32 characters".into(),
+                    reason: "required in production (it is unset or the development default): set a random value of at least 32 characters, for example `openssl rand -base64 48`, the same on every API instance".into(),
                 });
             }
             if secret.len() < MIN_SECRET_LEN {
@@ -769,6 +768,17 @@ mod tests {
         assert!(err.to_string().starts_with("COOKIE_SECURE"), "{err}");
         let err = settings(&[("NATS_URL", "nats://a:4222,nats://b:port")]).unwrap_err();
         assert!(err.to_string().starts_with("NATS_URL"), "{err}");
+        for url in [
+            "nats://api:s3cret@a:4222,nats://b:port",
+            "api:s3cret@b:port",
+            "nats://api:s3cret@[::1",
+        ] {
+            let err = settings(&[("NATS_URL", url)]).unwrap_err().to_string();
+            assert!(
+                err.starts_with("NATS_URL") && !err.contains("s3cret"),
+                "{err}"
+            );
+        }
         let err = settings(&[("APP_ENV", "staging")]).unwrap_err();
         assert!(err.to_string().starts_with("APP_ENV"), "{err}");
     }

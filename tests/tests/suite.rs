@@ -14,6 +14,7 @@ mod bootstrap;
 mod chat;
 mod conversations;
 mod database;
+mod deployment;
 mod faults;
 mod http;
 mod jobs;
