@@ -219,9 +219,13 @@ pub struct Settings {
     pub shutdown_grace: Duration,
     /// Abuse limits, shared by every API replica through NATS KV.
     pub limits: AbuseLimits,
-    /// `TRUST_FORWARDED_FOR`: take the client address from `X-Forwarded-For` (only
-    /// behind a reverse proxy that sets it).
+    /// `TRUST_FORWARDED_FOR`: take the client address from `X-Forwarded-For` when the
+    /// request comes from one of [`Self::trusted_proxies`].
     pub trust_forwarded_for: bool,
+    /// `TRUSTED_PROXIES`: comma-separated addresses or CIDR ranges of the reverse
+    /// proxies (default loopback): the client is the right-most `X-Forwarded-For`
+    /// entry outside them.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// Abuse limits (issue #4). Counters live in the `rate_limits` KV bucket, so they hold
@@ -391,6 +395,7 @@ impl Settings {
                 guest_max_analyses: parse(&get, "GUEST_MAX_ANALYSES", 3u32)?,
             },
             trust_forwarded_for: parse_bool(&get, "TRUST_FORWARDED_FOR", false)?,
+            trusted_proxies: parse_networks(&get, "TRUSTED_PROXIES", "127.0.0.0/8,::1/128")?,
         };
         settings.validate()?;
         Ok(settings)
@@ -639,6 +644,29 @@ where
     }
 }
 
+/// Comma-separated CIDR ranges; a bare address is a range of one.
+fn parse_networks(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: &str,
+) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    let raw = get(variable).unwrap_or_else(|| default.to_owned());
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map(|n| n.trunc())
+                .map_err(|_| ConfigError::Invalid {
+                    variable,
+                    value: s.to_owned(),
+                    reason: "expected an IP address or a CIDR range such as 10.0.0.0/8".into(),
+                })
+        })
+        .collect()
+}
+
 fn parse_bool(
     get: &impl Fn(&str) -> Option<String>,
     variable: &'static str,
@@ -821,6 +849,17 @@ mod tests {
         let ok = settings(&[("APP_ENV", "production"), ("SESSION_SECRET", &strong)])
             .expect("secure production settings");
         assert!(ok.cookie_secure, "production cookies default to Secure");
+    }
+
+    #[test]
+    fn trusted_proxies_are_cidr_ranges() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.trusted_proxies.len(), 2, "loopback by default");
+        let s = settings(&[("TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.7 ,2001:db8::/32")]).unwrap();
+        let shown: Vec<String> = s.trusted_proxies.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["10.0.0.0/8", "192.0.2.7/32", "2001:db8::/32"]);
+        let err = settings(&[("TRUSTED_PROXIES", "10.0.0.0/8,proxy.local")]).unwrap_err();
+        assert!(err.to_string().starts_with("TRUSTED_PROXIES"), "{err}");
     }
 
     #[test]

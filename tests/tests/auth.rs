@@ -1000,6 +1000,33 @@ async fn sign_ins_beyond_the_hashing_queue_get_503_with_retry_after() {
     assert_eq!(status, 200);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_address_is_the_right_most_untrusted_forwarded_entry() {
+    let overrides = [
+        ("TRUST_FORWARDED_FOR", "true"),
+        ("TRUSTED_PROXIES", "127.0.0.1/32, 10.0.0.0/8"),
+        ("LOGIN_ADDRESS_FAILURES_PER_HOUR", "2"),
+    ];
+    let (_nats, _db, app) = setup(Backend::Sqlite, &overrides).await;
+    // Each attempt names another account, so only the per-address ceiling counts.
+    let fail_from = |forwarded: &'static str| {
+        let app = &app;
+        async move {
+            let email = format!("nobody-{}@example.com", uuid::Uuid::now_v7().simple());
+            login_from(app, forwarded, &email, "a guess!").await.0
+        }
+    };
+    // The client cannot pick its address by prepending entries: the proxies append.
+    assert_eq!(fail_from("1.1.1.1, 203.0.113.5, 10.0.0.3").await, 401);
+    assert_eq!(fail_from("2.2.2.2, 203.0.113.5").await, 401);
+    assert_eq!(fail_from("not-an-address, 203.0.113.5, garbage").await, 429);
+    // IPv6 clients count by /64.
+    assert_eq!(fail_from("2001:db8:1:2::1").await, 401);
+    assert_eq!(fail_from("[2001:db8:1:2:ffff::9]:443").await, 401);
+    assert_eq!(fail_from("2001:db8:1:2:abcd::7").await, 429);
+    assert_eq!(fail_from("2001:db8:1:3::1").await, 401, "another /64");
+}
+
 async fn account_deletion_leaves_nothing_behind(backend: Backend) {
     let nats = NatsServer::start();
     let db = TestDatabase::new(backend).await;

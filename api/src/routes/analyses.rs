@@ -332,7 +332,7 @@ async fn upload(
     headers: HeaderMap,
     form: warp::multipart::FormData,
 ) -> ApiResult<warp::reply::Response> {
-    let address = client_address(state.settings.trust_forwarded_for, client, &headers);
+    let address = client_address(&state.settings, client, &headers);
     check_upload_limits(&state, who.as_ref(), &address).await?;
     // Read and check the photos before creating anything.
     let parts = read_parts(form, state.settings.max_upload_bytes).await?;

@@ -174,7 +174,7 @@ async fn register(
 ) -> ApiResult<warp::reply::Response> {
     // Counted first, whatever the outcome: the limit bounds how fast one address can
     // try emails (a taken one answers 409).
-    let address = client_address(state.settings.trust_forwarded_for, client, &headers);
+    let address = client_address(&state.settings, client, &headers);
     let count = state
         .limiter
         .hit("register_address", &address, REGISTRATION_WINDOW)
@@ -249,7 +249,7 @@ async fn login(
     request: LoginRequest,
 ) -> ApiResult<warp::reply::Response> {
     let email = request.email.trim().to_lowercase();
-    let address = client_address(state.settings.trust_forwarded_for, client, &headers);
+    let address = client_address(&state.settings, client, &headers);
     // A place in the hashing queue first: a busy server (503) counts no failure.
     let admitted = state.hasher.admit()?;
     // Reserve a failure before checking, so parallel guesses cannot all slip past a
