@@ -1027,6 +1027,32 @@ async fn the_client_address_is_the_right_most_untrusted_forwarded_entry() {
     assert_eq!(fail_from("2001:db8:1:3::1").await, 401, "another /64");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_with_other_uuid_forms_are_refused_with_401() {
+    let (_nats, _db, app) = setup(Backend::Sqlite, &[]).await;
+    let (id, secret) = app.user.token.split_once('.').unwrap();
+    for token in [
+        format!("{{{id}}}.{secret}"),
+        format!("urn:uuid:{id}.{secret}"),
+        format!("{}.{secret}", id.to_uppercase()),
+        format!("{}.{secret}", id.replace('-', "")),
+        format!("{id}.{secret}:x"),
+        "..".to_owned(),
+    ] {
+        let (status, body) = json_of(
+            bearer_client(&token)
+                .get(app.url("/api/v1/auth/me"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 401, "{token}: {body}");
+        assert_eq!(body["error"]["code"], "unauthenticated");
+    }
+    assert_eq!(me_with_token(&app, &app.user.token).await, 200);
+}
+
 async fn account_deletion_leaves_nothing_behind(backend: Backend) {
     let nats = NatsServer::start();
     let db = TestDatabase::new(backend).await;
