@@ -43,15 +43,16 @@ async fn json_of(response: reqwest::Response) -> (u16, Value) {
     (status, body)
 }
 
-/// The `hast_session=<token>` pair of a response's `Set-Cookie`, and the whole header.
+/// The session cookie's `name=<token>` pair of a response's `Set-Cookie`, and the whole
+/// header.
 fn session_cookie(response: &reqwest::Response) -> (String, String) {
     let header = response
         .headers()
         .get_all(SET_COOKIE)
         .iter()
         .map(|v| v.to_str().unwrap().to_owned())
-        .find(|v| v.starts_with("hast_session="))
-        .expect("a hast_session cookie");
+        .find(|v| v.starts_with("hast_session=") || v.starts_with("__Host-hast_session="))
+        .expect("a session cookie");
     let pair = header.split(';').next().unwrap().to_owned();
     (pair, header)
 }
@@ -246,12 +247,25 @@ async fn cookies_are_httponly_lax_and_secure_outside_development(backend: Backen
     ];
     let app = spawn_app(test_settings(&db.url, &nats.url(), &production)).await;
     let response = login(&app, &app.user.email, &app.user.password).await;
-    let (_, header) = session_cookie(&response);
+    let (pair, header) = session_cookie(&response);
     assert!(header.contains("HttpOnly") && header.contains("SameSite=Lax"));
     assert!(
         header.contains("; Secure"),
         "production cookies are Secure: {header}"
     );
+    // `__Host-`: only an https page of this very host can set it (no subdomain, no
+    // plain-http page), and the server reads no other name.
+    assert!(pair.starts_with("__Host-hast_session="), "{header}");
+    assert!(header.contains("Path=/") && !header.contains("Domain"));
+    let me = |cookie: String| {
+        plain_client()
+            .get(app.url("/api/v1/auth/me"))
+            .header(COOKIE, cookie)
+            .send()
+    };
+    assert_eq!(me(pair.clone()).await.unwrap().status().as_u16(), 200);
+    let planted = pair.replacen("__Host-hast_session=", "hast_session=", 1);
+    assert_eq!(me(planted).await.unwrap().status().as_u16(), 401);
 }
 
 async fn sessions_survive_a_restart_and_expire_after_their_ttl(backend: Backend) {
@@ -1053,6 +1067,114 @@ async fn tokens_with_other_uuid_forms_are_refused_with_401() {
     assert_eq!(me_with_token(&app, &app.user.token).await, 200);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_routes_refuse_a_body_without_a_json_content_type() {
+    let (_nats, _db, app) = setup(Backend::Sqlite, &[]).await;
+    let body = json!({"email": app.user.email, "password": app.user.password}).to_string();
+    for content_type in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+    ] {
+        let mut request = plain_client()
+            .post(app.url("/api/v1/auth/login"))
+            .body(body.clone());
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let (status, answer) = json_of(request.send().await.unwrap()).await;
+        assert_eq!(status, 415, "{content_type:?}: {answer}");
+        assert_eq!(answer["error"]["code"], "unsupported_media_type");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cross_site_upload_cannot_replace_a_session_with_a_guest_s() {
+    let (_nats, _db, app) = setup(Backend::Sqlite, &[]).await;
+    // A page elsewhere posts a form to the API: the browser sends no Lax cookie, but
+    // would store the answer's cookie in place of its visitor's.
+    for (name, value) in [
+        ("origin", "https://evil.example"),
+        ("sec-fetch-site", "cross-site"),
+    ] {
+        let response = plain_client()
+            .post(app.url("/api/v1/analyses"))
+            .header(name, value)
+            .multipart(photo_form("image"))
+            .send()
+            .await
+            .unwrap();
+        assert!(response.headers().get(SET_COOKIE).is_none(), "no cookie");
+        let (status, body) = json_of(response).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (403, Some("csrf_rejected"))
+        );
+    }
+    // The API's own page, and clients that name no origin, still start guests.
+    let own = plain_client()
+        .post(app.url("/api/v1/analyses"))
+        .header(ORIGIN, app.base())
+        .multipart(photo_form("image"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status().as_u16(), 202);
+    guest_upload(&app).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_an_account_needs_its_current_password() {
+    let (_nats, _db, app) = setup(Backend::Sqlite, &[]).await;
+    let delete = |body: Option<Value>| {
+        let request = app.client.delete(app.url("/api/v1/auth/me"));
+        match body {
+            Some(body) => request.json(&body),
+            None => request,
+        }
+        .send()
+    };
+    let (status, body) = json_of(delete(None).await.unwrap()).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("password_required"))
+    );
+    let (status, body) = json_of(
+        delete(Some(json!({"password": "not my password"})))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("wrong_password"))
+    );
+    assert_eq!(
+        me_with_token(&app, &app.user.token).await,
+        200,
+        "nothing deleted"
+    );
+    let (status, _) = json_of(
+        delete(Some(json!({"password": app.user.password})))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert_eq!(me_with_token(&app, &app.user.token).await, 401);
+    // A guest has no password: no body needed.
+    let (guest_cookie, _, _) = guest_upload(&app).await;
+    let status = plain_client()
+        .delete(app.url("/api/v1/auth/me"))
+        .header(COOKIE, guest_cookie)
+        .header(ORIGIN, app.base())
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status.as_u16(), 204);
+}
+
 async fn account_deletion_leaves_nothing_behind(backend: Backend) {
     let nats = NatsServer::start();
     let db = TestDatabase::new(backend).await;
@@ -1113,6 +1235,7 @@ async fn account_deletion_leaves_nothing_behind(backend: Backend) {
     let response = app
         .client
         .delete(app.url("/api/v1/auth/me"))
+        .json(&json!({"password": user.password}))
         .send()
         .await
         .unwrap();
@@ -1269,6 +1392,7 @@ async fn a_claim_and_a_deletion_read_only_their_owner_s_jobs() {
     let before = messages_sent(&nats).await;
     let response = account
         .delete(app.url("/api/v1/auth/me"))
+        .json(&json!({"password": "claim my palms please"}))
         .send()
         .await
         .unwrap();

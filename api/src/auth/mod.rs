@@ -5,7 +5,7 @@
 //! - [`csrf`]: the origin check on cookie-authenticated unsafe requests.
 //! - [`identity`]: the warp filters routes use (`identity`, `require_user`,
 //!   `require_account`).
-//! - [`cookie`]: the `hast_session` cookie.
+//! - [`cookie`]: the session cookie (`__Host-hast_session`, `hast_session` over http).
 //! - [`limits`]: abuse limits kept in the `rate_limits` KV bucket.
 //! - [`throttle`]: sign-in throttling (backoff and hourly ceilings) on those limits.
 

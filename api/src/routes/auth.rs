@@ -8,7 +8,8 @@
 //! - `POST   /api/v1/auth/logout`   → 204; the session is destroyed, the cookie cleared.
 //! - `GET    /api/v1/auth/me`       → 200 `{"user"}` (guests included) or 401.
 //! - `GET    /api/v1/auth/session`  → 200 `{"user"}`, `null` without a session.
-//! - `DELETE /api/v1/auth/me`       → 204; the account and everything it owns is gone.
+//! - `DELETE /api/v1/auth/me` `{"password"}` (accounts; guests send no body) → 204; the
+//!   account and everything it owns is gone.
 
 use email_address::EmailAddress;
 use hast_common::db::models::User;
@@ -24,7 +25,7 @@ use crate::auth::limits::{client_address, LimitsUnavailable};
 use crate::auth::throttle::{Throttle, Verdict};
 use crate::auth::{cookie, identity, password, require_user, Identity};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{json_body, with_state};
+use crate::extract::{json_body, optional_json_body, with_state};
 use crate::request_context::ClientAddr;
 use crate::state::AppState;
 
@@ -50,6 +51,14 @@ struct RegisterRequest {
 #[serde(deny_unknown_fields)]
 struct LoginRequest {
     email: String,
+    password: String,
+}
+
+/// `DELETE /api/v1/auth/me`: an account re-authenticates with its current password
+/// (a stolen session alone cannot erase it); a guest has none and sends no body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeleteRequest {
     password: String,
 }
 
@@ -95,6 +104,9 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = R
         .and(warp::delete())
         .and(with_state(state.clone()))
         .and(require_user(state))
+        .and(warp::ext::get::<ClientAddr>())
+        .and(warp::header::headers_cloned())
+        .and(optional_json_body::<DeleteRequest>(MAX_AUTH_BODY))
         .then(delete_me)
         .boxed();
     register
@@ -332,7 +344,17 @@ async fn show_session(state: AppState, who: Option<Identity>) -> ApiResult<warp:
     ))
 }
 
-async fn delete_me(state: AppState, who: Identity) -> ApiResult<warp::reply::Response> {
+async fn delete_me(
+    state: AppState,
+    who: Identity,
+    client: ClientAddr,
+    headers: HeaderMap,
+    request: Option<DeleteRequest>,
+) -> ApiResult<warp::reply::Response> {
+    if !who.is_guest {
+        let address = client_address(&state.settings, client, &headers);
+        reauthenticate(&state, &who, &address, request).await?;
+    }
     accounts::delete_account(&state, &who.user_id).await?;
     tracing::info!(user.id = %who.user_id, "account deleted");
     let mut response = StatusCode::NO_CONTENT.into_response();
@@ -340,4 +362,57 @@ async fn delete_me(state: AppState, who: Identity) -> ApiResult<warp::reply::Res
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
     Ok(response)
+}
+
+/// Checks an account's current password, throttled like a sign-in (a wrong one counts
+/// as a failed sign-in of that account from that address).
+async fn reauthenticate(
+    state: &AppState,
+    who: &Identity,
+    address: &str,
+    request: Option<DeleteRequest>,
+) -> ApiResult<()> {
+    let Some(request) = request else {
+        return Err(ApiError::unprocessable(
+            "password_required",
+            "send your current password ({\"password\": \"…\"}) to delete the account",
+        ));
+    };
+    let user = state
+        .db
+        .find_user(&who.user_id)
+        .await?
+        .ok_or_else(crate::auth::identity::unauthenticated)?;
+    let email = user.email.clone().unwrap_or_default();
+    let admitted = state.hasher.admit()?;
+    let throttle = Throttle::new(&state.limiter, &state.settings.limits);
+    let reservation = match throttle
+        .reserve(&email, address)
+        .await
+        .map_err(limits_unavailable)?
+    {
+        Verdict::Go(reservation) => reservation,
+        Verdict::Wait { seconds, limit } => {
+            tracing::warn!(limit, "re-authentication refused: too many failures");
+            return Err(ApiError::too_many_requests(
+                "too many wrong passwords; wait before trying again",
+                seconds,
+            ));
+        }
+    };
+    if !admitted
+        .verify(request.password, user.password_hash.clone())
+        .await?
+    {
+        tracing::info!(user.id = %who.user_id, "re-authentication failed");
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "wrong_password",
+            "that is not your current password",
+        ));
+    }
+    if let Err(e) = throttle.release(reservation).await {
+        tracing::warn!(error = %e, "could not release a sign-in reservation");
+    }
+    Ok(())
 }
