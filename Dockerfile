@@ -58,6 +58,9 @@ WORKDIR /app
 RUN mkdir -p /app/data && chown hast:hast /app/data
 # Numeric, so runAsNonRoot-style checks can verify it: hast:hast.
 USER 10001:10001
+# Production unless told otherwise: the binaries then refuse to start without a real
+# SESSION_SECRET, and cookies are Secure. `-e APP_ENV=development` for a plain-http trial.
+ENV APP_ENV=production
 
 # ---------------------------------------------------------------------------
 FROM runtime AS worker

@@ -180,7 +180,9 @@ mkdir -p data
 
 NATS_URL_SET="$(env_or_dotenv NATS_URL)"
 if [[ -n "$NATS_URL_SET" ]]; then
-    hast_section "NATS: using NATS_URL=$NATS_URL_SET (not starting nats-server)"
+    # Shown with any password as *** (user:password@host), like the binaries do.
+    hast_section "NATS: using NATS_URL=$(printf '%s' "$NATS_URL_SET" |
+        sed -E 's#(^|,|://)([^:/@,]+):[^@/,]*@#\1\2:***@#g') (not starting nats-server)"
 else
     hast_section "NATS: starting nats-server (nats/dev.conf, store data/nats)"
     if tcp_open 127.0.0.1 4222 || tcp_open 127.0.0.1 8222; then

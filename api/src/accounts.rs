@@ -60,6 +60,7 @@ pub async fn delete_account(state: &AppState, user_id: &str) -> Result<(), ApiEr
     let mut limit_prefixes = vec![uploads];
     if let Some(email) = user.as_ref().and_then(|u| u.email.as_deref()) {
         limit_prefixes.push(state.limiter.subject_prefix("login_account", email));
+        limit_prefixes.push(state.limiter.subject_prefix("login_pair", email));
     }
     for prefix in limit_prefixes {
         state

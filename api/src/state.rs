@@ -9,6 +9,7 @@ use hast_common::nats::bootstrap::Topology;
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::auth::limits::Limiter;
+use crate::auth::password::Hasher;
 use crate::auth::sessions::SessionStore;
 
 /// What handlers need: settings, the database, NATS, the JetStream topology, job
@@ -33,6 +34,8 @@ pub struct AppStateInner {
     pub metrics: PrometheusHandle,
     pub sessions: SessionStore,
     pub limiter: Limiter,
+    /// Bounds argon2id runs (`PASSWORD_HASH_CONCURRENCY`).
+    pub hasher: Hasher,
     /// Uploads decoded at once (`PHOTO_DECODE_SLOTS`).
     pub photo_slots: Arc<tokio::sync::Semaphore>,
     /// Event streams open per user (`SSE_STREAMS_PER_USER`).
@@ -83,6 +86,7 @@ impl AppState {
             settings.session_ttl,
         );
         let limiter = Limiter::new(topology.rate_limits.clone());
+        let hasher = Hasher::new(settings.limits.password_hash_concurrency);
         let photo_slots = Arc::new(tokio::sync::Semaphore::new(
             settings.limits.photo_decode_slots,
         ));
@@ -90,6 +94,7 @@ impl AppState {
         Self(Arc::new(AppStateInner {
             sessions,
             limiter,
+            hasher,
             photo_slots,
             streams,
             settings: Arc::new(settings),

@@ -105,18 +105,17 @@ impl fmt::Display for DatabaseUrl {
     }
 }
 
-/// Replaces the password of `scheme://user:password@host` with `***`.
+/// Replaces the password of `scheme://user:password@host` (or `user:password@host`)
+/// with `***`.
 pub fn redact_url_password(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_owned();
-    };
-    let rest = &url[scheme_end + 3..];
+    let scheme_end = url.find("://").map_or(0, |i| i + 3);
+    let rest = &url[scheme_end..];
     let authority_end = rest.find('/').unwrap_or(rest.len());
     let authority = &rest[..authority_end];
     match (authority.rfind('@'), authority.find(':')) {
         (Some(at), Some(colon)) if colon < at => format!(
             "{}{}:***{}",
-            &url[..scheme_end + 3],
+            &url[..scheme_end],
             &authority[..colon],
             &rest[at..]
         ),
@@ -220,9 +219,13 @@ pub struct Settings {
     pub shutdown_grace: Duration,
     /// Abuse limits, shared by every API replica through NATS KV.
     pub limits: AbuseLimits,
-    /// `TRUST_FORWARDED_FOR`: take the client address from `X-Forwarded-For` (only
-    /// behind a reverse proxy that sets it).
+    /// `TRUST_FORWARDED_FOR`: take the client address from `X-Forwarded-For` when the
+    /// request comes from one of [`Self::trusted_proxies`].
     pub trust_forwarded_for: bool,
+    /// `TRUSTED_PROXIES`: comma-separated addresses or CIDR ranges of the reverse
+    /// proxies (default loopback): the client is the right-most `X-Forwarded-For`
+    /// entry outside them.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Bounds of the API's HTTP server.
     pub http: HttpLimits,
     /// `METRICS_TOKEN`: the bearer token that opens the API's `/metrics` and the health
@@ -249,10 +252,25 @@ pub struct HttpLimits {
 /// across API replicas.
 #[derive(Debug, Clone)]
 pub struct AbuseLimits {
-    /// `LOGIN_MAX_FAILURES`: failed logins per account and per client address per window.
+    /// `LOGIN_MAX_FAILURES`: failed logins of one account from one client address before
+    /// the backoff starts.
     pub login_max_failures: u32,
-    /// `LOGIN_FAILURE_WINDOW`: the window of [`Self::login_max_failures`].
-    pub login_failure_window: Duration,
+    /// `LOGIN_BACKOFF_BASE`: the wait after the first failure past
+    /// [`Self::login_max_failures`]; each further failure doubles it.
+    pub login_backoff_base: Duration,
+    /// `LOGIN_BACKOFF_CAP`: the longest such wait (at most 1 h).
+    pub login_backoff_cap: Duration,
+    /// `LOGIN_ACCOUNT_FAILURES_PER_HOUR`: failed logins of one account in any hour, from
+    /// every address together (1 to 100, ASVS V2.2.1).
+    pub login_account_failures_per_hour: u32,
+    /// `LOGIN_ADDRESS_FAILURES_PER_HOUR`: failed logins from one client address in any
+    /// hour, to every account together.
+    pub login_address_failures_per_hour: u32,
+    /// `REGISTRATIONS_PER_HOUR`: registration attempts per client address per hour.
+    pub registrations_per_hour: u32,
+    /// `PASSWORD_HASH_CONCURRENCY`: argon2id runs at once (default: one per core); up to
+    /// four times as many requests wait for one, more get 503.
+    pub password_hash_concurrency: usize,
     /// `UPLOADS_PER_HOUR`: photo uploads per user per hour.
     pub uploads_per_hour: u32,
     /// `GUEST_MAX_ANALYSES`: analyses a guest may create before signing up.
@@ -379,10 +397,31 @@ impl Settings {
             shutdown_grace: parse_duration(&get, "SHUTDOWN_GRACE", Duration::from_secs(25))?,
             limits: AbuseLimits {
                 login_max_failures: parse(&get, "LOGIN_MAX_FAILURES", 5u32)?,
-                login_failure_window: parse_duration(
+                login_backoff_base: parse_duration(
                     &get,
-                    "LOGIN_FAILURE_WINDOW",
-                    Duration::from_secs(60),
+                    "LOGIN_BACKOFF_BASE",
+                    Duration::from_secs(1),
+                )?,
+                login_backoff_cap: parse_duration(
+                    &get,
+                    "LOGIN_BACKOFF_CAP",
+                    Duration::from_secs(15 * 60),
+                )?,
+                login_account_failures_per_hour: parse(
+                    &get,
+                    "LOGIN_ACCOUNT_FAILURES_PER_HOUR",
+                    100u32,
+                )?,
+                login_address_failures_per_hour: parse(
+                    &get,
+                    "LOGIN_ADDRESS_FAILURES_PER_HOUR",
+                    100u32,
+                )?,
+                registrations_per_hour: parse(&get, "REGISTRATIONS_PER_HOUR", 10u32)?,
+                password_hash_concurrency: parse(
+                    &get,
+                    "PASSWORD_HASH_CONCURRENCY",
+                    std::thread::available_parallelism().map_or(1, usize::from),
                 )?,
                 uploads_per_hour: parse(&get, "UPLOADS_PER_HOUR", 30u32)?,
                 guest_max_analyses: parse(&get, "GUEST_MAX_ANALYSES", 3u32)?,
@@ -396,6 +435,7 @@ impl Settings {
                 )?,
             },
             trust_forwarded_for: parse_bool(&get, "TRUST_FORWARDED_FOR", false)?,
+            trusted_proxies: parse_networks(&get, "TRUSTED_PROXIES", "127.0.0.0/8,::1/128")?,
             metrics_token: get("METRICS_TOKEN").map(SecretString::from),
             http: HttpLimits {
                 header_timeout: parse_duration(
@@ -483,15 +523,46 @@ impl Settings {
                 reason: "must be at least 100".into(),
             });
         }
-        if self.limits.login_failure_window < Duration::from_secs(1)
-            || self.limits.login_failure_window > Duration::from_secs(3600)
-        {
+        for (variable, value) in [
+            ("LOGIN_BACKOFF_BASE", self.limits.login_backoff_base),
+            ("LOGIN_BACKOFF_CAP", self.limits.login_backoff_cap),
+        ] {
+            // The counters live in `rate_limits`, whose entries expire after an hour.
+            if value < Duration::from_millis(100) || value > Duration::from_secs(3600) {
+                return Err(ConfigError::Invalid {
+                    variable,
+                    value: humantime::format_duration(value).to_string(),
+                    reason: "must be between 100ms and 1h".into(),
+                });
+            }
+        }
+        if self.limits.login_backoff_cap < self.limits.login_backoff_base {
             return Err(ConfigError::Invalid {
-                variable: "LOGIN_FAILURE_WINDOW",
-                value: humantime::format_duration(self.limits.login_failure_window).to_string(),
-                reason: "must be between 1s and 1h".into(),
+                variable: "LOGIN_BACKOFF_CAP",
+                value: humantime::format_duration(self.limits.login_backoff_cap).to_string(),
+                reason: "must be at least LOGIN_BACKOFF_BASE".into(),
             });
         }
+        let per_account = self.limits.login_account_failures_per_hour;
+        if !(1..=100).contains(&per_account) {
+            return Err(ConfigError::Invalid {
+                variable: "LOGIN_ACCOUNT_FAILURES_PER_HOUR",
+                value: per_account.to_string(),
+                reason: "must be between 1 and 100 (ASVS V2.2.1)".into(),
+            });
+        }
+        positive(
+            "LOGIN_ADDRESS_FAILURES_PER_HOUR",
+            u64::from(self.limits.login_address_failures_per_hour),
+        )?;
+        positive(
+            "REGISTRATIONS_PER_HOUR",
+            u64::from(self.limits.registrations_per_hour),
+        )?;
+        positive(
+            "PASSWORD_HASH_CONCURRENCY",
+            self.limits.password_hash_concurrency as u64,
+        )?;
         at_least("SESSION_TTL", self.session_ttl, Duration::from_secs(1))?;
         positive(
             "JOB_MAX_ACK_PENDING",
@@ -574,7 +645,7 @@ impl Settings {
         if let Err(err) = crate::nats::server_addrs(&self.nats_url) {
             return Err(ConfigError::Invalid {
                 variable: "NATS_URL",
-                value: self.nats_url.clone(),
+                value: self.nats_url_redacted(),
                 reason: err.to_string(),
             });
         }
@@ -592,7 +663,7 @@ impl Settings {
             if secret == DEVELOPMENT_SESSION_SECRET {
                 return Err(ConfigError::Insecure {
                     variable: "SESSION_SECRET",
-                    reason: "production refuses the development secret; set a random value of at least 32 characters".into(),
+                    reason: "required in production (it is unset or the development default): set a random value of at least 32 characters, for example `openssl rand -base64 48`, the same on every API instance".into(),
                 });
             }
             if secret.len() < MIN_SECRET_LEN {
@@ -646,6 +717,29 @@ where
                 reason: e.to_string(),
             }),
     }
+}
+
+/// Comma-separated CIDR ranges; a bare address is a range of one.
+fn parse_networks(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: &str,
+) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    let raw = get(variable).unwrap_or_else(|| default.to_owned());
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map(|n| n.trunc())
+                .map_err(|_| ConfigError::Invalid {
+                    variable,
+                    value: s.to_owned(),
+                    reason: "expected an IP address or a CIDR range such as 10.0.0.0/8".into(),
+                })
+        })
+        .collect()
 }
 
 fn parse_bool(
@@ -784,6 +878,17 @@ mod tests {
         assert!(err.to_string().starts_with("COOKIE_SECURE"), "{err}");
         let err = settings(&[("NATS_URL", "nats://a:4222,nats://b:port")]).unwrap_err();
         assert!(err.to_string().starts_with("NATS_URL"), "{err}");
+        for url in [
+            "nats://api:s3cret@a:4222,nats://b:port",
+            "api:s3cret@b:port",
+            "nats://api:s3cret@[::1",
+        ] {
+            let err = settings(&[("NATS_URL", url)]).unwrap_err().to_string();
+            assert!(
+                err.starts_with("NATS_URL") && !err.contains("s3cret"),
+                "{err}"
+            );
+        }
         let err = settings(&[("APP_ENV", "staging")]).unwrap_err();
         assert!(err.to_string().starts_with("APP_ENV"), "{err}");
     }
@@ -826,6 +931,38 @@ mod tests {
         let ok = settings(&[("APP_ENV", "production"), ("SESSION_SECRET", &strong)])
             .expect("secure production settings");
         assert!(ok.cookie_secure, "production cookies default to Secure");
+    }
+
+    #[test]
+    fn trusted_proxies_are_cidr_ranges() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.trusted_proxies.len(), 2, "loopback by default");
+        let s = settings(&[("TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.7 ,2001:db8::/32")]).unwrap();
+        let shown: Vec<String> = s.trusted_proxies.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["10.0.0.0/8", "192.0.2.7/32", "2001:db8::/32"]);
+        let err = settings(&[("TRUSTED_PROXIES", "10.0.0.0/8,proxy.local")]).unwrap_err();
+        assert!(err.to_string().starts_with("TRUSTED_PROXIES"), "{err}");
+    }
+
+    #[test]
+    fn sign_in_limits_are_checked() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.limits.login_account_failures_per_hour, 100);
+        assert!(s.limits.password_hash_concurrency >= 1);
+        for (variable, value) in [
+            ("LOGIN_ACCOUNT_FAILURES_PER_HOUR", "101"),
+            ("LOGIN_ACCOUNT_FAILURES_PER_HOUR", "0"),
+            ("LOGIN_BACKOFF_CAP", "2h"),
+            ("LOGIN_BACKOFF_BASE", "10ms"),
+            ("REGISTRATIONS_PER_HOUR", "0"),
+            ("PASSWORD_HASH_CONCURRENCY", "0"),
+        ] {
+            let err = settings(&[(variable, value)]).unwrap_err();
+            assert!(
+                err.to_string().starts_with(variable),
+                "{variable}={value}: {err}"
+            );
+        }
     }
 
     #[test]

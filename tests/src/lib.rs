@@ -91,7 +91,7 @@ pub fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
-fn nats_server_bin() -> PathBuf {
+pub fn nats_server_bin() -> PathBuf {
     std::env::var_os("NATS_SERVER_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("nats-server"))
@@ -108,14 +108,32 @@ pub struct NatsServer {
     pub monitor_port: u16,
     /// The server's name (`-n`).
     pub name: String,
-    /// Extra command-line arguments (the cluster's).
+    /// Extra command-line arguments (the cluster's, or `-c <config file>`).
     cluster_args: Vec<String>,
+    /// Extra environment of the process (variables a config file refers to).
+    env: Vec<(String, String)>,
 }
 
 impl NatsServer {
     /// Starts a server on free loopback ports with a fresh store directory.
     pub fn start() -> Self {
         let mut server = Self::unstarted("hast-test".into(), Vec::new());
+        server.spawn();
+        server
+    }
+
+    /// Starts a server like [`Self::start`] that also reads the configuration file
+    /// `config` (the command line's address, ports and store win over it), with `env`
+    /// in its environment.
+    pub fn start_with_config(config: &std::path::Path, env: &[(&str, &str)]) -> Self {
+        let mut server = Self::unstarted(
+            "hast-test".into(),
+            vec!["-c".into(), config.display().to_string()],
+        );
+        server.env = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         server.spawn();
         server
     }
@@ -128,6 +146,7 @@ impl NatsServer {
             monitor_port: free_port(),
             name,
             cluster_args,
+            env: Vec::new(),
         }
     }
 
@@ -180,6 +199,7 @@ impl NatsServer {
             .arg(self.monitor_port.to_string())
             .arg("-sd")
             .arg(self.store.path())
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -692,6 +712,9 @@ pub fn test_settings(database_url: &str, nats_url: &str, overrides: &[(&str, &st
         ("NATS_URL", nats_url),
         // Tests submit thousands of echo jobs as one user; the quota has its own test.
         ("JOBS_PER_HOUR", "0"),
+        // Every test registers its accounts from 127.0.0.1; the registration limit
+        // has its own test.
+        ("REGISTRATIONS_PER_HOUR", "10000"),
     ]
     .iter()
     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))

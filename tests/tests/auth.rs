@@ -43,15 +43,16 @@ async fn json_of(response: reqwest::Response) -> (u16, Value) {
     (status, body)
 }
 
-/// The `hast_session=<token>` pair of a response's `Set-Cookie`, and the whole header.
+/// The session cookie's `name=<token>` pair of a response's `Set-Cookie`, and the whole
+/// header.
 fn session_cookie(response: &reqwest::Response) -> (String, String) {
     let header = response
         .headers()
         .get_all(SET_COOKIE)
         .iter()
         .map(|v| v.to_str().unwrap().to_owned())
-        .find(|v| v.starts_with("hast_session="))
-        .expect("a hast_session cookie");
+        .find(|v| v.starts_with("hast_session=") || v.starts_with("__Host-hast_session="))
+        .expect("a session cookie");
     let pair = header.split(';').next().unwrap().to_owned();
     (pair, header)
 }
@@ -246,12 +247,25 @@ async fn cookies_are_httponly_lax_and_secure_outside_development(backend: Backen
     ];
     let app = spawn_app(test_settings(&db.url, &nats.url(), &production)).await;
     let response = login(&app, &app.user.email, &app.user.password).await;
-    let (_, header) = session_cookie(&response);
+    let (pair, header) = session_cookie(&response);
     assert!(header.contains("HttpOnly") && header.contains("SameSite=Lax"));
     assert!(
         header.contains("; Secure"),
         "production cookies are Secure: {header}"
     );
+    // `__Host-`: only an https page of this very host can set it (no subdomain, no
+    // plain-http page), and the server reads no other name.
+    assert!(pair.starts_with("__Host-hast_session="), "{header}");
+    assert!(header.contains("Path=/") && !header.contains("Domain"));
+    let me = |cookie: String| {
+        plain_client()
+            .get(app.url("/api/v1/auth/me"))
+            .header(COOKIE, cookie)
+            .send()
+    };
+    assert_eq!(me(pair.clone()).await.unwrap().status().as_u16(), 200);
+    let planted = pair.replacen("__Host-hast_session=", "hast_session=", 1);
+    assert_eq!(me(planted).await.unwrap().status().as_u16(), 401);
 }
 
 async fn sessions_survive_a_restart_and_expire_after_their_ttl(backend: Backend) {
@@ -713,7 +727,11 @@ async fn the_login_limit_is_shared_by_two_api_processes(backend: Backend) {
     let settings = test_settings(
         &db.url,
         &nats.url(),
-        &[("LOGIN_MAX_FAILURES", "5"), ("LOGIN_FAILURE_WINDOW", "60s")],
+        &[
+            ("LOGIN_MAX_FAILURES", "5"),
+            ("LOGIN_BACKOFF_BASE", "60s"),
+            ("LOGIN_ADDRESS_FAILURES_PER_HOUR", "5"),
+        ],
     );
     let first = spawn_app(settings.clone()).await;
     let second = spawn_app(settings).await;
@@ -735,10 +753,426 @@ async fn the_login_limit_is_shared_by_two_api_processes(backend: Backend) {
         let (_, body) = json_of(response).await;
         assert_eq!(body["error"]["code"], "rate_limited");
     }
-    // The per-address limit also holds for another account from the same address.
+    // The per-address ceiling also holds for another account from the same address.
     let (status, _) =
         json_of(login(&second, &second.user.email, &second.user.password).await).await;
     assert_eq!(status, 429, "the address is over its limit too");
+}
+
+/// Settings under which `X-Forwarded-For` names the client (the test's proxy is
+/// 127.0.0.1), so one test can speak from several addresses.
+const BEHIND_A_PROXY: &[(&str, &str)] = &[
+    ("TRUST_FORWARDED_FOR", "true"),
+    ("TRUSTED_PROXIES", "127.0.0.1/32"),
+];
+
+/// A login from `address` (through the test's "proxy"): status, `Retry-After`, body.
+async fn login_from(
+    app: &TestApp,
+    address: &str,
+    email: &str,
+    password: &str,
+) -> (u16, Option<u64>, Value) {
+    let response = plain_client()
+        .post(app.url("/api/v1/auth/login"))
+        .header("x-forwarded-for", address)
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().parse().unwrap());
+    let (status, body) = json_of(response).await;
+    (status, retry_after, body)
+}
+
+async fn an_attacker_s_failures_do_not_lock_the_owner_out(backend: Backend) {
+    let overrides = [
+        BEHIND_A_PROXY,
+        &[
+            ("LOGIN_MAX_FAILURES", "3"),
+            ("LOGIN_BACKOFF_BASE", "1h"),
+            ("LOGIN_BACKOFF_CAP", "1h"),
+        ],
+    ]
+    .concat();
+    let (_nats, _db, app) = setup(backend, &overrides).await;
+    let user = &app.user;
+    for i in 0..3 {
+        let (status, _, body) = login_from(&app, "203.0.113.9", &user.email, "a guess!").await;
+        assert_eq!(status, 401, "failure {i}: {body}");
+    }
+    // The attacker's address now waits, however often it asks, right password or not.
+    for password in ["another guess", &user.password] {
+        let (status, retry_after, body) =
+            login_from(&app, "203.0.113.9", &user.email, password).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (429, Some("rate_limited"))
+        );
+        assert!(retry_after.is_some_and(|s| s > 3500), "{retry_after:?}");
+    }
+    // The owner, from another address, signs in.
+    let (status, _, body) = login_from(&app, "198.51.100.4", &user.email, &user.password).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+async fn at_most_the_hourly_ceiling_of_failures_reaches_one_account(backend: Backend) {
+    let overrides = [
+        BEHIND_A_PROXY,
+        &[
+            ("LOGIN_MAX_FAILURES", "2"),
+            ("LOGIN_BACKOFF_BASE", "1h"),
+            ("LOGIN_BACKOFF_CAP", "1h"),
+            ("LOGIN_ACCOUNT_FAILURES_PER_HOUR", "6"),
+        ],
+    ]
+    .concat();
+    let (_nats, _db, app) = setup(backend, &overrides).await;
+    let user = &app.user;
+    // Six failures from three addresses, two each: all tried.
+    for address in ["203.0.113.1", "203.0.113.2", "203.0.113.3"] {
+        for _ in 0..2 {
+            let (status, _, body) = login_from(&app, address, &user.email, "a guess!").await;
+            assert_eq!(status, 401, "{address}: {body}");
+        }
+    }
+    // The seventh is refused from anywhere, for the rest of the hour: no one gets more
+    // guesses, and the password is not checked.
+    for (address, password) in [
+        ("203.0.113.4", "a guess!"),
+        ("198.51.100.4", &user.password),
+    ] {
+        let (status, retry_after, body) = login_from(&app, address, &user.email, password).await;
+        assert_eq!(status, 429, "{address}: {body}");
+        assert!(
+            retry_after.is_some_and(|s| (3000..=3600).contains(&s)),
+            "{retry_after:?}"
+        );
+    }
+    // Another account is not affected.
+    let other = app.new_user().await;
+    let (status, _, _) = login_from(&app, "203.0.113.4", &other.email, &other.password).await;
+    assert_eq!(status, 200);
+}
+
+async fn the_login_backoff_grows_and_waiting_attempts_do_not_extend_it(backend: Backend) {
+    let (_nats, _db, app) = setup(
+        backend,
+        &[
+            ("LOGIN_MAX_FAILURES", "1"),
+            ("LOGIN_BACKOFF_BASE", "2s"),
+            ("LOGIN_BACKOFF_CAP", "1h"),
+        ],
+    )
+    .await;
+    let (email, password) = (app.user.email.clone(), app.user.password.clone());
+    let attempt = |password: String| {
+        let (app, email) = (&app, email.clone());
+        async move { login_from(app, "127.0.0.1", &email, &password).await }
+    };
+    let guess = || attempt("a guess!".to_owned());
+    assert_eq!(guess().await.0, 401, "the free failure");
+    let (status, first_wait, _) = guess().await;
+    assert_eq!(status, 429);
+    let first_wait = first_wait.unwrap();
+    assert!((1..=2).contains(&first_wait), "{first_wait}");
+    // Asking again and again while refused does not push the end of the wait back.
+    eventually(
+        "the first wait to end",
+        Duration::from_millis(100),
+        || async { (guess().await.0 == 401).then_some(()) },
+    )
+    .await;
+    // That failure doubled the wait.
+    let (status, second_wait, _) = guess().await;
+    assert_eq!(status, 429);
+    let second_wait = second_wait.unwrap();
+    assert!((3..=4).contains(&second_wait), "{second_wait}");
+    eventually(
+        "the owner to sign in",
+        Duration::from_millis(100),
+        || async { (attempt(password.clone()).await.0 == 200).then_some(()) },
+    )
+    .await;
+    // A success starts the backoff over: one free failure again.
+    assert_eq!(guess().await.0, 401);
+}
+
+/// Registers `email` from `address` (through the test's "proxy").
+async fn register_from(app: &TestApp, address: &str, email: &str, password: &str) -> (u16, Value) {
+    json_of(
+        plain_client()
+            .post(app.url("/api/v1/auth/register"))
+            .header("x-forwarded-for", address)
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn common_passwords_are_refused_at_registration() {
+    let (_nats, _db, app) = setup(Backend::Sqlite, &[]).await;
+    let email = format!("common-{}@example.com", uuid::Uuid::now_v7().simple());
+    for weak in ["password123", "qwertyuiop", "iloveyou2", &email] {
+        let (status, body) = json_of(register(&app, &email, weak).await).await;
+        assert_eq!(status, 422, "{weak}: {body}");
+        assert_eq!(body["error"]["code"], "common_password");
+        assert!(
+            !body.to_string().contains(weak),
+            "the password is not echoed"
+        );
+    }
+    let (status, _) = json_of(register(&app, &email, "unusual palms read slowly").await).await;
+    assert_eq!(status, 201);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registration_is_limited_per_address() {
+    let overrides = [BEHIND_A_PROXY, &[("REGISTRATIONS_PER_HOUR", "3")]].concat();
+    let (_nats, _db, app) = setup(Backend::Sqlite, &overrides).await;
+    let fresh = || format!("reg-{}@example.com", uuid::Uuid::now_v7().simple());
+    let password = "a long test password";
+    // Three attempts from one address, a taken email among them, then 429.
+    assert_eq!(
+        register_from(&app, "203.0.113.7", &fresh(), password)
+            .await
+            .0,
+        201
+    );
+    let (status, body) = register_from(&app, "203.0.113.7", &app.user.email, password).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("email_taken"))
+    );
+    assert_eq!(
+        register_from(&app, "203.0.113.7", &fresh(), password)
+            .await
+            .0,
+        201
+    );
+    let (status, body) = register_from(&app, "203.0.113.7", &fresh(), password).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (429, Some("rate_limited")),
+        "{body}"
+    );
+    // Probing emails is refused too, whether taken or not.
+    let (status, _) = register_from(&app, "203.0.113.7", &app.user.email, password).await;
+    assert_eq!(status, 429);
+    // Another address has its own allowance.
+    assert_eq!(
+        register_from(&app, "198.51.100.7", &fresh(), password)
+            .await
+            .0,
+        201
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_ins_beyond_the_hashing_queue_get_503_with_retry_after() {
+    let (_nats, _db, app) = setup(Backend::Sqlite, &[("PASSWORD_HASH_CONCURRENCY", "1")]).await;
+    let attempts = (0..40).map(|i| {
+        let app = &app;
+        async move {
+            let response = plain_client()
+                .post(app.url("/api/v1/auth/login"))
+                .json(&json!({"email": format!("nobody-{i}@example.com"), "password": "a guess!"}))
+                .send()
+                .await
+                .unwrap();
+            let retry_after = response.headers().get("retry-after").cloned();
+            let (status, body) = json_of(response).await;
+            (status, retry_after, body)
+        }
+    });
+    let answers = futures::future::join_all(attempts).await;
+    let mut busy = 0;
+    for (status, retry_after, body) in &answers {
+        match status {
+            401 => assert_eq!(body["error"]["code"], "invalid_credentials"),
+            503 => {
+                busy += 1;
+                assert_eq!(body["error"]["code"], "password_hashing_busy");
+                assert_eq!(retry_after.as_ref().unwrap(), "1");
+            }
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert!(
+        busy > 0,
+        "one slot and a queue of four cannot take 40 at once"
+    );
+    assert!(busy < answers.len(), "the queue's requests are answered");
+    // Refused attempts used no sign-in failure: a correct login works right away.
+    let (status, _) = json_of(login(&app, &app.user.email, &app.user.password).await).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_address_is_the_right_most_untrusted_forwarded_entry() {
+    let overrides = [
+        ("TRUST_FORWARDED_FOR", "true"),
+        ("TRUSTED_PROXIES", "127.0.0.1/32, 10.0.0.0/8"),
+        ("LOGIN_ADDRESS_FAILURES_PER_HOUR", "2"),
+    ];
+    let (_nats, _db, app) = setup(Backend::Sqlite, &overrides).await;
+    // Each attempt names another account, so only the per-address ceiling counts.
+    let fail_from = |forwarded: &'static str| {
+        let app = &app;
+        async move {
+            let email = format!("nobody-{}@example.com", uuid::Uuid::now_v7().simple());
+            login_from(app, forwarded, &email, "a guess!").await.0
+        }
+    };
+    // The client cannot pick its address by prepending entries: the proxies append.
+    assert_eq!(fail_from("1.1.1.1, 203.0.113.5, 10.0.0.3").await, 401);
+    assert_eq!(fail_from("2.2.2.2, 203.0.113.5").await, 401);
+    assert_eq!(fail_from("not-an-address, 203.0.113.5, garbage").await, 429);
+    // IPv6 clients count by /64.
+    assert_eq!(fail_from("2001:db8:1:2::1").await, 401);
+    assert_eq!(fail_from("[2001:db8:1:2:ffff::9]:443").await, 401);
+    assert_eq!(fail_from("2001:db8:1:2:abcd::7").await, 429);
+    assert_eq!(fail_from("2001:db8:1:3::1").await, 401, "another /64");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_with_other_uuid_forms_are_refused_with_401() {
+    let (_nats, _db, app) = setup(Backend::Sqlite, &[]).await;
+    let (id, secret) = app.user.token.split_once('.').unwrap();
+    for token in [
+        format!("{{{id}}}.{secret}"),
+        format!("urn:uuid:{id}.{secret}"),
+        format!("{}.{secret}", id.to_uppercase()),
+        format!("{}.{secret}", id.replace('-', "")),
+        format!("{id}.{secret}:x"),
+        "..".to_owned(),
+    ] {
+        let (status, body) = json_of(
+            bearer_client(&token)
+                .get(app.url("/api/v1/auth/me"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 401, "{token}: {body}");
+        assert_eq!(body["error"]["code"], "unauthenticated");
+    }
+    assert_eq!(me_with_token(&app, &app.user.token).await, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_routes_refuse_a_body_without_a_json_content_type() {
+    let (_nats, _db, app) = setup(Backend::Sqlite, &[]).await;
+    let body = json!({"email": app.user.email, "password": app.user.password}).to_string();
+    for content_type in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+    ] {
+        let mut request = plain_client()
+            .post(app.url("/api/v1/auth/login"))
+            .body(body.clone());
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let (status, answer) = json_of(request.send().await.unwrap()).await;
+        assert_eq!(status, 415, "{content_type:?}: {answer}");
+        assert_eq!(answer["error"]["code"], "unsupported_media_type");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cross_site_upload_cannot_replace_a_session_with_a_guest_s() {
+    let (_nats, _db, app) = setup(Backend::Sqlite, &[]).await;
+    // A page elsewhere posts a form to the API: the browser sends no Lax cookie, but
+    // would store the answer's cookie in place of its visitor's.
+    for (name, value) in [
+        ("origin", "https://evil.example"),
+        ("sec-fetch-site", "cross-site"),
+    ] {
+        let response = plain_client()
+            .post(app.url("/api/v1/analyses"))
+            .header(name, value)
+            .multipart(photo_form("image"))
+            .send()
+            .await
+            .unwrap();
+        assert!(response.headers().get(SET_COOKIE).is_none(), "no cookie");
+        let (status, body) = json_of(response).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (403, Some("csrf_rejected"))
+        );
+    }
+    // The API's own page, and clients that name no origin, still start guests.
+    let own = plain_client()
+        .post(app.url("/api/v1/analyses"))
+        .header(ORIGIN, app.base())
+        .multipart(photo_form("image"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status().as_u16(), 202);
+    guest_upload(&app).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_an_account_needs_its_current_password() {
+    let (_nats, _db, app) = setup(Backend::Sqlite, &[]).await;
+    let delete = |body: Option<Value>| {
+        let request = app.client.delete(app.url("/api/v1/auth/me"));
+        match body {
+            Some(body) => request.json(&body),
+            None => request,
+        }
+        .send()
+    };
+    let (status, body) = json_of(delete(None).await.unwrap()).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("password_required"))
+    );
+    let (status, body) = json_of(
+        delete(Some(json!({"password": "not my password"})))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("wrong_password"))
+    );
+    assert_eq!(
+        me_with_token(&app, &app.user.token).await,
+        200,
+        "nothing deleted"
+    );
+    let (status, _) = json_of(
+        delete(Some(json!({"password": app.user.password})))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert_eq!(me_with_token(&app, &app.user.token).await, 401);
+    // A guest has no password: no body needed.
+    let (guest_cookie, _, _) = guest_upload(&app).await;
+    let status = plain_client()
+        .delete(app.url("/api/v1/auth/me"))
+        .header(COOKIE, guest_cookie)
+        .header(ORIGIN, app.base())
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status.as_u16(), 204);
 }
 
 async fn account_deletion_leaves_nothing_behind(backend: Backend) {
@@ -801,6 +1235,7 @@ async fn account_deletion_leaves_nothing_behind(backend: Backend) {
     let response = app
         .client
         .delete(app.url("/api/v1/auth/me"))
+        .json(&json!({"password": user.password}))
         .send()
         .await
         .unwrap();
@@ -957,6 +1392,7 @@ async fn a_claim_and_a_deletion_read_only_their_owner_s_jobs() {
     let before = messages_sent(&nats).await;
     let response = account
         .delete(app.url("/api/v1/auth/me"))
+        .json(&json!({"password": "claim my palms please"}))
         .send()
         .await
         .unwrap();
@@ -980,5 +1416,8 @@ hast_tests::on_both_backends!(
     uploads_are_checked_and_limited_per_user_and_per_address,
     a_guest_uploads_then_claims_the_analysis_on_register,
     the_login_limit_is_shared_by_two_api_processes,
+    an_attacker_s_failures_do_not_lock_the_owner_out,
+    at_most_the_hourly_ceiling_of_failures_reaches_one_account,
+    the_login_backoff_grows_and_waiting_attempts_do_not_extend_it,
     account_deletion_leaves_nothing_behind,
 );

@@ -14,6 +14,7 @@ mod bootstrap;
 mod chat;
 mod conversations;
 mod database;
+mod deployment;
 mod exhaustion;
 mod faults;
 mod http;

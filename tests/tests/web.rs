@@ -223,6 +223,13 @@ async fn a_guest_reads_a_palm_signs_up_asks_and_deletes_everything() {
         .await;
     browser.click("#confirm-delete").await;
     browser.click(".danger-zone button[type=submit]").await;
+    browser
+        .wait_for_text(".danger-zone .message", "current password")
+        .await;
+    browser
+        .type_into("#delete-password", "a palm full of lines")
+        .await;
+    browser.click(".danger-zone button[type=submit]").await;
     browser.wait_for_text("main h1", "Read your palm").await;
     browser.wait_for("nav a[href='/login']").await;
     let me = site

@@ -42,6 +42,24 @@ pub fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
     claimed == format!("http://{host}") || claimed == format!("https://{host}")
 }
 
+/// Whether a request *without* a session comes from another site: `Sec-Fetch-Site:
+/// cross-site`, or an `Origin` (or `Referer`) that is not allowed. A request that names
+/// no origin at all (a script, curl) is not. Used where an anonymous request would set
+/// a session cookie (a guest's upload), so a foreign page cannot replace its visitor's
+/// session with a new guest's.
+pub fn cross_site_anonymous(headers: &HeaderMap, allowed: &[String]) -> bool {
+    let fetch_site = headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_ascii_lowercase);
+    if fetch_site.as_deref() == Some("cross-site") {
+        return true;
+    }
+    let names_an_origin =
+        headers.contains_key(header::ORIGIN) || headers.contains_key(header::REFERER);
+    names_an_origin && !origin_allowed(headers, allowed)
+}
+
 /// `scheme://host[:port]` of an absolute URL.
 fn origin_of_url(url: &str) -> Option<String> {
     let (scheme, rest) = url.split_once("://")?;
@@ -87,5 +105,22 @@ mod tests {
         assert!(!origin_allowed(&null, &allowed));
         let other_port = headers(&[("host", "h:1"), ("origin", "http://h:2")]);
         assert!(!origin_allowed(&other_port, &allowed));
+    }
+
+    #[test]
+    fn anonymous_requests_from_other_sites() {
+        let allowed = vec![];
+        assert!(!cross_site_anonymous(
+            &headers(&[("host", "h:1")]),
+            &allowed
+        ));
+        let own = headers(&[("host", "h:1"), ("origin", "http://h:1")]);
+        assert!(!cross_site_anonymous(&own, &allowed));
+        let foreign = headers(&[("host", "h:1"), ("origin", "https://evil.example")]);
+        assert!(cross_site_anonymous(&foreign, &allowed));
+        let null = headers(&[("host", "h:1"), ("origin", "null")]);
+        assert!(cross_site_anonymous(&null, &allowed));
+        let fetch = headers(&[("host", "h:1"), ("sec-fetch-site", "cross-site")]);
+        assert!(cross_site_anonymous(&fetch, &allowed));
     }
 }

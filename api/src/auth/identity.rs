@@ -89,6 +89,15 @@ pub fn account_required() -> ApiError {
     )
 }
 
+/// 403: an anonymous request from another site that would start a session.
+pub fn cross_site_refused() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "csrf_rejected",
+        "a request from another site cannot start a session here",
+    )
+}
+
 /// A bearer token from `Authorization`, if the header uses that scheme.
 fn bearer(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
@@ -104,7 +113,10 @@ async fn resolve(
     headers: &HeaderMap,
     state: &AppState,
 ) -> Result<Option<Identity>, ApiError> {
-    let (token, credential) = match (bearer(headers), cookie::read(headers)) {
+    let (token, credential) = match (
+        bearer(headers),
+        cookie::read(headers, state.settings.cookie_secure),
+    ) {
         (Some(token), _) => (SecretString::from(token), Credential::Bearer),
         (None, Some(token)) => (SecretString::from(token), Credential::Cookie),
         (None, None) => return Ok(None),

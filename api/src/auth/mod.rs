@@ -5,8 +5,9 @@
 //! - [`csrf`]: the origin check on cookie-authenticated unsafe requests.
 //! - [`identity`]: the warp filters routes use (`identity`, `require_user`,
 //!   `require_account`).
-//! - [`cookie`]: the `hast_session` cookie.
+//! - [`cookie`]: the session cookie (`__Host-hast_session`, `hast_session` over http).
 //! - [`limits`]: abuse limits kept in the `rate_limits` KV bucket.
+//! - [`throttle`]: sign-in throttling (backoff and hourly ceilings) on those limits.
 //! - [`operator`]: who may read `/metrics` and the health check's details.
 
 pub mod cookie;
@@ -16,5 +17,6 @@ pub mod limits;
 pub mod operator;
 pub mod password;
 pub mod sessions;
+pub mod throttle;
 
 pub use identity::{identity, require_account, require_user, Identity};

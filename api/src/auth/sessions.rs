@@ -199,10 +199,18 @@ impl SessionStore {
         Ok(())
     }
 
-    /// The bucket key of `token`, or `None` if the token is malformed.
+    /// The bucket key of `token`, or `None` if the token is malformed. The user id must
+    /// be a UUID in the one form this server issues (lower-case, hyphenated): `{…}`,
+    /// `urn:uuid:…` or upper-case forms would make other (or invalid) bucket keys.
     fn key(&self, token: &str) -> Option<String> {
         let (user_id, secret) = token.split_once('.')?;
-        uuid::Uuid::parse_str(user_id).ok()?;
+        let canonical = uuid::Uuid::try_parse(user_id)
+            .ok()?
+            .hyphenated()
+            .to_string();
+        if canonical != user_id {
+            return None;
+        }
         if secret.len() != 43
             || !secret
                 .bytes()

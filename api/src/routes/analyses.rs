@@ -355,7 +355,14 @@ async fn upload(
     headers: HeaderMap,
     form: warp::multipart::FormData,
 ) -> ApiResult<warp::reply::Response> {
-    let address = client_address(state.settings.trust_forwarded_for, client, &headers);
+    // Without a session this upload would set a new guest's cookie: not for a page
+    // of another site, which would replace its visitor's session.
+    if who.is_none()
+        && crate::auth::csrf::cross_site_anonymous(&headers, &state.settings.cors_allowed_origins)
+    {
+        return Err(crate::auth::identity::cross_site_refused());
+    }
+    let address = client_address(&state.settings, client, &headers);
     check_upload_limits(&state, who.as_ref(), &address).await?;
     // Read and check the photos before creating anything.
     let parts = read_parts(form, state.settings.max_upload_bytes).await?;

@@ -4,11 +4,12 @@
 //!   `{"user","token"}` and the session cookie; a guest's analyses move to the account.
 //! - `POST   /api/v1/auth/login`    `{"email","password"}` → 200 `{"user","token"}` and a
 //!   new session cookie (never the old token: no session fixation). Failures are
-//!   limited per account and per client address (429 with `Retry-After`).
+//!   throttled (`auth::throttle`: 429 with `Retry-After`).
 //! - `POST   /api/v1/auth/logout`   → 204; the session is destroyed, the cookie cleared.
 //! - `GET    /api/v1/auth/me`       → 200 `{"user"}` (guests included) or 401.
 //! - `GET    /api/v1/auth/session`  → 200 `{"user"}`, `null` without a session.
-//! - `DELETE /api/v1/auth/me`       → 204; the account and everything it owns is gone.
+//! - `DELETE /api/v1/auth/me` `{"password"}` (accounts; guests send no body) → 204; the
+//!   account and everything it owns is gone.
 
 use email_address::EmailAddress;
 use hast_common::db::models::User;
@@ -20,10 +21,11 @@ use warp::http::{header, HeaderMap, StatusCode};
 use warp::{Filter, Rejection, Reply};
 
 use crate::accounts;
-use crate::auth::limits::client_address;
+use crate::auth::limits::{client_address, LimitsUnavailable};
+use crate::auth::throttle::{Throttle, Verdict};
 use crate::auth::{cookie, identity, password, require_user, Identity};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{json_body, with_state};
+use crate::extract::{json_body, optional_json_body, with_state};
 use crate::request_context::ClientAddr;
 use crate::state::AppState;
 
@@ -31,6 +33,8 @@ use crate::state::AppState;
 const MAX_AUTH_BODY: u64 = 4 * 1024;
 /// Longest accepted email address (RFC 5321 path limit).
 const MAX_EMAIL_LEN: usize = 254;
+/// The window of `REGISTRATIONS_PER_HOUR`.
+const REGISTRATION_WINDOW: std::time::Duration = std::time::Duration::from_secs(3600);
 /// Longest display name, in characters.
 const MAX_DISPLAY_NAME_CHARS: usize = 80;
 
@@ -50,11 +54,21 @@ struct LoginRequest {
     password: String,
 }
 
+/// `DELETE /api/v1/auth/me`: an account re-authenticates with its current password
+/// (a stolen session alone cannot erase it); a guest has none and sends no body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeleteRequest {
+    password: String,
+}
+
 pub fn routes(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
     let register = warp::path!("api" / "v1" / "auth" / "register")
         .and(warp::post())
         .and(with_state(state.clone()))
         .and(identity(state.clone()))
+        .and(warp::ext::get::<ClientAddr>())
+        .and(warp::header::headers_cloned())
         .and(json_body::<RegisterRequest>(MAX_AUTH_BODY))
         .then(register)
         .boxed();
@@ -90,6 +104,9 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = R
         .and(warp::delete())
         .and(with_state(state.clone()))
         .and(require_user(state))
+        .and(warp::ext::get::<ClientAddr>())
+        .and(warp::header::headers_cloned())
+        .and(optional_json_body::<DeleteRequest>(MAX_AUTH_BODY))
         .then(delete_me)
         .boxed();
     register
@@ -163,15 +180,31 @@ fn session_unavailable(err: impl std::fmt::Display) -> ApiError {
 async fn register(
     state: AppState,
     who: Option<Identity>,
+    client: ClientAddr,
+    headers: HeaderMap,
     request: RegisterRequest,
 ) -> ApiResult<warp::reply::Response> {
-    let email = normalise_email(&request.email)?;
-    password::validate(&request.password)?;
-    let display_name = display_name(request.display_name.as_deref(), &email)?;
-    if state.db.find_user_by_email(&email).await?.is_some() {
-        return Err(email_taken());
+    // Counted first, whatever the outcome: the limit bounds how fast one address can
+    // try emails (a taken one answers 409).
+    let address = client_address(&state.settings, client, &headers);
+    let count = state
+        .limiter
+        .hit("register_address", &address, REGISTRATION_WINDOW)
+        .await
+        .map_err(limits_unavailable)?;
+    if count.value > u64::from(state.settings.limits.registrations_per_hour) {
+        tracing::warn!("registration refused: too many from one address");
+        return Err(ApiError::too_many_requests(
+            "too many registrations from this address; try again later",
+            count.resets_in,
+        ));
     }
-    let password_hash = password::hash(request.password).await?;
+    let email = normalise_email(&request.email)?;
+    let display_name = display_name(request.display_name.as_deref(), &email)?;
+    password::validate_new(&request.password, &[&email, &display_name])?;
+    // Hashed before the email is looked at, so a taken email costs as much as a new
+    // one and timing does not tell them apart.
+    let password_hash = state.hasher.admit()?.hash(request.password).await?;
     let now = db::now();
     let user = User {
         id: db::new_id(),
@@ -199,6 +232,11 @@ async fn register(
     Ok(signed_in(&state, StatusCode::CREATED, &user, &token))
 }
 
+fn limits_unavailable(err: LimitsUnavailable) -> ApiError {
+    tracing::warn!(error = %err, "rate-limit store unavailable");
+    ApiError::unavailable("rate_limit_unavailable", "try again shortly")
+}
+
 fn email_taken() -> ApiError {
     ApiError::new(
         StatusCode::CONFLICT,
@@ -223,46 +261,35 @@ async fn login(
     request: LoginRequest,
 ) -> ApiResult<warp::reply::Response> {
     let email = request.email.trim().to_lowercase();
-    let address = client_address(state.settings.trust_forwarded_for, client, &headers);
-    let limits = &state.settings.limits;
-    let window = limits.login_failure_window;
-    let max = u64::from(limits.login_max_failures);
-    let limited = |e| {
-        tracing::warn!(error = %e, "rate-limit store unavailable");
-        ApiError::unavailable("rate_limit_unavailable", "try again shortly")
-    };
-    // Reserve an attempt on both counters first, so parallel guesses cannot all slip
-    // past a check; a successful sign-in gives its reservation back.
-    let scopes = [("login_account", &email), ("login_address", &address)];
-    let mut over = None;
-    for (scope, subject) in scopes {
-        let count = state
-            .limiter
-            .hit(scope, subject, window)
-            .await
-            .map_err(limited)?;
-        if count.value > max {
-            over = Some((scope, count.resets_in));
+    let address = client_address(&state.settings, client, &headers);
+    // A place in the hashing queue first: a busy server (503) counts no failure.
+    let admitted = state.hasher.admit()?;
+    // Reserve a failure before checking, so parallel guesses cannot all slip past a
+    // limit; a successful sign-in gives the reservation back.
+    let throttle = Throttle::new(&state.limiter, &state.settings.limits);
+    let reservation = match throttle
+        .reserve(&email, &address)
+        .await
+        .map_err(limits_unavailable)?
+    {
+        Verdict::Go(reservation) => reservation,
+        Verdict::Wait { seconds, limit } => {
+            tracing::warn!(limit, "sign-in refused: too many failures");
+            return Err(ApiError::too_many_requests(
+                "too many failed sign-ins; wait before trying again",
+                seconds,
+            ));
         }
-    }
-    if let Some((scope, resets_in)) = over {
-        tracing::warn!(limit = scope, "sign-in refused: too many failures");
-        return Err(ApiError::too_many_requests(
-            "too many failed sign-ins; wait before trying again",
-            resets_in,
-        ));
-    }
+    };
     let user = state.db.find_user_by_email(&email).await?;
     let phc = user.as_ref().and_then(|u| u.password_hash.clone());
-    let ok = password::verify(request.password, phc).await?;
+    let ok = admitted.verify(request.password, phc).await?;
     let Some(user) = user.filter(|_| ok) else {
         tracing::info!("sign-in failed");
         return Err(invalid_credentials());
     };
-    for (scope, subject) in scopes {
-        if let Err(e) = state.limiter.release(scope, subject, window).await {
-            tracing::warn!(error = %e, "could not release a sign-in reservation");
-        }
+    if let Err(e) = throttle.release(reservation).await {
+        tracing::warn!(error = %e, "could not release a sign-in reservation");
     }
     let token = state
         .sessions
@@ -317,7 +344,17 @@ async fn show_session(state: AppState, who: Option<Identity>) -> ApiResult<warp:
     ))
 }
 
-async fn delete_me(state: AppState, who: Identity) -> ApiResult<warp::reply::Response> {
+async fn delete_me(
+    state: AppState,
+    who: Identity,
+    client: ClientAddr,
+    headers: HeaderMap,
+    request: Option<DeleteRequest>,
+) -> ApiResult<warp::reply::Response> {
+    if !who.is_guest {
+        let address = client_address(&state.settings, client, &headers);
+        reauthenticate(&state, &who, &address, request).await?;
+    }
     accounts::delete_account(&state, &who.user_id).await?;
     tracing::info!(user.id = %who.user_id, "account deleted");
     let mut response = StatusCode::NO_CONTENT.into_response();
@@ -325,4 +362,57 @@ async fn delete_me(state: AppState, who: Identity) -> ApiResult<warp::reply::Res
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
     Ok(response)
+}
+
+/// Checks an account's current password, throttled like a sign-in (a wrong one counts
+/// as a failed sign-in of that account from that address).
+async fn reauthenticate(
+    state: &AppState,
+    who: &Identity,
+    address: &str,
+    request: Option<DeleteRequest>,
+) -> ApiResult<()> {
+    let Some(request) = request else {
+        return Err(ApiError::unprocessable(
+            "password_required",
+            "send your current password ({\"password\": \"…\"}) to delete the account",
+        ));
+    };
+    let user = state
+        .db
+        .find_user(&who.user_id)
+        .await?
+        .ok_or_else(crate::auth::identity::unauthenticated)?;
+    let email = user.email.clone().unwrap_or_default();
+    let admitted = state.hasher.admit()?;
+    let throttle = Throttle::new(&state.limiter, &state.settings.limits);
+    let reservation = match throttle
+        .reserve(&email, address)
+        .await
+        .map_err(limits_unavailable)?
+    {
+        Verdict::Go(reservation) => reservation,
+        Verdict::Wait { seconds, limit } => {
+            tracing::warn!(limit, "re-authentication refused: too many failures");
+            return Err(ApiError::too_many_requests(
+                "too many wrong passwords; wait before trying again",
+                seconds,
+            ));
+        }
+    };
+    if !admitted
+        .verify(request.password, user.password_hash.clone())
+        .await?
+    {
+        tracing::info!(user.id = %who.user_id, "re-authentication failed");
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "wrong_password",
+            "that is not your current password",
+        ));
+    }
+    if let Err(e) = throttle.release(reservation).await {
+        tracing::warn!(error = %e, "could not release a sign-in reservation");
+    }
+    Ok(())
 }

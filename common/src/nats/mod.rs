@@ -38,11 +38,18 @@ pub fn server_addrs(urls: &str) -> Result<Vec<async_nats::ServerAddr>, ConnectEr
         .map(|u| {
             u.parse::<async_nats::ServerAddr>()
                 .map_err(|e| ConnectError::InvalidUrl {
-                    url: u.to_owned(),
+                    url: crate::config::redact_url_password(u),
                     reason: e.to_string(),
                 })
         })
         .collect()
+}
+
+/// The first `user:password` given in `NATS_URL`'s servers.
+fn url_credentials(servers: &[async_nats::ServerAddr]) -> Option<(String, String)> {
+    servers
+        .iter()
+        .find_map(|s| Some((s.username()?.to_owned(), s.password()?.to_owned())))
 }
 
 /// Delay between reconnection attempts after a connection was lost: grows to 2 s, so a
@@ -88,7 +95,13 @@ pub async fn connect(
                 }
             })?;
         }
-        match options.connect(server_addrs(&settings.nats_url)?).await {
+        let servers = server_addrs(&settings.nats_url)?;
+        // async-nats ignores a user and password in the URL: they are sent for every
+        // server, discovered cluster members included.
+        if let Some((user, password)) = url_credentials(&servers) {
+            options = options.user_and_password(user, password);
+        }
+        match options.connect(servers).await {
             Ok(client) => return Ok(client),
             Err(err) => {
                 if started.elapsed() >= give_up_after {
@@ -124,5 +137,22 @@ mod tests {
             server_addrs("nats://host:notaport"),
             Err(ConnectError::InvalidUrl { .. })
         ));
+    }
+
+    #[test]
+    fn credentials_in_the_url_are_used_and_never_printed() {
+        let addrs = server_addrs("nats://nats-1:4222,nats://api:s3cret@nats-2:4222").unwrap();
+        assert_eq!(
+            url_credentials(&addrs),
+            Some(("api".to_owned(), "s3cret".to_owned()))
+        );
+        for bad in [
+            "nats://api:s3cret@host:notaport",
+            "api:s3cret@host:notaport",
+            "nats://api:s3cret@[::1",
+        ] {
+            let err = server_addrs(bad).unwrap_err().to_string();
+            assert!(!err.contains("s3cret"), "{err}");
+        }
     }
 }

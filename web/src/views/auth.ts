@@ -105,6 +105,7 @@ export async function accountView(_: Record<string, string>, main: HTMLElement):
     { class: "danger-zone", "aria-labelledby": "delete-title" },
     h("h2", { id: "delete-title" }, "Delete your account"),
     h("p", {}, "This deletes your account, every reading and photo, and every conversation. It cannot be undone."),
+    field("delete-password", "Your current password", { type: "password", autocomplete: "current-password", required: false }),
     h("p", { class: "field check" }, confirmBox, h("label", { for: "confirm-delete" }, " I understand; delete everything")),
     remove,
     message,
@@ -116,9 +117,15 @@ export async function accountView(_: Record<string, string>, main: HTMLElement):
       confirmBox.focus();
       return;
     }
+    const password = value(form, "delete-password");
+    if (!password) {
+      replace(message, "Type your current password first.");
+      (form.elements.namedItem("delete-password") as HTMLInputElement).focus();
+      return;
+    }
     remove.disabled = true;
     try {
-      await api("DELETE", "/api/v1/auth/me");
+      await api("DELETE", "/api/v1/auth/me", { password });
       forget();
       setUser(null);
       go("/");
