@@ -55,4 +55,10 @@ export RUST_TEST_THREADS="${RUST_TEST_THREADS:-4}"
 hast_section "cargo test --workspace --tests $* (${RUST_TEST_THREADS} tests at a time per binary)"
 cargo test --workspace --tests "$@"
 
+# The HTTP API against its own OpenAPI document: property-based requests with a live
+# session (schemathesis, --checks all), bounded in time; fails on any 5xx or
+# non-conformance.
+hast_section "schemathesis against the running API (scripts/schemathesis.sh)"
+"$HAST_ROOT/scripts/schemathesis.sh"
+
 hast_section "all checks passed"

@@ -253,6 +253,25 @@ async fn exhausted_attempts_fail_and_dead_letter(backend: Backend) {
     assert_eq!(letters[0].error_code, "echo_transient");
 }
 
+/// An `Idempotency-Key` that is empty, longer than 255 characters or not printable ASCII
+/// (a tab) is 400 `invalid_idempotency_key`, and nothing is queued; a key with an inner
+/// space is fine.
+#[tokio::test]
+async fn malformed_idempotency_keys_are_refused() {
+    let stack = Stack::start(Backend::Sqlite, &[]).await;
+    let long = "k".repeat(256);
+    for key in ["", long.as_str(), "tab\there"] {
+        let (status, body) = submit_with(&stack.app, "echo", json!({}), Some(key)).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (400, Some("invalid_idempotency_key")),
+            "{key:?}: {body}"
+        );
+    }
+    let (status, _) = submit_with(&stack.app, "echo", json!({}), Some("a fine key")).await;
+    assert_eq!(status, 202);
+}
+
 hast_tests::on_both_backends!(
     happy_path,
     idempotent_submit_runs_once,

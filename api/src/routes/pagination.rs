@@ -10,6 +10,10 @@ pub const DEFAULT_PAGE: i64 = 20;
 /// The largest `limit`.
 pub const MAX_PAGE: i64 = 100;
 
+/// The largest `offset` (as the OpenAPI document says): far beyond any list, and far from
+/// `i64::MAX`, so `offset + limit` cannot overflow.
+pub const MAX_OFFSET: i64 = 1_000_000_000;
+
 /// A checked page: `limit` in 1..=[`MAX_PAGE`], `offset` ≥ 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {
@@ -50,12 +54,12 @@ pub fn page_query() -> impl Filter<Extract = (Page,), Error = Rejection> + Clone
                 limit: raw.limit.unwrap_or(DEFAULT_PAGE),
                 offset: raw.offset.unwrap_or(0),
             };
-            if (1..=MAX_PAGE).contains(&page.limit) && page.offset >= 0 {
+            if (1..=MAX_PAGE).contains(&page.limit) && (0..=MAX_OFFSET).contains(&page.offset) {
                 Ok(page)
             } else {
                 Err(warp::reject::custom(ApiError::bad_request(
                     "invalid_query",
-                    format!("limit must be 1 to {MAX_PAGE} and offset at least 0"),
+                    format!("limit must be 1 to {MAX_PAGE} and offset 0 to {MAX_OFFSET}"),
                 )))
             }
         })

@@ -184,9 +184,17 @@ impl Submitter {
             super::kind(&job.kind).ok_or_else(|| SubmitError::UnknownKind(job.kind.clone()))?;
         (spec.validate)(&job.payload).map_err(SubmitError::InvalidPayload)?;
         if let Some(key) = &job.idempotency_key {
-            if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY_LEN || !key.is_ascii() {
+            // Printable ASCII, not starting or ending with a space (the OpenAPI document's
+            // pattern): a tab or a control character is no part of a key.
+            let printable = key.bytes().all(|b| (b' '..=b'~').contains(&b));
+            if key.is_empty()
+                || key.len() > MAX_IDEMPOTENCY_KEY_LEN
+                || !printable
+                || key.starts_with(' ')
+                || key.ends_with(' ')
+            {
                 return Err(SubmitError::InvalidIdempotencyKey(format!(
-                    "1 to {MAX_IDEMPOTENCY_KEY_LEN} ASCII characters"
+                    "1 to {MAX_IDEMPOTENCY_KEY_LEN} printable ASCII characters"
                 )));
             }
         }
