@@ -56,8 +56,10 @@ pub async fn delete_account(state: &AppState, user_id: &str) -> Result<(), ApiEr
         .filter(records)
         .await
         .map_err(|e| unavailable("idempotency records", e))?;
-    let uploads = state.limiter.subject_prefix("uploads", user_id);
-    let mut limit_prefixes = vec![uploads];
+    let mut limit_prefixes: Vec<String> = ["uploads", "jobs", "messages"]
+        .iter()
+        .map(|scope| state.limiter.subject_prefix(scope, user_id))
+        .collect();
     if let Some(email) = user.as_ref().and_then(|u| u.email.as_deref()) {
         limit_prefixes.push(state.limiter.subject_prefix("login_account", email));
         limit_prefixes.push(state.limiter.subject_prefix("login_pair", email));

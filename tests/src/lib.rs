@@ -595,13 +595,25 @@ impl TestDatabase {
             .await
             .unwrap();
         // pg_terminate_backend only signals: a backend may still answer a query or two
-        // until it has exited. The outage starts when none is left.
-        eventually(
-            "the database's sessions to end",
-            Duration::from_millis(20),
-            || async { (self.sessions().await == 0).then_some(()) },
-        )
-        .await;
+        // until it has exited. And a backend that was starting while the ALTER committed
+        // can pass the connection check and appear after the first terminate: terminate
+        // again on every look. The outage starts when none is left.
+        let terminate = format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}';",
+            pg.name
+        );
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let _ = admin.batch_execute(&terminate).await;
+            if self.sessions().await == 0 {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out after {WAIT:?} waiting for the database's sessions to end"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// How many sessions are connected to this database (PostgreSQL only).
