@@ -54,6 +54,7 @@ export DATABASE_URL="sqlite://$WORK/hast.db"
 export RUST_LOG=warn
 # The run sends thousands of requests as one user: the per-user quotas are not under test.
 export UPLOADS_PER_HOUR=100000 JOBS_PER_HOUR=0 MESSAGES_PER_HOUR=100000 GUEST_MAX_ANALYSES=100000
+export QUESTIONS_IN_FLIGHT=100000
 # Uploads wait for a decode slot rather than get 503 (that path has its own tests), so a
 # case gives the same answer when schemathesis repeats it.
 export PHOTO_DECODE_WAIT=60s

@@ -281,6 +281,9 @@ pub struct AbuseLimits {
     /// `MESSAGES_PER_HOUR`: questions one user may ask in conversations in a fixed
     /// one-hour window (each is a model call with `ANALYZER=openai`).
     pub messages_per_hour: u32,
+    /// `QUESTIONS_IN_FLIGHT`: questions one user may have waiting for an answer at once
+    /// (the fleet's model slots are shared; one user must not hold them all).
+    pub questions_in_flight: u32,
     /// `PHOTO_DECODE_SLOTS`: uploads decoded at once by one API process (default: the
     /// number of cores). Decoding is CPU- and memory-bound; more at once only adds memory.
     pub photo_decode_slots: usize,
@@ -427,6 +430,7 @@ impl Settings {
                 guest_max_analyses: parse(&get, "GUEST_MAX_ANALYSES", 3u32)?,
                 jobs_per_hour: parse(&get, "JOBS_PER_HOUR", 1000u32)?,
                 messages_per_hour: parse(&get, "MESSAGES_PER_HOUR", 60u32)?,
+                questions_in_flight: parse(&get, "QUESTIONS_IN_FLIGHT", 2u32)?,
                 photo_decode_slots: parse(&get, "PHOTO_DECODE_SLOTS", default_cores())?,
                 photo_decode_wait: parse_duration(
                     &get,
@@ -509,6 +513,10 @@ impl Settings {
         positive(
             "MESSAGES_PER_HOUR",
             u64::from(self.limits.messages_per_hour),
+        )?;
+        positive(
+            "QUESTIONS_IN_FLIGHT",
+            u64::from(self.limits.questions_in_flight),
         )?;
         positive("OPENAI_MAX_CONCURRENCY", self.openai.max_concurrency as u64)?;
         at_least(

@@ -724,6 +724,9 @@ pub fn test_settings(database_url: &str, nats_url: &str, overrides: &[(&str, &st
         ("NATS_URL", nats_url),
         // Tests submit thousands of echo jobs as one user; the quota has its own test.
         ("JOBS_PER_HOUR", "0"),
+        // Tests ask several questions with no worker to answer them; the in-flight cap
+        // has its own test.
+        ("QUESTIONS_IN_FLIGHT", "1000"),
         // Every test registers its accounts from 127.0.0.1; the registration limit
         // has its own test.
         ("REGISTRATIONS_PER_HOUR", "10000"),

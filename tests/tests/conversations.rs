@@ -838,7 +838,62 @@ async fn questions_beyond_the_hourly_quota_are_refused() {
     );
 }
 
+/// The fleet's model slots are shared: with `QUESTIONS_IN_FLIGHT` questions waiting for
+/// their answers, one more is 429 `answer_pending` (nothing stored); once an answer is
+/// stored, the next question is taken.
+async fn questions_waiting_for_answers_are_capped(backend: Backend) {
+    let stack = Stack::start_with(backend, &[("QUESTIONS_IN_FLIGHT", "2")]).await;
+    let conversation = stack.conversation(None).await;
+    let id = str_of(&conversation, "id").to_owned();
+    let path = format!("/api/v1/conversations/{id}/messages");
+    let mut jobs = Vec::new();
+    for n in 0..2 {
+        let (status, body) = stack
+            .send(
+                Method::POST,
+                &path,
+                Some(json!({"content": format!("Question {n}?")})),
+            )
+            .await;
+        assert_eq!(status, 202, "{body}");
+        jobs.push(str_of(&body["job"], "id").to_owned());
+    }
+    let (status, body) = stack
+        .send(
+            Method::POST,
+            &path,
+            Some(json!({"content": "And a third?"})),
+        )
+        .await;
+    assert_eq!(error_of(status, &body), (429, "answer_pending"));
+    let database = stack.database().await;
+    assert_eq!(database.count_messages(&id).await.unwrap(), 2);
+
+    // An answer arrives (as the chat job stores it): both questions before it count as
+    // answered, and a new one is taken.
+    database
+        .store_answer(&hast_common::db::models::Message {
+            id: hast_common::db::new_id(),
+            conversation_id: id.clone(),
+            role: "assistant".into(),
+            content: "An answer.".into(),
+            job_id: Some(jobs[1].clone()),
+            created_at: hast_common::db::now(),
+        })
+        .await
+        .unwrap();
+    let (status, body) = stack
+        .send(
+            Method::POST,
+            &path,
+            Some(json!({"content": "Now a third?"})),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+}
+
 hast_tests::on_both_backends!(
+    questions_waiting_for_answers_are_capped,
     conversations_are_created_listed_read_renamed_and_deleted,
     a_question_queues_a_chat_job_for_the_stored_message,
     other_users_get_404_guests_403_and_anonymous_callers_401,

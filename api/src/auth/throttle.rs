@@ -272,6 +272,7 @@ mod tests {
             guest_max_analyses: 3,
             jobs_per_hour: 1000,
             messages_per_hour: 60,
+            questions_in_flight: 2,
             photo_decode_slots: 1,
             photo_decode_wait: Duration::from_secs(2),
         }

@@ -378,6 +378,30 @@ async fn check_message_quota(state: &AppState, user_id: &str) -> ApiResult<()> {
     Ok(())
 }
 
+/// A question waiting longer than this for its answer no longer counts as in flight (its
+/// chat job has long failed or been abandoned: at most 10 attempts of 2 minutes, backoff
+/// aside, run well within it).
+const IN_FLIGHT_WINDOW: chrono::Duration = chrono::Duration::minutes(30);
+
+/// Refuses a question while the user has `QUESTIONS_IN_FLIGHT` unanswered ones: the
+/// fleet's model slots (`OPENAI_MAX_CONCURRENCY`) are shared, so one user must not be
+/// able to take them all.
+async fn check_questions_in_flight(state: &AppState, user_id: &str) -> ApiResult<()> {
+    let since = db::now() - IN_FLIGHT_WINDOW;
+    let waiting = state.db.unanswered_questions(user_id, since).await?;
+    if waiting >= state.settings.limits.questions_in_flight as usize {
+        return Err(ApiError {
+            retry_after: Some(5),
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "answer_pending",
+                "wait for the answers to your questions before asking more",
+            )
+        });
+    }
+    Ok(())
+}
+
 async fn post_message(
     state: AppState,
     who: Identity,
@@ -387,6 +411,7 @@ async fn post_message(
 ) -> ApiResult<warp::reply::Response> {
     let content = valid_content(&request.content)?;
     check_message_quota(&state, &who.user_id).await?;
+    check_questions_in_flight(&state, &who.user_id).await?;
     // The answer is about the reading, so there must be one. An unusable photo still
     // completes (with retake advice), and the answerer explains that.
     let analysis = state

@@ -207,4 +207,55 @@ impl Database {
                 .await?)
         })
     }
+
+    /// How many of `owner_id`'s questions asked since `since` have no answer yet: a
+    /// question counts until an `assistant` message of its conversation is stored at or
+    /// after it. Two small queries (the owner's recent questions, then the latest answer
+    /// of each of their conversations), compared here.
+    pub async fn unanswered_questions(
+        &self,
+        owner_id: &str,
+        since: chrono::NaiveDateTime,
+    ) -> Result<usize, DbError> {
+        let questions: Vec<(String, chrono::NaiveDateTime)> = with_conn!(self, |conn| {
+            Ok::<_, DbError>(
+                messages::table
+                    .inner_join(conversations::table)
+                    .filter(conversations::owner_id.eq(owner_id))
+                    .filter(messages::role.eq("user"))
+                    .filter(messages::created_at.ge(since))
+                    .select((messages::conversation_id, messages::created_at))
+                    .load(conn)
+                    .await?,
+            )
+        })?;
+        if questions.is_empty() {
+            return Ok(0);
+        }
+        let mut asked: Vec<String> = questions.iter().map(|(c, _)| c.clone()).collect();
+        asked.sort();
+        asked.dedup();
+        let answers: Vec<(String, Option<chrono::NaiveDateTime>)> = with_conn!(self, |conn| {
+            Ok::<_, DbError>(
+                messages::table
+                    .filter(messages::conversation_id.eq_any(&asked))
+                    .filter(messages::role.eq("assistant"))
+                    .group_by(messages::conversation_id)
+                    .select((
+                        messages::conversation_id,
+                        diesel::dsl::max(messages::created_at),
+                    ))
+                    .load(conn)
+                    .await?,
+            )
+        })?;
+        let latest: std::collections::HashMap<String, chrono::NaiveDateTime> = answers
+            .into_iter()
+            .filter_map(|(c, t)| t.map(|t| (c, t)))
+            .collect();
+        Ok(questions
+            .iter()
+            .filter(|(c, asked_at)| latest.get(c).is_none_or(|answered| answered < asked_at))
+            .count())
+    }
 }
