@@ -108,6 +108,7 @@ impl Admitted {
             .acquire_owned()
             .await
             .map_err(|e| ApiError::internal("password hashing slots", e))?;
+        metrics::counter!("hast_password_hashes_total").increment(1);
         tokio::task::spawn_blocking(move || {
             let _slot = slot;
             work()
