@@ -31,26 +31,11 @@ pub fn json_body<T: DeserializeOwned + Send>(
         .and(warp::body::stream())
         .and_then(move |headers: HeaderMap, body| async move {
             check_content_type(&headers)?;
-            let declared = headers
-                .get(header::CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<u64>().ok());
-            if declared.is_some_and(|n| n > limit) {
-                return Err(warp::reject::custom(too_large(limit)));
-            }
-            let bytes = read_limited(body, limit).await?;
-            serde_json::from_slice::<T>(&bytes).map_err(|e| {
-                warp::reject::custom(ApiError::bad_request(
-                    "invalid_json",
-                    format!("the body is not valid JSON for this route: {e}"),
-                ))
-            })
+            let bytes = read_declared(&headers, body, limit).await?;
+            parse_json(&bytes)
         })
 }
 
-/// A JSON route needs `Content-Type: application/json` (or `+json`): a missing type is
-/// refused too, so a cross-site HTML form (which cannot send a JSON type without a
-/// CORS preflight) never reaches a JSON route.
 /// Like [`json_body`], but an empty body (no `Content-Length`, or 0) is `None`.
 pub fn optional_json_body<T: DeserializeOwned + Send>(
     limit: u64,
@@ -58,27 +43,48 @@ pub fn optional_json_body<T: DeserializeOwned + Send>(
     warp::header::headers_cloned()
         .and(warp::body::stream())
         .and_then(move |headers: HeaderMap, body| async move {
-            let declared = headers
-                .get(header::CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<u64>().ok());
-            if declared.is_some_and(|n| n > limit) {
-                return Err(warp::reject::custom(too_large(limit)));
-            }
-            let bytes = read_limited(body, limit).await?;
+            let bytes = read_declared(&headers, body, limit).await?;
             if bytes.is_empty() {
                 return Ok(None);
             }
             check_content_type(&headers)?;
-            serde_json::from_slice::<T>(&bytes).map(Some).map_err(|e| {
-                warp::reject::custom(ApiError::bad_request(
-                    "invalid_json",
-                    format!("the body is not valid JSON for this route: {e}"),
-                ))
-            })
+            parse_json(&bytes).map(Some)
         })
 }
 
+/// The body, refused as 413 when its declared length or what arrives exceeds `limit`.
+async fn read_declared<S, B>(
+    headers: &HeaderMap,
+    body: S,
+    limit: u64,
+) -> Result<BytesMut, Rejection>
+where
+    S: futures::Stream<Item = Result<B, warp::Error>> + Send,
+    B: Buf + Send,
+{
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(warp::reject::custom(too_large(limit)));
+    }
+    read_limited(body, limit).await
+}
+
+/// `bytes` as `T`, or 400 `invalid_json` with the parser's message.
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Rejection> {
+    serde_json::from_slice::<T>(bytes).map_err(|e| {
+        warp::reject::custom(ApiError::bad_request(
+            "invalid_json",
+            format!("the body is not valid JSON for this route: {e}"),
+        ))
+    })
+}
+
+/// A JSON route needs `Content-Type: application/json` (or `+json`): a missing type is
+/// refused too, so a cross-site HTML form (which cannot send a JSON type without a
+/// CORS preflight) never reaches a JSON route.
 fn check_content_type(headers: &HeaderMap) -> Result<(), Rejection> {
     let mime = headers
         .get(header::CONTENT_TYPE)

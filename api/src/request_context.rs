@@ -103,16 +103,17 @@ pub const OTHER_ROUTE: &str = "(other)";
 /// The route template `path` belongs to, or [`OTHER_ROUTE`]: metrics get one series per
 /// route, whatever identifiers or junk a client puts in the path.
 pub fn route_label(path: &str) -> &'static str {
-    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    // Runs on every request: compared segment by segment, without allocating.
+    let segments = || path.split('/').filter(|s| !s.is_empty());
+    let count = segments().count();
     ROUTE_TEMPLATES
         .iter()
         .find(|template| {
-            let parts: Vec<&str> = template.split('/').filter(|s| !s.is_empty()).collect();
-            parts.len() == segments.len()
+            let parts = template.split('/').filter(|s| !s.is_empty());
+            parts.clone().count() == count
                 && parts
-                    .iter()
-                    .zip(&segments)
-                    .all(|(part, segment)| *part == "{id}" || part == segment)
+                    .zip(segments())
+                    .all(|(part, segment)| part == "{id}" || part == segment)
         })
         .copied()
         .unwrap_or(OTHER_ROUTE)

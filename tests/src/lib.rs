@@ -769,18 +769,9 @@ impl TestApp {
     /// Uploads the synthetic palm of `seed` (JPEG, field `image`) with `client`; the
     /// response, whatever its status.
     pub async fn post_palm(&self, client: &reqwest::Client, seed: u64) -> reqwest::Response {
-        use hast_palm::synth::{self, SynthSpec};
-        let palm = synth::generate(&SynthSpec::palm(seed));
-        let form = reqwest::multipart::Form::new().part(
-            "image",
-            reqwest::multipart::Part::bytes(synth::to_jpeg(&palm.image, 90))
-                .file_name("palm.jpg")
-                .mime_str("image/jpeg")
-                .expect("a valid MIME type"),
-        );
         client
             .post(self.url("/api/v1/analyses"))
-            .multipart(form)
+            .multipart(palm_form(seed))
             .send()
             .await
             .expect("POST /api/v1/analyses")
@@ -1203,6 +1194,45 @@ pub fn workspace_binary(name: &str) -> PathBuf {
     dir.join(name)
 }
 
+/// The synthetic palm of `seed` as a JPEG, in a multipart form's `image` field.
+pub fn palm_form(seed: u64) -> reqwest::multipart::Form {
+    use hast_palm::synth::{self, SynthSpec};
+    let palm = synth::generate(&SynthSpec::palm(seed));
+    reqwest::multipart::Form::new().part(
+        "image",
+        reqwest::multipart::Part::bytes(synth::to_jpeg(&palm.image, 90))
+            .file_name("palm.jpg")
+            .mime_str("image/jpeg")
+            .expect("a valid MIME type"),
+    )
+}
+
+/// A workspace binary's command with a clean environment: `PATH`, the database, NATS,
+/// `RUST_LOG=warn`, `extra`, and its stdout shown only with `TEST_LOG`.
+fn service_command(
+    binary: &str,
+    database_url: &str,
+    nats_url: &str,
+    extra: &[(&str, &str)],
+) -> Command {
+    let mut command = Command::new(workspace_binary(binary));
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("DATABASE_URL", database_url)
+        .env("NATS_URL", nats_url)
+        .env("RUST_LOG", "warn")
+        .stdout(if std::env::var_os("TEST_LOG").is_some() {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        });
+    for (k, v) in extra {
+        command.env(k, v);
+    }
+    command
+}
+
 /// A `hast-api` running as a separate process (its memory can be measured on its own).
 #[derive(Debug)]
 pub struct ApiProcess {
@@ -1216,23 +1246,10 @@ impl ApiProcess {
     /// environment, and waits until it answers its health check.
     pub async fn start(database_url: &str, nats_url: &str, env: &[(&str, &str)]) -> Self {
         let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
-        let mut command = Command::new(workspace_binary("hast-api"));
-        command
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("APP_ENV", "development")
-            .env("BIND_ADDR", addr.to_string())
-            .env("DATABASE_URL", database_url)
-            .env("NATS_URL", nats_url)
-            .env("RUST_LOG", "warn")
-            .stdout(if std::env::var_os("TEST_LOG").is_some() {
-                Stdio::inherit()
-            } else {
-                Stdio::null()
-            });
-        for (k, v) in env {
-            command.env(k, v);
-        }
+        let bind = addr.to_string();
+        let mut settings = vec![("APP_ENV", "development"), ("BIND_ADDR", bind.as_str())];
+        settings.extend_from_slice(env);
+        let mut command = service_command("hast-api", database_url, nats_url, &settings);
         let api = Self {
             child: command.spawn().expect("start hast-api"),
             addr,
@@ -1286,22 +1303,10 @@ pub struct WorkerProcess {
 impl WorkerProcess {
     /// Starts `hast-worker` with the given environment, on a free metrics port.
     pub fn start(database_url: &str, nats_url: &str, env: &[(&str, &str)]) -> Self {
-        let mut command = Command::new(workspace_binary("hast-worker"));
-        command
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("DATABASE_URL", database_url)
-            .env("NATS_URL", nats_url)
-            .env("WORKER_METRICS_ADDR", format!("127.0.0.1:{}", free_port()))
-            .env("RUST_LOG", "warn")
-            .stdout(if std::env::var_os("TEST_LOG").is_some() {
-                Stdio::inherit()
-            } else {
-                Stdio::null()
-            });
-        for (k, v) in env {
-            command.env(k, v);
-        }
+        let metrics = format!("127.0.0.1:{}", free_port());
+        let mut settings = vec![("WORKER_METRICS_ADDR", metrics.as_str())];
+        settings.extend_from_slice(env);
+        let mut command = service_command("hast-worker", database_url, nats_url, &settings);
         Self {
             child: command.spawn().expect("start hast-worker"),
         }

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use hast_tests::jobs::{jobs_of_kind, status_store};
-use hast_tests::{spawn_app, test_settings, ApiProcess, NatsServer, TestDatabase};
+use hast_tests::{palm_form, spawn_app, test_settings, ApiProcess, NatsServer, TestDatabase};
 use serde_json::{json, Value};
 
 /// A PNG of `side`×`side` 16-bit RGB pixels, all one colour: a few hundred kilobytes on
@@ -428,19 +428,6 @@ async fn metrics_and_health_details_are_for_the_operator() {
         .unwrap();
     assert_eq!(hidden.status().as_u16(), 404);
     production.stop().await;
-}
-
-/// A JPEG palm photo as a multipart form (field `image`).
-fn palm_form(seed: u64) -> reqwest::multipart::Form {
-    use hast_palm::synth::{self, SynthSpec};
-    let palm = synth::generate(&SynthSpec::palm(seed));
-    reqwest::multipart::Form::new().part(
-        "image",
-        reqwest::multipart::Part::bytes(synth::to_jpeg(&palm.image, 90))
-            .file_name("palm.jpg")
-            .mime_str("image/jpeg")
-            .unwrap(),
-    )
 }
 
 /// The `name=value` of the session cookie a response sets.

@@ -22,7 +22,7 @@ use warp::{Filter, Rejection, Reply};
 
 use crate::accounts;
 use crate::auth::limits::{client_address, LimitsUnavailable};
-use crate::auth::throttle::{Throttle, Verdict};
+use crate::auth::throttle::{Reservation, Throttle, Verdict};
 use crate::auth::{cookie, identity, password, require_user, Identity};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{json_body, optional_json_body, with_state};
@@ -232,6 +232,28 @@ async fn register(
     Ok(signed_in(&state, StatusCode::CREATED, &user, &token))
 }
 
+/// Reserves a failed password check for `email` from `address` before the password is
+/// checked (sign-in and re-authentication share the throttle); a throttled attempt is
+/// logged as `log` and answered 429 with `refusal` and the seconds to wait.
+async fn reserve_attempt(
+    throttle: &Throttle<'_>,
+    email: &str,
+    address: &str,
+    (log, refusal): (&'static str, &'static str),
+) -> ApiResult<Reservation> {
+    match throttle
+        .reserve(email, address)
+        .await
+        .map_err(limits_unavailable)?
+    {
+        Verdict::Go(reservation) => Ok(reservation),
+        Verdict::Wait { seconds, limit } => {
+            tracing::warn!(limit, "{log}");
+            Err(ApiError::too_many_requests(refusal, seconds))
+        }
+    }
+}
+
 fn limits_unavailable(err: LimitsUnavailable) -> ApiError {
     tracing::warn!(error = %err, "rate-limit store unavailable");
     ApiError::unavailable("rate_limit_unavailable", "try again shortly")
@@ -267,20 +289,16 @@ async fn login(
     // Reserve a failure before checking, so parallel guesses cannot all slip past a
     // limit; a successful sign-in gives the reservation back.
     let throttle = Throttle::new(&state.limiter, &state.settings.limits);
-    let reservation = match throttle
-        .reserve(&email, &address)
-        .await
-        .map_err(limits_unavailable)?
-    {
-        Verdict::Go(reservation) => reservation,
-        Verdict::Wait { seconds, limit } => {
-            tracing::warn!(limit, "sign-in refused: too many failures");
-            return Err(ApiError::too_many_requests(
-                "too many failed sign-ins; wait before trying again",
-                seconds,
-            ));
-        }
-    };
+    let reservation = reserve_attempt(
+        &throttle,
+        &email,
+        &address,
+        (
+            "sign-in refused: too many failures",
+            "too many failed sign-ins; wait before trying again",
+        ),
+    )
+    .await?;
     let user = state.db.find_user_by_email(&email).await?;
     let phc = user.as_ref().and_then(|u| u.password_hash.clone());
     let ok = admitted.verify(request.password, phc).await?;
@@ -386,20 +404,16 @@ async fn reauthenticate(
     let email = user.email.clone().unwrap_or_default();
     let admitted = state.hasher.admit()?;
     let throttle = Throttle::new(&state.limiter, &state.settings.limits);
-    let reservation = match throttle
-        .reserve(&email, address)
-        .await
-        .map_err(limits_unavailable)?
-    {
-        Verdict::Go(reservation) => reservation,
-        Verdict::Wait { seconds, limit } => {
-            tracing::warn!(limit, "re-authentication refused: too many failures");
-            return Err(ApiError::too_many_requests(
-                "too many wrong passwords; wait before trying again",
-                seconds,
-            ));
-        }
-    };
+    let reservation = reserve_attempt(
+        &throttle,
+        &email,
+        address,
+        (
+            "re-authentication refused: too many failures",
+            "too many wrong passwords; wait before trying again",
+        ),
+    )
+    .await?;
     if !admitted
         .verify(request.password, user.password_hash.clone())
         .await?
