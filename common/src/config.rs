@@ -14,6 +14,8 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::jobs::WorkerPools;
+
 /// The session secret used when none is configured. Production refuses it.
 pub const DEVELOPMENT_SESSION_SECRET: &str = "hast-development-session-secret-do-not-use";
 
@@ -173,8 +175,9 @@ pub struct Settings {
     pub analyzer: Analyzer,
     /// `OPENAI_*`.
     pub openai: OpenAiSettings,
-    /// `WORKER_CONCURRENCY`: jobs one worker runs at once.
-    pub worker_concurrency: usize,
+    /// `WORKER_KINDS` and `WORKER_CONCURRENCY`: the kinds one worker runs and how many
+    /// jobs of each at once ([`WorkerPools`]).
+    pub worker_pools: WorkerPools,
     /// `WORKER_METRICS_ADDR`: where a worker serves `/healthz` and `/metrics`.
     pub worker_metrics_addr: SocketAddr,
     /// `JOB_MAX_ATTEMPTS`: runs of a job's handler before it fails for good. Only the
@@ -351,7 +354,7 @@ impl Settings {
                 max_concurrency: parse(&get, "OPENAI_MAX_CONCURRENCY", 4usize)?,
                 chat_context_tokens: parse(&get, "CHAT_CONTEXT_TOKENS", 6000usize)?,
             },
-            worker_concurrency: parse(&get, "WORKER_CONCURRENCY", 16usize)?,
+            worker_pools: parse_pools(&get)?,
             worker_metrics_addr: parse(
                 &get,
                 "WORKER_METRICS_ADDR",
@@ -486,7 +489,6 @@ impl Settings {
         };
         positive("DATABASE_POOL_SIZE", self.database_pool_size as u64)?;
         positive("JOBS_REPLICAS", self.jobs_replicas as u64)?;
-        positive("WORKER_CONCURRENCY", self.worker_concurrency as u64)?;
         positive("JOB_MAX_ATTEMPTS", u64::from(self.job_max_attempts))?;
         positive("MAX_UPLOAD_BYTES", self.max_upload_bytes)?;
         positive(
@@ -706,6 +708,26 @@ impl Settings {
     }
 }
 
+/// `WORKER_KINDS` and `WORKER_CONCURRENCY`, sized for this host's cores.
+fn parse_pools(get: &impl Fn(&str) -> Option<String>) -> Result<WorkerPools, ConfigError> {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let kinds = get("WORKER_KINDS");
+    let concurrency = get("WORKER_CONCURRENCY");
+    // Which variable is wrong: the kinds alone, or the counts given for them.
+    WorkerPools::parse(kinds.as_deref(), None, cores).map_err(|e| ConfigError::Invalid {
+        variable: "WORKER_KINDS",
+        value: kinds.clone().unwrap_or_default(),
+        reason: e.to_string(),
+    })?;
+    WorkerPools::parse(kinds.as_deref(), concurrency.as_deref(), cores).map_err(|e| {
+        ConfigError::Invalid {
+            variable: "WORKER_CONCURRENCY",
+            value: concurrency.clone().unwrap_or_default(),
+            reason: e.to_string(),
+        }
+    })
+}
+
 fn parse<T: FromStr>(
     get: &impl Fn(&str) -> Option<String>,
     variable: &'static str,
@@ -831,7 +853,8 @@ mod tests {
             ("BIND_ADDR", "0.0.0.0:9000"),
             ("JOB_ACK_WAIT", "45s"),
             ("SESSION_TTL", "2h"),
-            ("WORKER_CONCURRENCY", "3"),
+            ("WORKER_KINDS", "echo,analysis"),
+            ("WORKER_CONCURRENCY", "3,analysis=1"),
             ("CORS_ALLOWED_ORIGINS", "http://a.test, https://b.test/"),
             ("COOKIE_SECURE", "true"),
             ("ANALYZER", "openai"),
@@ -840,7 +863,10 @@ mod tests {
         assert_eq!(s.bind_addr.port(), 9000);
         assert_eq!(s.job_ack_wait, Duration::from_secs(45));
         assert_eq!(s.session_ttl, Duration::from_secs(7200));
-        assert_eq!(s.worker_concurrency, 3);
+        assert_eq!(
+            s.worker_pools.iter().collect::<Vec<_>>(),
+            [("analysis", 1), ("echo", 3)]
+        );
         assert_eq!(
             s.cors_allowed_origins,
             vec!["http://a.test".to_owned(), "https://b.test".to_owned()]
@@ -879,7 +905,12 @@ mod tests {
         let err = settings(&[("JOB_ACK_WAIT", "soon")]).unwrap_err();
         assert!(err.to_string().starts_with("JOB_ACK_WAIT"), "{err}");
         let err = settings(&[("WORKER_CONCURRENCY", "0")]).unwrap_err();
-        assert!(err.to_string().contains("WORKER_CONCURRENCY"), "{err}");
+        assert!(err.to_string().starts_with("WORKER_CONCURRENCY"), "{err}");
+        let err = settings(&[("WORKER_KINDS", "echo,palmistry")]).unwrap_err();
+        assert!(err.to_string().starts_with("WORKER_KINDS"), "{err}");
+        let err =
+            settings(&[("WORKER_KINDS", "echo"), ("WORKER_CONCURRENCY", "chat=4")]).unwrap_err();
+        assert!(err.to_string().starts_with("WORKER_CONCURRENCY"), "{err}");
         let err = settings(&[("DATABASE_URL", "mysql://x")]).unwrap_err();
         assert!(err.to_string().starts_with("DATABASE_URL"), "{err}");
         let err = settings(&[("COOKIE_SECURE", "maybe")]).unwrap_err();

@@ -14,8 +14,11 @@ pub struct WorkerHeartbeat {
     pub id: String,
     pub host: String,
     pub pid: u32,
-    /// Job kinds this worker pulls.
+    /// Job kinds this worker pulls (`WORKER_KINDS`).
     pub kinds: Vec<String>,
+    /// Each kind's slots: how many of its jobs this worker runs at once.
+    #[serde(default)]
+    pub concurrency: std::collections::BTreeMap<String, usize>,
     /// Jobs running right now.
     pub in_flight: usize,
     /// Each kind's consumer `ack_wait` in milliseconds, as this worker last read it from

@@ -1233,6 +1233,18 @@ fn service_command(
     command
 }
 
+/// A memory figure of process `pid` from `/proc/<pid>/status` (`VmRSS`, `VmHWM`), in bytes.
+pub fn memory_of(pid: u32, field: &str) -> u64 {
+    let status =
+        std::fs::read_to_string(format!("/proc/{pid}/status")).expect("the process's /proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map(|kb| kb * 1024)
+        .unwrap_or_else(|| panic!("{field} in /proc/{pid}/status"))
+}
+
 /// A `hast-api` running as a separate process (its memory can be measured on its own).
 #[derive(Debug)]
 pub struct ApiProcess {
@@ -1271,14 +1283,7 @@ impl ApiProcess {
 
     /// The process's peak resident memory so far (`VmHWM`), in bytes.
     pub fn peak_rss(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .expect("the API process's /proc status");
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            .map(|kb| kb * 1024)
-            .expect("VmHWM in /proc/<pid>/status")
+        memory_of(self.child.id(), "VmHWM")
     }
 
     /// Whether the process is still running.

@@ -269,11 +269,15 @@ async fn the_chat_job_answers_once_per_job_from_the_reading(backend: Backend) {
     assert_about_the_heart_line(&messages[3].content, &reading);
 
     // The same job delivered again: the handler runs again, nothing new is stored.
-    let handlers = hast_worker::jobs::register_all(
-        Arc::new(hast_palm::Engine::with_model(None)),
-        None,
-        hast_worker::jobs::echo::Echo::default(),
-    );
+    let handlers = hast_worker::jobs::register(
+        ["chat"],
+        hast_worker::jobs::Parts {
+            engine: || Ok(Arc::new(hast_palm::Engine::with_model(None))),
+            ai: None,
+            echo: hast_worker::jobs::echo::Echo::default(),
+        },
+    )
+    .unwrap();
     let client = async_nats::connect(stack.nats.url()).await.unwrap();
     let js = async_nats::jetstream::new(client.clone());
     let ctx = hast_worker::jobs::JobContext {
@@ -286,7 +290,7 @@ async fn the_chat_job_answers_once_per_job_from_the_reading(backend: Backend) {
         statuses: statuses.clone(),
         images: js.get_object_store("images").await.unwrap(),
         identity: Arc::new(hast_worker::heartbeat::WorkerIdentity::new(
-            vec![],
+            &hast_common::jobs::WorkerPools::parse(Some("chat"), None, 1).unwrap(),
             std::time::Duration::from_secs(30),
         )),
         cancel: hast_worker::jobs::CancelFlag::default(),

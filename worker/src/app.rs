@@ -21,7 +21,7 @@ use tokio::sync::watch;
 
 use crate::ai::{Ai, NatsGate};
 use crate::heartbeat::{self, WorkerIdentity};
-use crate::jobs::{check_registry, register_all};
+use crate::jobs::{check_registry, register, Parts};
 use crate::metrics_server;
 use crate::runner::{Runner, Signals};
 use hast_common::jobs::StatusStore;
@@ -68,7 +68,6 @@ pub struct Worker {
 impl Worker {
     /// Connects to everything and binds `WORKER_METRICS_ADDR`.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        let engine = hast_palm::Engine::shared()?;
         let db = Database::connect(settings.database_url.expose(), settings.database_pool_size)?;
         db.run_migrations().await?;
         let nats =
@@ -79,7 +78,7 @@ impl Worker {
         )
         .await?;
         let identity = Arc::new(WorkerIdentity::new(
-            kind_names().iter().map(|k| (*k).to_owned()).collect(),
+            &settings.worker_pools,
             settings.job_ack_wait,
         ));
         let ai = match settings.analyzer {
@@ -99,8 +98,14 @@ impl Worker {
                 .map_err(|e| StartupError::Registry(format!("ECHO_EXECUTION_LOG: {e}")))?,
             None => crate::jobs::echo::Echo::default(),
         };
-        let registry = register_all(engine, ai, echo);
-        check_registry(&registry).map_err(StartupError::Registry)?;
+        // The palm engine's model is loaded only by a worker that runs analyses.
+        let parts = Parts {
+            engine: hast_palm::Engine::shared,
+            ai,
+            echo,
+        };
+        let registry = register(settings.worker_pools.kinds(), parts)?;
+        check_registry(&registry, settings.worker_pools.kinds()).map_err(StartupError::Registry)?;
         let bind = |source| StartupError::Bind {
             addr: settings.worker_metrics_addr,
             source,
@@ -113,6 +118,7 @@ impl Worker {
             db.backend = ?db.backend(),
             nats.url = %settings.nats_url_redacted(),
             analyzer = ?settings.analyzer,
+            kinds = ?settings.worker_pools.iter().collect::<Vec<_>>(),
             "hast-worker ready"
         );
         Ok(Self {
@@ -134,7 +140,6 @@ impl Worker {
     /// Runs jobs until `shutdown` resolves, then stops cleanly: no more fetching,
     /// running jobs get `SHUTDOWN_GRACE` to finish, the rest are handed back.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) {
-        let concurrency = self.settings.worker_concurrency;
         let runner = Arc::new(Runner::new(
             self.settings.clone(),
             self.db.clone(),
@@ -190,18 +195,15 @@ impl Worker {
             Ok(Err(err)) => tracing::error!(error = %err, "job loop failed"),
             Err(err) => tracing::error!(error = %err, "job loop ended abnormally"),
         }
-        let all_slots = u32::try_from(concurrency).unwrap_or(u32::MAX);
         let grace = self.settings.shutdown_grace;
-        let drained = tokio::time::timeout(grace, runner.slots.acquire_many(all_slots)).await;
+        let drained = tokio::time::timeout(grace, runner.wait_idle()).await;
         if drained.is_err() {
             tracing::warn!(
                 grace_s = grace.as_secs(),
                 "jobs still running after the grace period; handing them back"
             );
             let _ = abandon_tx.send(true);
-            let _ =
-                tokio::time::timeout(Duration::from_secs(5), runner.slots.acquire_many(all_slots))
-                    .await;
+            let _ = tokio::time::timeout(Duration::from_secs(5), runner.wait_idle()).await;
         }
         for task in [heartbeats, metrics, reconciler] {
             if let Err(err) = task.await {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use async_nats::jetstream::kv;
 use chrono::Utc;
+use hast_common::jobs::WorkerPools;
 use hast_common::nats::bootstrap::WORKER_HEARTBEAT_INTERVAL;
 use hast_common::workers::WorkerHeartbeat;
 use tokio::sync::watch;
@@ -18,6 +19,8 @@ pub struct WorkerIdentity {
     pub host: String,
     pub pid: u32,
     pub kinds: Vec<String>,
+    /// Each kind's slots (`WORKER_CONCURRENCY`).
+    pub concurrency: BTreeMap<String, usize>,
     pub started_at: chrono::DateTime<Utc>,
     /// Jobs running now; the job loop updates it.
     pub in_flight: AtomicUsize,
@@ -27,11 +30,13 @@ pub struct WorkerIdentity {
 }
 
 impl WorkerIdentity {
-    /// A new identity for this process, serving `kinds` with `ack_wait` (its
-    /// `JOB_ACK_WAIT`) until the consumers' own is read.
-    pub fn new(kinds: Vec<String>, ack_wait: std::time::Duration) -> Self {
+    /// A new identity for this process, serving the kinds of `pools` with `ack_wait`
+    /// (its `JOB_ACK_WAIT`) until the consumers' own is read.
+    pub fn new(pools: &WorkerPools, ack_wait: std::time::Duration) -> Self {
         let ms = u64::try_from(ack_wait.as_millis()).unwrap_or(u64::MAX);
+        let kinds: Vec<String> = pools.kinds().map(str::to_owned).collect();
         Self {
+            concurrency: pools.iter().map(|(k, n)| (k.to_owned(), n)).collect(),
             ack_waits: kinds
                 .iter()
                 .map(|kind| (kind.clone(), AtomicU64::new(ms)))
@@ -52,6 +57,7 @@ impl WorkerIdentity {
             host: self.host.clone(),
             pid: self.pid,
             kinds: self.kinds.clone(),
+            concurrency: self.concurrency.clone(),
             in_flight: self.in_flight.load(Ordering::Relaxed),
             ack_wait_ms: self
                 .ack_waits

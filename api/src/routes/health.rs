@@ -2,14 +2,17 @@
 //!
 //! `GET /healthz` touches nothing (container liveness). `GET /api/v1/health` checks
 //! every dependency concurrently, each within [`CHECK_TIMEOUT`]: the database, the NATS
-//! connection, the `JOBS` stream, the `job_status` KV bucket and the live workers.
+//! connection, the `JOBS` stream, the `job_status` KV bucket and the live workers (every
+//! kind the deployment uses needs at least one).
 //! It answers 200 `ok`, or 503 `degraded` with the failing checks named in `failing`.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use async_nats::connection::State;
+use hast_common::jobs::KINDS;
 use hast_common::nats::names::JOBS_STREAM;
-use hast_common::workers::live_workers;
+use hast_common::workers::{live_workers, WorkerHeartbeat};
 use serde::Serialize;
 use serde_json::{json, Value};
 use warp::http::StatusCode;
@@ -69,6 +72,27 @@ where
     }
 }
 
+/// The live workers per kind, and the kinds this deployment uses that no live worker
+/// runs (`missing`). A development-only kind is not needed outside development.
+fn worker_coverage(workers: &[WorkerHeartbeat], development: bool) -> Value {
+    let mut per_kind: BTreeMap<&str, usize> = KINDS
+        .iter()
+        .filter(|k| development || !k.development_only)
+        .map(|k| (k.name, 0))
+        .collect();
+    for kind in workers.iter().flat_map(|w| w.kinds.iter()) {
+        if let Some(count) = per_kind.get_mut(kind.as_str()) {
+            *count += 1;
+        }
+    }
+    let missing: Vec<&str> = per_kind
+        .iter()
+        .filter(|(_, n)| **n == 0)
+        .map(|(k, _)| *k)
+        .collect();
+    json!({"count": workers.len(), "kinds": per_kind, "missing": missing})
+}
+
 async fn health(state: AppState, headers: warp::http::HeaderMap) -> warp::reply::Response {
     let details = crate::auth::operator::access(&state.settings, &headers)
         == crate::auth::operator::OperatorAccess::Full;
@@ -94,22 +118,32 @@ async fn health(state: AppState, headers: warp::http::HeaderMap) -> warp::reply:
         timed(topology.job_status.status(), |status| json!({
             "bucket": status.bucket(), "keys": status.values()
         })),
-        timed(
-            live_workers(&topology.workers),
-            |list| json!({"count": list.len()})
-        ),
+        timed(live_workers(&topology.workers), |list| {
+            worker_coverage(&list, state.settings.is_development())
+        }),
     );
-    // No live worker means accepted jobs would wait forever: the service is degraded.
+    // A kind without a live worker means its accepted jobs would wait forever: the
+    // service is degraded.
     let workers = match workers {
         Check {
             status: "ok",
             latency_ms,
-            detail,
-        } if detail["count"] == 0 => Check {
-            status: "error",
-            latency_ms,
-            detail: json!({"count": 0, "error": "no live workers"}),
-        },
+            mut detail,
+        } if detail["missing"].as_array().is_some_and(|m| !m.is_empty()) => {
+            let missing: Vec<&str> = detail["missing"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            let error = format!("no live worker runs {}", missing.join(", "));
+            detail["error"] = json!(error);
+            Check {
+                status: "error",
+                latency_ms,
+                detail,
+            }
+        }
         other => other,
     };
     let checks = [

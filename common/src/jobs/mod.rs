@@ -10,6 +10,7 @@ pub mod dlq;
 pub mod envelope;
 pub mod kinds;
 pub mod owner_index;
+pub mod pools;
 pub mod status;
 pub mod store;
 pub mod submit;
@@ -20,6 +21,7 @@ use serde_json::Value;
 
 pub use envelope::JobEnvelope;
 pub use owner_index::{owner_token, OwnerIndex};
+pub use pools::{Concurrency, WorkerPools};
 pub use status::{JobFailure, JobState, JobStatus};
 pub use store::{StatusError, StatusStore};
 pub use submit::{NewJob, SubmitError, Submitted, Submitter};
@@ -37,6 +39,8 @@ pub struct KindSpec {
     pub development_only: bool,
     /// Deadline of one attempt.
     pub timeout: Duration,
+    /// How many a worker runs at once unless `WORKER_CONCURRENCY` says otherwise.
+    pub concurrency: Concurrency,
     /// Checks a payload; the message says what is wrong.
     pub validate: fn(&Value) -> Result<(), String>,
 }
@@ -48,6 +52,7 @@ pub const KINDS: &[KindSpec] = &[
         public: false,
         development_only: false,
         timeout: Duration::from_secs(120),
+        concurrency: Concurrency::PerCore(1),
         validate: kinds::analysis::validate,
     },
     KindSpec {
@@ -55,6 +60,7 @@ pub const KINDS: &[KindSpec] = &[
         public: false,
         development_only: false,
         timeout: Duration::from_secs(120),
+        concurrency: Concurrency::Fixed(64),
         validate: kinds::chat::validate,
     },
     KindSpec {
@@ -62,6 +68,7 @@ pub const KINDS: &[KindSpec] = &[
         public: true,
         development_only: true,
         timeout: Duration::from_secs(90),
+        concurrency: Concurrency::Fixed(256),
         validate: kinds::echo::validate,
     },
     KindSpec {
@@ -69,6 +76,7 @@ pub const KINDS: &[KindSpec] = &[
         public: false,
         development_only: false,
         timeout: Duration::from_secs(10),
+        concurrency: Concurrency::Fixed(16),
         validate: kinds::object_payload,
     },
     KindSpec {
@@ -76,6 +84,7 @@ pub const KINDS: &[KindSpec] = &[
         public: false,
         development_only: false,
         timeout: Duration::from_secs(30),
+        concurrency: Concurrency::PerCore(2),
         validate: kinds::thumbnail::validate,
     },
 ];

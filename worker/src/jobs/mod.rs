@@ -1,4 +1,4 @@
-//! Job handlers: one file per kind, one registration list ([`register_all`]).
+//! Job handlers: one file per kind, one registration list ([`register`]).
 //!
 //! A handler gets the payload and a [`JobContext`] and returns the result JSON or a
 //! [`JobError`] that says whether trying again could help. Delivery is at-least-once,
@@ -184,34 +184,74 @@ impl std::fmt::Debug for dyn Handler {
 /// Every handler, by kind.
 pub type Registry = HashMap<&'static str, Arc<dyn Handler>>;
 
-/// The one registration list. `engine` reads palms (built once per process); `ai` is
+/// What handlers are built from. `engine` builds the palm engine (loading its model
+/// takes memory and time, so it is called only when `analysis` is registered); `ai` is
 /// the model client when `ANALYZER=openai` (else readings and answers are offline).
-pub fn register_all(
-    engine: Arc<hast_palm::Engine>,
-    ai: Option<Arc<crate::ai::Ai>>,
-    echo: echo::Echo,
-) -> Registry {
-    let handlers: Vec<Arc<dyn Handler>> = vec![
-        Arc::new(echo),
-        Arc::new(health::Health),
-        Arc::new(analysis::Analysis::new(engine, ai.clone())),
-        Arc::new(thumbnail::Thumbnail),
-        Arc::new(chat::Chat::new(ai)),
-    ];
-    handlers.into_iter().map(|h| (h.kind(), h)).collect()
+pub struct Parts<E> {
+    pub engine: E,
+    pub ai: Option<Arc<crate::ai::Ai>>,
+    pub echo: echo::Echo,
 }
 
-/// Checks that the registry covers exactly the kinds in `hast_common::jobs::KINDS`.
-pub fn check_registry(registry: &Registry) -> Result<(), String> {
-    let mut declared = hast_common::jobs::kind_names();
+impl<E> std::fmt::Debug for Parts<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Parts")
+            .field("ai", &self.ai.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The one registration list: the handlers of `kinds`. A name without a handler is
+/// left out, which [`check_registry`] then reports.
+pub fn register<E>(
+    kinds: impl IntoIterator<Item = &'static str>,
+    parts: Parts<E>,
+) -> Result<Registry, hast_palm::EngineError>
+where
+    E: FnOnce() -> Result<Arc<hast_palm::Engine>, hast_palm::EngineError>,
+{
+    let Parts { engine, ai, echo } = parts;
+    let mut engine = Some(engine);
+    let mut echo = Some(echo);
+    let mut registry = Registry::new();
+    for kind in kinds {
+        use hast_common::jobs::kinds;
+        let handler: Arc<dyn Handler> = match kind {
+            kinds::echo::KIND => match echo.take() {
+                Some(echo) => Arc::new(echo),
+                None => continue,
+            },
+            kinds::health::KIND => Arc::new(health::Health),
+            kinds::analysis::KIND => match engine.take() {
+                Some(build) => Arc::new(analysis::Analysis::new(build()?, ai.clone())),
+                None => continue,
+            },
+            kinds::thumbnail::KIND => Arc::new(thumbnail::Thumbnail),
+            kinds::chat::KIND => Arc::new(chat::Chat::new(ai.clone())),
+            _ => continue,
+        };
+        registry.insert(handler.kind(), handler);
+    }
+    Ok(registry)
+}
+
+/// Checks that the registry has a handler for exactly `kinds`, each under its own name.
+pub fn check_registry<'a>(
+    registry: &Registry,
+    kinds: impl IntoIterator<Item = &'a str>,
+) -> Result<(), String> {
+    let mut wanted: Vec<&str> = kinds.into_iter().collect();
     let mut registered: Vec<&str> = registry.keys().copied().collect();
-    declared.sort_unstable();
+    wanted.sort_unstable();
     registered.sort_unstable();
-    if declared == registered {
+    let misnamed = registry
+        .iter()
+        .find(|(name, handler)| **name != handler.kind());
+    if wanted == registered && misnamed.is_none() {
         Ok(())
     } else {
         Err(format!(
-            "job kinds declared {declared:?} but handlers registered for {registered:?}"
+            "job kinds wanted {wanted:?} but handlers registered for {registered:?}"
         ))
     }
 }
@@ -220,9 +260,33 @@ pub fn check_registry(registry: &Registry) -> Result<(), String> {
 mod tests {
     use super::*;
 
+    fn parts(
+        engine_built: &std::cell::Cell<bool>,
+    ) -> Parts<impl FnOnce() -> Result<Arc<hast_palm::Engine>, hast_palm::EngineError> + '_> {
+        Parts {
+            engine: move || {
+                engine_built.set(true);
+                Ok(Arc::new(hast_palm::Engine::with_model(None)))
+            },
+            ai: None,
+            echo: echo::Echo::default(),
+        }
+    }
+
     #[test]
     fn every_declared_kind_has_exactly_one_handler() {
-        let engine = std::sync::Arc::new(hast_palm::Engine::with_model(None));
-        check_registry(&register_all(engine, None, echo::Echo::default())).unwrap();
+        let built = std::cell::Cell::new(false);
+        let kinds = hast_common::jobs::kind_names();
+        let registry = register(kinds.iter().copied(), parts(&built)).unwrap();
+        check_registry(&registry, kinds).unwrap();
+        assert!(built.get());
+    }
+
+    #[test]
+    fn a_worker_without_analysis_never_builds_the_palm_engine() {
+        let built = std::cell::Cell::new(false);
+        let registry = register(["echo", "chat", "thumbnail"], parts(&built)).unwrap();
+        check_registry(&registry, ["chat", "echo", "thumbnail"]).unwrap();
+        assert!(!built.get(), "the engine (and its model) was built");
     }
 }

@@ -1,9 +1,11 @@
 //! The job loop: pull, claim, run, settle.
 //!
-//! One pull loop per kind shares the worker's slots ([`Semaphore`] with
-//! `WORKER_CONCURRENCY` permits). A loop first waits for one free slot, takes any other
-//! free ones, and fetches at most that many messages, so a worker never holds more
-//! messages than it can run. Each message is processed in its own task:
+//! One pull loop per kind this worker runs (`WORKER_KINDS`), each with its own slots
+//! ([`Semaphore`] with the kind's `WORKER_CONCURRENCY` permits), so light kinds never
+//! wait behind heavy ones and a CPU-bound kind never outnumbers its slots. A loop first
+//! waits for one free slot, takes any other free ones, and fetches at most that many
+//! messages, so a worker never holds more messages than it can run. Each message is
+//! processed in its own task:
 //!
 //! 1. **claim** ([`claim`]): a redelivered job whose outcome is already stored is settled
 //!    from that row without running again (a stored result wins). Otherwise the job's
@@ -29,7 +31,7 @@ mod claim;
 pub(crate) mod patience;
 pub(crate) mod settle;
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -72,8 +74,8 @@ pub struct Runner {
     /// Group-commit writer for results.
     pub results: ResultWriter,
     pub identity: Arc<WorkerIdentity>,
-    /// Free job slots.
-    pub slots: Arc<Semaphore>,
+    /// Free job slots, per kind.
+    slots: BTreeMap<&'static str, Pool>,
     /// The `workers` bucket: whether another worker is alive.
     workers: async_nats::jetstream::kv::Store,
     /// Ids of the jobs this worker is processing now.
@@ -116,7 +118,8 @@ impl Delivery {
 }
 
 impl Runner {
-    /// A runner over these parts, with one slot per `WORKER_CONCURRENCY`.
+    /// A runner over these parts, with one pool of slots per kind in `registry`, sized
+    /// by `WORKER_CONCURRENCY` (a kind without a size gets one slot).
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         settings: Arc<Settings>,
@@ -130,7 +133,20 @@ impl Runner {
         workers: async_nats::jetstream::kv::Store,
     ) -> Self {
         Self {
-            slots: Arc::new(Semaphore::new(settings.worker_concurrency)),
+            slots: registry
+                .keys()
+                .map(|kind| {
+                    let size = settings.worker_pools.slots(kind).unwrap_or(1);
+                    metrics::gauge!("hast_worker_slots", "kind" => *kind).set(size as f64);
+                    (
+                        *kind,
+                        Pool {
+                            free: Arc::new(Semaphore::new(size)),
+                            size,
+                        },
+                    )
+                })
+                .collect(),
             results: ResultWriter::start(db.clone()),
             settings,
             db,
@@ -143,6 +159,16 @@ impl Runner {
             workers,
             in_hand: std::sync::Mutex::new(HashSet::new()),
         }
+    }
+
+    /// Waits until no job holds a slot of any pool. Call it once the loops have
+    /// stopped (nothing takes a slot any more).
+    pub async fn wait_idle(&self) {
+        futures::future::join_all(self.slots.values().map(|pool| async move {
+            let all = u32::try_from(pool.size).unwrap_or(u32::MAX);
+            let _ = pool.free.acquire_many(all).await;
+        }))
+        .await;
     }
 
     /// How often a running job of `kind` sends `Progress`: a third of the shorter of
@@ -205,6 +231,9 @@ impl Runner {
         signals: Signals,
     ) {
         let mut stop = signals.stop.clone();
+        let Some(slots) = self.slots.get(kind).map(|pool| pool.free.clone()) else {
+            return;
+        };
         let mut draining = false;
         self.refresh_ack_wait(kind, &mut consumer).await;
         let mut refreshed = Instant::now();
@@ -217,7 +246,7 @@ impl Runner {
                 refreshed = Instant::now();
             }
             let first = tokio::select! {
-                permit = self.slots.clone().acquire_owned() => match permit {
+                permit = slots.clone().acquire_owned() => match permit {
                     Ok(p) => p,
                     Err(_) => break,
                 },
@@ -226,7 +255,7 @@ impl Runner {
             let mut permits = vec![first];
             if draining {
                 while permits.len() < MAX_BATCH {
-                    match self.slots.clone().try_acquire_owned() {
+                    match slots.clone().try_acquire_owned() {
                         Ok(p) => permits.push(p),
                         Err(_) => break,
                     }
@@ -351,6 +380,8 @@ impl Runner {
         self.identity
             .in_flight
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let running = metrics::gauge!("hast_jobs_running", "kind" => kind);
+        running.increment(1.0);
         // Held here until the message is settled (the handler's work holds clones).
         let slot = Arc::new(permit);
         // Boxed: the state machine is large; keep it off the runtime thread's stack.
@@ -361,6 +392,7 @@ impl Runner {
         )
         .await;
         drop(slot);
+        running.decrement(1.0);
         self.identity
             .in_flight
             .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
@@ -492,6 +524,13 @@ impl Runner {
             }
         }
     }
+}
+
+/// One kind's slots.
+#[derive(Debug)]
+struct Pool {
+    free: Arc<Semaphore>,
+    size: usize,
 }
 
 /// Marks a job as being processed by this worker for as long as it lives.
