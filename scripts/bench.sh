@@ -6,6 +6,16 @@
 #   BENCH_NATS=cluster scripts/bench.sh sqlite   # 3 local nats-servers, JOBS_REPLICAS=3
 #   BENCH_BIN=/tmp/bin-before scripts/bench.sh sqlite  # binaries copied from another build
 #                                                     # (no build; for before/after runs)
+#   BENCH_PHOTOS=0 scripts/bench.sh sqlite       # skip the analysis phase
+#
+# The services run with the product's defaults (WORKER_CONCURRENCY per kind, as
+# shipped); BENCH_WORKER_CONCURRENCY overrides it. The echo worker is the non-analysis
+# pool of compose (WORKER_KINDS=chat,echo,health,thumbnail), so its idle RSS is that of
+# a worker without the palm model. Two settings are not defaults: JOBS_PER_HOUR=0 and
+# UPLOADS_PER_HOUR=1000000, per-user quotas that would stop one benchmark user.
+#
+# Then, for the first backend, the analysis phase: BENCH_PHOTOS (40) synthetic palms
+# uploaded through one analysis worker process (WORKER_KINDS=analysis), then through two.
 #
 # Starts its own nats-server (temporary store; with BENCH_NATS=cluster, three routed
 # into one JetStream cluster, and every stream and bucket replicated three times)
@@ -22,7 +32,9 @@ cd "$HAST_ROOT"
 JOBS="${BENCH_JOBS:-20000}"
 CONCURRENCY="${BENCH_CONCURRENCY:-64}"
 SERIAL="${BENCH_SERIAL:-1000}"
-WORKER_CONCURRENCY="${BENCH_WORKER_CONCURRENCY:-256}"
+WORKER_CONCURRENCY="${BENCH_WORKER_CONCURRENCY:-}"
+WORKER_KINDS="${BENCH_WORKER_KINDS:-chat,echo,health,thumbnail}"
+PHOTOS="${BENCH_PHOTOS:-40}"
 NATS_MODE="${BENCH_NATS:-single}"
 BACKENDS=("$@")
 ((${#BACKENDS[@]})) || BACKENDS=(sqlite postgres)
@@ -107,12 +119,14 @@ for backend in "${BACKENDS[@]}"; do
     METRICS_PORT="$(free_port)"
     # A fresh stream per backend, so the runs do not share a backlog.
     curl -fsS "http://127.0.0.1:${NATS_MONS[0]}/healthz" >/dev/null
-    BIND_ADDR="127.0.0.1:$API_PORT" JOBS_PER_HOUR=0 RUST_LOG=warn "$BIN"/hast-api >"$WORK/api-$backend.log" 2>&1 &
+    BIND_ADDR="127.0.0.1:$API_PORT" JOBS_PER_HOUR=0 UPLOADS_PER_HOUR=1000000 RUST_LOG=warn \
+        "$BIN"/hast-api >"$WORK/api-$backend.log" 2>&1 &
     API_PID="$!"
     PIDS+=("$API_PID")
     wait_http "http://127.0.0.1:$API_PORT/healthz"
-    WORKER_CONCURRENCY="$WORKER_CONCURRENCY" WORKER_METRICS_ADDR="127.0.0.1:$METRICS_PORT" RUST_LOG=warn \
-        "$BIN"/hast-worker >"$WORK/worker-$backend.log" 2>&1 &
+    ( [[ -n "$WORKER_CONCURRENCY" ]] && export WORKER_CONCURRENCY
+      WORKER_KINDS="$WORKER_KINDS" WORKER_METRICS_ADDR="127.0.0.1:$METRICS_PORT" RUST_LOG=warn \
+        exec "$BIN"/hast-worker >"$WORK/worker-$backend.log" 2>&1 ) &
     WORKER_PID="$!"
     PIDS+=("$WORKER_PID")
     wait_http "http://127.0.0.1:$METRICS_PORT/healthz"
@@ -127,8 +141,25 @@ for backend in "${BACKENDS[@]}"; do
     CPU="{\"nats_server\":$(sub "$(nats_cpu_s)" "$NATS_CPU0"),\"api\":$(sub "$(cpu_s "$API_PID")" "$API_CPU0"),\"worker\":$(sub "$(cpu_s "$WORKER_PID")" "$WORKER_CPU0")}"
     API_AFTER="$(rss_mb "$API_PID")"
     WORKER_AFTER="$(rss_mb "$WORKER_PID")"
-    echo "{\"nats\":\"$NATS_MODE\",\"backend\":\"$backend\",\"worker_concurrency\":$WORKER_CONCURRENCY,\"rss_mb\":{\"api_idle\":$API_IDLE,\"worker_idle\":$WORKER_IDLE,\"api_after\":$API_AFTER,\"worker_after\":$WORKER_AFTER},\"cpu_seconds\":$CPU,\"bench\":$REPORT}"
+    echo "{\"nats\":\"$NATS_MODE\",\"backend\":\"$backend\",\"worker_kinds\":\"$WORKER_KINDS\",\"worker_concurrency\":\"${WORKER_CONCURRENCY:-default}\",\"rss_mb\":{\"api_idle\":$API_IDLE,\"worker_idle\":$WORKER_IDLE,\"api_after\":$API_AFTER,\"worker_after\":$WORKER_AFTER},\"cpu_seconds\":$CPU,\"bench\":$REPORT}"
     hast_log "$backend: idle RSS api ${API_IDLE} MB, worker ${WORKER_IDLE} MB; after load api ${API_AFTER} MB, worker ${WORKER_AFTER} MB"
+    if ((PHOTOS > 0)) && [[ "$backend" == "${BACKENDS[0]}" ]]; then
+        ANALYSIS_PIDS=()
+        for n in 1 2; do
+            port="$(free_port)"
+            WORKER_KINDS=analysis WORKER_METRICS_ADDR="127.0.0.1:$port" RUST_LOG=warn \
+                "$BIN"/hast-worker >"$WORK/worker-analysis-$n.log" 2>&1 &
+            ANALYSIS_PIDS+=("$!")
+            PIDS+=("$!")
+            wait_http "http://127.0.0.1:$port/healthz"
+            hast_section "$backend: $PHOTOS photos through $n analysis worker(s)"
+            PHOTO_REPORT="$("$BIN"/hast-bench --api "http://127.0.0.1:$API_PORT" --nats "${NATS_URLS[0]}" \
+                --photos "$PHOTOS" --concurrency 8)"
+            echo "{\"nats\":\"$NATS_MODE\",\"backend\":\"$backend\",\"analysis_workers\":$n,\"analysis_rss_mb\":$(rss_mb "${ANALYSIS_PIDS[0]}"),\"bench\":$PHOTO_REPORT}"
+        done
+        kill -TERM "${ANALYSIS_PIDS[@]}"
+        wait "${ANALYSIS_PIDS[@]}" 2>/dev/null || true
+    fi
     kill -TERM "$API_PID" "$WORKER_PID"
     wait "$API_PID" "$WORKER_PID" 2>/dev/null || true
 done

@@ -6,6 +6,10 @@
 //! 1. load: `--jobs` jobs submitted by `--concurrency` tasks;
 //! 2. serial: `--serial` jobs, each submitted only after the previous one completed.
 //!
+//! With `--photos N` it instead uploads N synthetic palm photos (JPEG, made before the
+//! clock starts) from `--concurrency` tasks and times them until every analysis job has
+//! completed: photos per second through the analysis workers.
+//!
 //! It prints a JSON report (and a readable summary on stderr), including the CPU the
 //! load generator itself used, so it can be shown not to be the bottleneck.
 
@@ -38,6 +42,9 @@ struct Args {
     /// Jobs in the serial phase.
     #[arg(long, default_value_t = 500)]
     serial: usize,
+    /// Upload this many synthetic palms and time their analyses instead of echo jobs.
+    #[arg(long)]
+    photos: Option<usize>,
     /// Give up waiting for completions after this many seconds.
     #[arg(long, default_value_t = 300)]
     timeout_s: u64,
@@ -172,6 +179,60 @@ async fn bench_account(api: &str) -> anyhow::Result<String> {
         .ok_or_else(|| anyhow::anyhow!("no token in the register answer"))
 }
 
+/// Uploads `photos` synthetic palms and waits for their analyses: photos per second.
+async fn analyses(
+    args: &Args,
+    client: &reqwest::Client,
+    completions: &Completions,
+    photos: usize,
+    deadline: Instant,
+) -> anyhow::Result<serde_json::Value> {
+    use hast_palm::synth::{generate, to_jpeg, SynthSpec};
+    let url = format!("{}/api/v1/analyses", args.api.trim_end_matches('/'));
+    let jpegs: Vec<Vec<u8>> = (0..photos)
+        .map(|n| to_jpeg(&generate(&SynthSpec::palm(n as u64)).image, 90))
+        .collect();
+    let jpegs = Arc::new(jpegs);
+    let started = Instant::now();
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..args.concurrency.min(photos).max(1) {
+        let (client, url, next, jpegs) = (client.clone(), url.clone(), next.clone(), jpegs.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut ids = Vec::new();
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                let Some(jpeg) = jpegs.get(n) else { break };
+                let part = reqwest::multipart::Part::bytes(jpeg.clone())
+                    .file_name("palm.jpg")
+                    .mime_str("image/jpeg")?;
+                let form = reqwest::multipart::Form::new().part("image", part);
+                let response = client.post(&url).multipart(form).send().await?;
+                if response.status().as_u16() != 202 {
+                    bail!("upload answered {}", response.status());
+                }
+                let body: serde_json::Value = response.json().await?;
+                let job = body["job"]["id"]
+                    .as_str()
+                    .context("no job id in the answer")?;
+                ids.push(job.to_owned());
+            }
+            Ok::<_, anyhow::Error>(ids)
+        }));
+    }
+    let mut ids = Vec::with_capacity(photos);
+    for task in tasks {
+        ids.extend(task.await??);
+    }
+    let last = wait_all(completions, &ids, deadline).await?;
+    let wall = last.duration_since(started).as_secs_f64();
+    eprintln!(
+        "analysis: {photos} photos in {wall:.2} s: {:.2} photos/s",
+        photos as f64 / wall
+    );
+    Ok(json!({"photos": photos, "seconds": wall, "photos_per_s": photos as f64 / wall}))
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -190,6 +251,11 @@ async fn main() -> anyhow::Result<()> {
         .build()?;
     let url = format!("{}/api/v1/jobs", args.api.trim_end_matches('/'));
     let deadline = Instant::now() + Duration::from_secs(args.timeout_s);
+    if let Some(photos) = args.photos {
+        let report = analyses(&args, &client, &completions, photos, deadline).await?;
+        println!("{report}");
+        return Ok(());
+    }
 
     // Load phase.
     let cpu0 = cpu_seconds();
