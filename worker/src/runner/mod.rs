@@ -29,7 +29,6 @@ mod claim;
 pub(crate) mod patience;
 pub(crate) mod settle;
 
-use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -76,8 +75,6 @@ pub struct Runner {
     pub slots: Arc<Semaphore>,
     /// The `workers` bucket: whether another worker is alive.
     workers: async_nats::jetstream::kv::Store,
-    /// Ids of the jobs this worker is processing now.
-    in_hand: std::sync::Mutex<HashSet<String>>,
 }
 
 impl std::fmt::Debug for Runner {
@@ -141,7 +138,6 @@ impl Runner {
             registry,
             identity,
             workers,
-            in_hand: std::sync::Mutex::new(HashSet::new()),
         }
     }
 
@@ -375,7 +371,7 @@ impl Runner {
         let Some(running) = self.claim(&delivery, &envelope).await else {
             return;
         };
-        let _in_hand = InHand::new(&self.in_hand, &envelope.id);
+        let _in_hand = self.identity.hold(&envelope.id, &envelope.kind);
         let attempt = running.0.attempt;
         let max_attempts = running.0.max_attempts;
         tracing::info!(attempt, "job started");
@@ -490,32 +486,6 @@ impl Runner {
                     return None;
                 }
             }
-        }
-    }
-}
-
-/// Marks a job as being processed by this worker for as long as it lives.
-struct InHand<'a> {
-    set: &'a std::sync::Mutex<HashSet<String>>,
-    id: String,
-}
-
-impl<'a> InHand<'a> {
-    fn new(set: &'a std::sync::Mutex<HashSet<String>>, id: &str) -> Self {
-        if let Ok(mut ids) = set.lock() {
-            ids.insert(id.to_owned());
-        }
-        Self {
-            set,
-            id: id.to_owned(),
-        }
-    }
-}
-
-impl Drop for InHand<'_> {
-    fn drop(&mut self) {
-        if let Ok(mut ids) = self.set.lock() {
-            ids.remove(&self.id);
         }
     }
 }
