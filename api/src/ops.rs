@@ -45,12 +45,13 @@ const INDEFINITELY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
 /// Runs one console command (not `serve` or `migrate`).
 pub async fn run(settings: &Settings, command: Command) -> anyhow::Result<Output> {
+    // Boxed: the commands' state machines are large; keep them off the caller's stack.
     match command {
         Command::Serve | Command::Migrate => bail!("not a console command"),
-        Command::Workers => workers(settings).await,
-        Command::Kinds(command) => kinds(settings, command).await,
-        Command::Jobs(command) => jobs(settings, command).await,
-        Command::Dlq(command) => dead_letters(settings, command).await,
+        Command::Workers => Box::pin(workers(settings)).await,
+        Command::Kinds(command) => Box::pin(kinds(settings, command)).await,
+        Command::Jobs(command) => Box::pin(jobs(settings, command)).await,
+        Command::Dlq(command) => Box::pin(dead_letters(settings, command)).await,
     }
 }
 

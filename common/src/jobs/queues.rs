@@ -1,8 +1,8 @@
 //! Each kind's queue as operators see it: its consumer `worker-<kind>` on `JOBS`, which
 //! they can pause and resume (JetStream's consumer pause, nats-server 2.11). A paused
 //! consumer delivers nothing until the date it is paused to or until it is resumed;
-//! jobs submitted meanwhile wait in `JOBS` as `queued`. Workers carry a pause over when
-//! they update the consumer at start (see [`crate::nats::bootstrap`]).
+//! jobs submitted meanwhile wait in `JOBS` as `queued`. A worker's update of the
+//! consumer at start keeps the pause (see [`crate::nats::bootstrap`]).
 
 use async_nats::jetstream::{self, consumer};
 use chrono::{DateTime, Utc};
