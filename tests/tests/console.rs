@@ -409,7 +409,7 @@ async fn jobs_are_listed_by_state_and_kind(backend: Backend) {
     );
     assert_eq!(
         ids(&list("completed", Some("health"), None).await, "id"),
-        [health.clone()]
+        [health]
     );
     assert_eq!(list("completed", None, None).await.len(), 3);
     let failures = list("failed", Some("echo"), None).await;

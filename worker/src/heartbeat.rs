@@ -78,7 +78,7 @@ impl WorkerIdentity {
             .lock()
             .map(|jobs| jobs.values().cloned().collect())
             .unwrap_or_default();
-        jobs.sort_by(|a, b| a.started_at.cmp(&b.started_at));
+        jobs.sort_by_key(|job| job.started_at);
         jobs
     }
 
