@@ -12,8 +12,8 @@
 //! - [`error`]: `ApiError` and the single mapping of failures to JSON error responses.
 //! - [`extract`]: shared request extractors (state, JSON bodies).
 //! - [`state`]: `AppState`, what handlers get.
-//! - [`cli`]: the `hast-api` command line (`serve`, `migrate`, `workers`, `jobs`, `dlq`).
-//! - [`ops`]: the operator commands.
+//! - [`cli`]: the `hast-api` command line (`serve`, `migrate`, `workers`, `kinds`, `jobs`, `dlq`).
+//! - [`ops`]: the operator's console (the commands other than `serve` and `migrate`).
 
 pub mod accounts;
 pub mod app;

@@ -38,9 +38,6 @@ async fn run() -> anyhow::Result<()> {
                 .context("start-up failed")?;
             app.run_until_stopped(hast_common::shutdown::signal()).await;
         }
-        Command::Workers => hast_api::ops::workers(&settings).await?,
-        Command::Jobs(command) => hast_api::ops::jobs(&settings, command).await?,
-        Command::Dlq(command) => hast_api::ops::dlq(&settings, command).await?,
         Command::Migrate => {
             let db =
                 Database::connect(settings.database_url.expose(), settings.database_pool_size)?;
@@ -50,6 +47,18 @@ async fn run() -> anyhow::Result<()> {
                 migrations.applied = ?applied,
                 "migrations applied"
             );
+        }
+        console => {
+            let output = hast_api::ops::run(&settings, console).await?;
+            for line in &output.lines {
+                println!("{line}");
+            }
+            if output.failures > 0 {
+                anyhow::bail!(
+                    "{} of them failed (the lines with an \"error\")",
+                    output.failures
+                );
+            }
         }
     }
     Ok(())

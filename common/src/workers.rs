@@ -26,8 +26,20 @@ pub struct WorkerHeartbeat {
     /// `JOB_ACK_WAIT`, if shorter).
     #[serde(default)]
     pub ack_wait_ms: std::collections::BTreeMap<String, u64>,
+    /// The jobs this worker is running now (claimed, not yet settled), oldest first.
+    #[serde(default)]
+    pub jobs: Vec<RunningJob>,
     pub started_at: DateTime<Utc>,
     pub last_seen: DateTime<Utc>,
+}
+
+/// A job a worker is running.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RunningJob {
+    pub id: String,
+    pub kind: String,
+    /// When this worker claimed it.
+    pub started_at: DateTime<Utc>,
 }
 
 /// Why the heartbeats could not be read.

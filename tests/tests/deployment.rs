@@ -106,6 +106,37 @@ async fn the_api_and_the_worker_run_as_their_own_nats_users() {
         },
         "the API wrote a dead letter"
     );
+
+    // The operator's console runs as the operator user: consumer pause, direct gets on
+    // JOBS, reads of JOBS_DLQ, heartbeats.
+    use hast_api::cli::{Command, DlqCommand, JobsCommand, KindsCommand};
+    let console = test_settings(
+        &db.url,
+        &url(&nats, "operator", "NATS_OPERATOR_PASSWORD"),
+        &[],
+    );
+    for command in [
+        Command::Kinds(KindsCommand::Pause {
+            kind: "echo".into(),
+            until: Some("1h".into()),
+        }),
+        Command::Kinds(KindsCommand::List),
+        Command::Jobs(JobsCommand::List {
+            state: "queued".into(),
+            kind: None,
+            limit: 10,
+        }),
+        Command::Dlq(DlqCommand::List { limit: 10 }),
+        Command::Kinds(KindsCommand::Resume {
+            kind: "echo".into(),
+        }),
+        Command::Workers,
+    ] {
+        let what = format!("{command:?}");
+        Box::pin(hast_api::ops::run(&console, command))
+            .await
+            .unwrap_or_else(|e| panic!("{what} as the operator: {e:#}"));
+    }
     worker.stop().await;
     app.stop().await;
 }

@@ -12,6 +12,7 @@ mod analysis;
 mod auth;
 mod bootstrap;
 mod chat;
+mod console;
 mod conversations;
 mod database;
 mod deployment;

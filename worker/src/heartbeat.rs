@@ -1,15 +1,15 @@
 //! This worker's entry in the `workers` KV bucket, refreshed every
 //! [`WORKER_HEARTBEAT_INTERVAL`] and removed on a clean stop.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use async_nats::jetstream::kv;
 use chrono::Utc;
 use hast_common::jobs::WorkerPools;
 use hast_common::nats::bootstrap::WORKER_HEARTBEAT_INTERVAL;
-use hast_common::workers::WorkerHeartbeat;
+use hast_common::workers::{RunningJob, WorkerHeartbeat};
 use tokio::sync::watch;
 
 /// Identity of this worker process and its live counters.
@@ -27,6 +27,9 @@ pub struct WorkerIdentity {
     /// Each kind's consumer `ack_wait` in milliseconds, as the server has it (the job
     /// loop re-reads it; see the runner).
     pub ack_waits: BTreeMap<String, AtomicU64>,
+    /// The jobs this worker is running now, by id ([`WorkerIdentity::hold`]); the
+    /// heartbeat lists them and a redelivery of one of them is not claimed again.
+    in_hand: Mutex<HashMap<String, RunningJob>>,
 }
 
 impl WorkerIdentity {
@@ -47,7 +50,41 @@ impl WorkerIdentity {
             kinds,
             started_at: Utc::now(),
             in_flight: AtomicUsize::new(0),
+            in_hand: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Marks job `id` as being run by this worker until the guard is dropped.
+    pub fn hold(&self, id: &str, kind: &str) -> InHand<'_> {
+        if let Ok(mut jobs) = self.in_hand.lock() {
+            jobs.insert(
+                id.to_owned(),
+                RunningJob {
+                    id: id.to_owned(),
+                    kind: kind.to_owned(),
+                    started_at: Utc::now(),
+                },
+            );
+        }
+        InHand {
+            identity: self,
+            id: id.to_owned(),
+        }
+    }
+
+    /// Whether this worker is running job `id` now.
+    pub fn holds(&self, id: &str) -> bool {
+        self.in_hand.lock().is_ok_and(|jobs| jobs.contains_key(id))
+    }
+
+    fn running_jobs(&self) -> Vec<RunningJob> {
+        let mut jobs: Vec<RunningJob> = self
+            .in_hand
+            .lock()
+            .map(|jobs| jobs.values().cloned().collect())
+            .unwrap_or_default();
+        jobs.sort_by_key(|job| job.started_at);
+        jobs
     }
 
     /// The heartbeat as of now.
@@ -64,8 +101,24 @@ impl WorkerIdentity {
                 .iter()
                 .map(|(kind, ms)| (kind.clone(), ms.load(Ordering::Relaxed)))
                 .collect(),
+            jobs: self.running_jobs(),
             started_at: self.started_at,
             last_seen: Utc::now(),
+        }
+    }
+}
+
+/// A job held by this worker ([`WorkerIdentity::hold`]); dropping it lets go.
+#[derive(Debug)]
+pub struct InHand<'a> {
+    identity: &'a WorkerIdentity,
+    id: String,
+}
+
+impl Drop for InHand<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut jobs) = self.identity.in_hand.lock() {
+            jobs.remove(&self.id);
         }
     }
 }

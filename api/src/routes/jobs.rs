@@ -14,7 +14,7 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use futures::StreamExt;
-use hast_common::jobs::{JobState, NewJob, StatusError, SubmitError};
+use hast_common::jobs::{NewJob, StatusError, SubmitError};
 use serde::Deserialize;
 use serde_json::Value;
 use warp::http::StatusCode;
@@ -217,18 +217,7 @@ async fn show(id: String, state: AppState, who: Identity) -> ApiResult<warp::rep
 
 async fn cancel(id: String, state: AppState, who: Identity) -> ApiResult<warp::reply::Json> {
     owned_status(&state, &who, &id).await?;
-    let result = with_timeout(async {
-        state
-            .statuses
-            .transition(&id, |s| {
-                s.status = JobState::Cancelled;
-                s.finished_at = Some(chrono::Utc::now());
-                s.next_attempt_at = None;
-                true
-            })
-            .await
-    })
-    .await;
+    let result = with_timeout(async { state.statuses.cancel(&id).await }).await;
     let status = result?;
     tracing::info!(job.id = %id, "job cancelled");
     Ok(warp::reply::json(&status.public_json()))

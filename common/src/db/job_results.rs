@@ -117,3 +117,28 @@ impl Database {
         })
     }
 }
+
+impl Database {
+    /// Up to `limit` results with `outcome` (`completed` or `failed`), of `kind` or of
+    /// every kind, newest first (operators' `hast-api jobs list`; the index on `(kind,
+    /// outcome, finished_at)` serves it).
+    pub async fn finished_jobs(
+        &self,
+        kind: Option<&str>,
+        outcome: &str,
+        limit: i64,
+    ) -> Result<Vec<JobResult>, DbError> {
+        with_conn!(self, |conn| {
+            let mut query = job_results::table
+                .select(JobResult::as_select())
+                .filter(job_results::outcome.eq(outcome))
+                .order(job_results::finished_at.desc())
+                .limit(limit)
+                .into_boxed();
+            if let Some(kind) = kind {
+                query = query.filter(job_results::kind.eq(kind));
+            }
+            Ok(query.load(conn).await?)
+        })
+    }
+}

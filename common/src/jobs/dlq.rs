@@ -1,7 +1,9 @@
-//! Dead letters in `JOBS_DLQ`: list, inspect, replay (a new job linked to the
-//! original), purge. Used by the ops CLI (`hast-api dlq …`) and tests.
+//! Dead letters in `JOBS_DLQ`: list and find by filter, inspect, replay (a new job
+//! linked to the original), delete one, purge. Used by the ops CLI (`hast-api dlq …`) and tests.
 
-use async_nats::jetstream::{self, stream::Stream};
+use async_nats::jetstream::message::StreamMessage;
+use async_nats::jetstream::stream::{RawMessageErrorKind, Stream};
+use async_nats::jetstream::{self};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -10,7 +12,7 @@ use super::envelope::{
     DLQ_JOB_ID_HEADER, DLQ_SUBJECT_HEADER,
 };
 use super::submit::{NewJob, SubmitError, Submitted, Submitter};
-use crate::nats::names::DLQ_STREAM;
+use crate::nats::names::{dlq_subject, DLQ_STREAM, DLQ_SUBJECTS};
 
 /// One dead letter as operators see it.
 #[derive(Debug, Clone, Serialize)]
@@ -56,21 +58,7 @@ async fn dlq_stream(js: &jetstream::Context) -> Result<Stream, DlqError> {
 
 /// Up to `limit` dead letters, oldest first.
 pub async fn list(js: &jetstream::Context, limit: usize) -> Result<Vec<DeadLetter>, DlqError> {
-    let mut stream = dlq_stream(js).await?;
-    let state = stream.info().await.map_err(nats)?.state.clone();
-    let mut letters = Vec::new();
-    if state.messages == 0 {
-        return Ok(letters);
-    }
-    for sequence in state.first_sequence..=state.last_sequence {
-        if letters.len() >= limit {
-            break;
-        }
-        if let Ok(letter) = show(js, sequence).await {
-            letters.push(letter);
-        }
-    }
-    Ok(letters)
+    find(js, &Filter::default(), limit).await
 }
 
 /// The dead letter at `sequence`.
@@ -80,10 +68,14 @@ pub async fn show(js: &jetstream::Context, sequence: u64) -> Result<DeadLetter, 
         .get_raw_message(sequence)
         .await
         .map_err(|_| DlqError::NotFound(sequence))?;
+    Ok(letter(&message))
+}
+
+fn letter(message: &StreamMessage) -> DeadLetter {
     let header = |name: &str| message.headers.get(name).map(|v| v.as_str().to_owned());
     let envelope: Option<JobEnvelope> = serde_json::from_slice(&message.payload).ok();
-    Ok(DeadLetter {
-        sequence,
+    DeadLetter {
+        sequence: message.sequence,
         job_id: header(DLQ_JOB_ID_HEADER).unwrap_or_default(),
         kind: message
             .subject
@@ -103,7 +95,118 @@ pub async fn show(js: &jetstream::Context, sequence: u64) -> Result<DeadLetter, 
         )
         .unwrap_or_else(Utc::now),
         envelope,
-    })
+    }
+}
+
+/// Which dead letters an operator means; every field left `None` matches all.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Only letters of this kind (read by subject, `dlq.<kind>`).
+    pub kind: Option<String>,
+    /// Only letters whose error code (`Hast-Error-Code`) is this.
+    pub error_code: Option<String>,
+    /// Only letters dead-lettered at or after this.
+    pub since: Option<DateTime<Utc>>,
+}
+
+impl Filter {
+    fn matches(&self, letter: &DeadLetter) -> bool {
+        self.kind.as_ref().is_none_or(|k| *k == letter.kind)
+            && self
+                .error_code
+                .as_ref()
+                .is_none_or(|c| *c == letter.error_code)
+            && self.since.is_none_or(|t| letter.dead_lettered_at >= t)
+    }
+}
+
+/// Up to `limit` dead letters matching `filter`, oldest first.
+///
+/// Cost: one read per letter of the kind (of every kind without one) until `limit`
+/// match; `JOBS_DLQ` is bounded by `DLQ_RETENTION` and its `max_bytes`.
+pub async fn find(
+    js: &jetstream::Context,
+    filter: &Filter,
+    limit: usize,
+) -> Result<Vec<DeadLetter>, DlqError> {
+    let subject = filter
+        .kind
+        .as_deref()
+        .map_or_else(|| DLQ_SUBJECTS.to_owned(), dlq_subject);
+    let stream = dlq_stream(js).await?;
+    let mut letters = Vec::new();
+    let mut next = 1;
+    while letters.len() < limit {
+        let message = match stream
+            .raw_message_builder()
+            .sequence(next)
+            .next_by_subject(subject.clone())
+            .send()
+            .await
+        {
+            Ok(message) => message,
+            Err(e) if e.kind() == RawMessageErrorKind::NoMessageFound => break,
+            Err(e) => return Err(nats(e)),
+        };
+        next = message.sequence + 1;
+        let letter = letter(&message);
+        if filter.matches(&letter) {
+            letters.push(letter);
+        }
+    }
+    Ok(letters)
+}
+
+/// The dead letter of job `job_id` (of kind `kind`), if `JOBS_DLQ` still holds one.
+///
+/// Cost: one read per letter of the kind.
+pub async fn of_job(
+    js: &jetstream::Context,
+    kind: &str,
+    job_id: &str,
+) -> Result<Option<DeadLetter>, DlqError> {
+    let filter = Filter {
+        kind: Some(kind.to_owned()),
+        ..Filter::default()
+    };
+    let stream = dlq_stream(js).await?;
+    let mut next = 1;
+    loop {
+        let message = match stream
+            .raw_message_builder()
+            .sequence(next)
+            .next_by_subject(dlq_subject(kind))
+            .send()
+            .await
+        {
+            Ok(message) => message,
+            Err(e) if e.kind() == RawMessageErrorKind::NoMessageFound => return Ok(None),
+            Err(e) => return Err(nats(e)),
+        };
+        next = message.sequence + 1;
+        let found = message
+            .headers
+            .get(DLQ_JOB_ID_HEADER)
+            .is_some_and(|v| v.as_str() == job_id);
+        if found {
+            let letter = letter(&message);
+            return Ok(filter.matches(&letter).then_some(letter));
+        }
+    }
+}
+
+/// Removes the dead letter at `sequence` without replaying it.
+pub async fn delete(js: &jetstream::Context, sequence: u64) -> Result<(), DlqError> {
+    let stream = dlq_stream(js).await?;
+    match stream.get_raw_message(sequence).await {
+        Ok(_) => {}
+        Err(e) if e.kind() == RawMessageErrorKind::NoMessageFound => {
+            return Err(DlqError::NotFound(sequence))
+        }
+        Err(e) => return Err(nats(e)),
+    }
+    stream.delete_message(sequence).await.map_err(nats)?;
+    Ok(())
 }
 
 /// How a replay treats a job that completed after all.

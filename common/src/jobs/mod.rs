@@ -1,5 +1,7 @@
 //! Jobs: the kinds the platform knows, their status document, the KV status store,
-//! the message envelope, and submission (used by the API and the ops CLI).
+//! the message envelope, and submission (used by the API and the ops CLI); for
+//! operators, dead letters ([`dlq`]), queues to pause ([`queues`]), listings
+//! ([`listing`]) and retries ([`retry`]).
 //!
 //! A kind is a subject `jobs.<kind>` with a durable consumer `worker-<kind>`. [`KINDS`]
 //! is the one registration list: the API reads which kinds exist and which are public
@@ -9,8 +11,11 @@
 pub mod dlq;
 pub mod envelope;
 pub mod kinds;
+pub mod listing;
 pub mod owner_index;
 pub mod pools;
+pub mod queues;
+pub mod retry;
 pub mod status;
 pub mod store;
 pub mod submit;

@@ -153,6 +153,19 @@ impl StatusStore {
         )))
     }
 
+    /// Cancels job `id` (its owner's `DELETE`, an operator's `hast-api jobs cancel`):
+    /// `cancelled` unless it is already final ([`StatusError::Terminal`]). A queued job
+    /// is dropped when a worker takes it; a running one at the worker's next heartbeat.
+    pub async fn cancel(&self, id: &str) -> Result<JobStatus, StatusError> {
+        self.transition(id, |s| {
+            s.status = super::JobState::Cancelled;
+            s.finished_at = Some(chrono::Utc::now());
+            s.next_attempt_at = None;
+            true
+        })
+        .await
+    }
+
     /// Applies `change` with compare-and-swap whatever the state, terminal included
     /// (for facts about the job rather than its progress, such as its owner).
     pub async fn transition_any(
@@ -304,14 +317,7 @@ impl StatusStore {
         for (key, status) in &owned {
             if !status.status.is_terminal() {
                 // Best effort: a worker that sees `cancelled` drops the job.
-                let _ = self
-                    .transition(key, |s| {
-                        s.status = super::JobState::Cancelled;
-                        s.finished_at = Some(chrono::Utc::now());
-                        s.next_attempt_at = None;
-                        true
-                    })
-                    .await;
+                let _ = self.cancel(key).await;
             }
         }
         for (key, _) in &owned {

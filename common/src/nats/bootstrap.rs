@@ -286,6 +286,10 @@ pub async fn bootstrap(
         let wanted = consumer_config(config, kind);
         match config.consumers {
             ConsumerOwnership::Reconcile => {
+                // An update that does not name `pause_until` keeps an operator's pause
+                // (`hast-api kinds pause`): nats-server (2.11 and 2.15 tested) leaves
+                // it as it is. Carrying it over here would re-pause a kind resumed
+                // between the read and the update. tests/tests/console.rs holds this.
                 js.create_consumer_on_stream(wanted, JOBS_STREAM)
                     .await
                     .map_err(|e| failed(what(), e))?;

@@ -133,11 +133,7 @@ impl Runner {
     /// claiming it would run the handler twice. Past that bound, or with the holder's
     /// heartbeat gone from `workers` (a dead worker leaves within 15 s), it is claimed.
     async fn still_in_hand(&self, delivery: &Delivery, envelope: &JobEnvelope) -> bool {
-        if self
-            .in_hand
-            .lock()
-            .is_ok_and(|ids| ids.contains(&envelope.id))
-        {
+        if self.identity.holds(&envelope.id) {
             return true;
         }
         let Ok((status, _)) = self.statuses.get(&envelope.id).await else {

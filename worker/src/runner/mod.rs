@@ -31,7 +31,7 @@ mod claim;
 pub(crate) mod patience;
 pub(crate) mod settle;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -78,8 +78,6 @@ pub struct Runner {
     slots: BTreeMap<&'static str, Pool>,
     /// The `workers` bucket: whether another worker is alive.
     workers: async_nats::jetstream::kv::Store,
-    /// Ids of the jobs this worker is processing now.
-    in_hand: std::sync::Mutex<HashSet<String>>,
 }
 
 impl std::fmt::Debug for Runner {
@@ -157,7 +155,6 @@ impl Runner {
             registry,
             identity,
             workers,
-            in_hand: std::sync::Mutex::new(HashSet::new()),
         }
     }
 
@@ -407,7 +404,7 @@ impl Runner {
         let Some(running) = self.claim(&delivery, &envelope).await else {
             return;
         };
-        let _in_hand = InHand::new(&self.in_hand, &envelope.id);
+        let _in_hand = self.identity.hold(&envelope.id, &envelope.kind);
         let attempt = running.0.attempt;
         let max_attempts = running.0.max_attempts;
         tracing::info!(attempt, "job started");
@@ -531,32 +528,6 @@ impl Runner {
 struct Pool {
     free: Arc<Semaphore>,
     size: usize,
-}
-
-/// Marks a job as being processed by this worker for as long as it lives.
-struct InHand<'a> {
-    set: &'a std::sync::Mutex<HashSet<String>>,
-    id: String,
-}
-
-impl<'a> InHand<'a> {
-    fn new(set: &'a std::sync::Mutex<HashSet<String>>, id: &str) -> Self {
-        if let Ok(mut ids) = set.lock() {
-            ids.insert(id.to_owned());
-        }
-        Self {
-            set,
-            id: id.to_owned(),
-        }
-    }
-}
-
-impl Drop for InHand<'_> {
-    fn drop(&mut self) {
-        if let Ok(mut ids) = self.set.lock() {
-            ids.remove(&self.id);
-        }
-    }
 }
 
 /// Whether a status is the one a claim made at `started` wrote.

@@ -1,0 +1,1 @@
+DROP INDEX job_results_kind_outcome_finished_at;
