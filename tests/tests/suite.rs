@@ -19,6 +19,7 @@ mod exhaustion;
 mod faults;
 mod http;
 mod jobs;
+mod monitoring;
 mod reconciler;
 mod storage;
 mod web;
