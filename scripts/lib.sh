@@ -399,7 +399,7 @@ ensure_schemathesis() {
 }
 
 # ---------------------------------------------------------------------------
-# Monitoring and compose checks (tests/tests/monitoring.rs)
+# Monitoring and compose checks (tests/tests/monitoring.rs, tests/tests/deployment.rs)
 # ---------------------------------------------------------------------------
 
 # Debian's `prometheus` package: /usr/bin/prometheus and /usr/bin/promtool. The tests
