@@ -14,6 +14,9 @@
 #                        role hast/hast, $HAST_TEST_POSTGRES_URL exported
 #   stop_postgres        stop that cluster
 #   ensure_schemathesis  schemathesis (pinned) in a virtualenv, $HAST_ST_BIN exported
+#   ensure_prometheus    Debian's prometheus and promtool on PATH (the monitoring tests)
+#   ensure_docker_compose
+#                        Debian's docker-compose (v1) on PATH (`docker-compose config`)
 #
 # Tools that have to be installed go to $HAST_ROOT/.tools (git-ignored).
 
@@ -393,4 +396,26 @@ ensure_schemathesis() {
     fi
     HAST_ST_BIN="$venv/bin/st"
     export HAST_ST_BIN
+}
+
+# ---------------------------------------------------------------------------
+# Monitoring and compose checks (tests/tests/monitoring.rs, tests/tests/deployment.rs)
+# ---------------------------------------------------------------------------
+
+# Debian's `prometheus` package: /usr/bin/prometheus and /usr/bin/promtool. The tests
+# start their own Prometheus on loopback; the package's service is not used.
+ensure_prometheus() {
+    if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then
+        _hast_apt_install prometheus || return 1
+    fi
+    hast_log "prometheus: $(command -v prometheus) ($(prometheus --version 2>&1 | head -n1))"
+}
+
+# Debian's `docker-compose` (1.29): validates compose.yaml (`docker-compose config`)
+# without a Docker engine.
+ensure_docker_compose() {
+    if ! command -v docker-compose >/dev/null 2>&1; then
+        _hast_apt_install docker-compose || return 1
+    fi
+    hast_log "docker-compose: $(command -v docker-compose) ($(docker-compose version --short 2>/dev/null))"
 }

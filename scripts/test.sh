@@ -19,6 +19,10 @@ ensure_nats_server
 hast_section "PostgreSQL"
 ensure_postgres
 
+hast_section "Prometheus and docker-compose (monitoring and compose tests)"
+ensure_prometheus
+ensure_docker_compose
+
 hast_section "Chromium and ChromeDriver (browser tests)"
 ensure_chromium
 

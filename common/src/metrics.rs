@@ -4,18 +4,29 @@
 //!
 //! Names: `hast_jobs_{submitted,completed,failed,retried,dead_lettered,cancelled}_total`
 //! by `kind`, `hast_job_duration_seconds` by `kind` and `outcome`,
-//! `hast_queue_depth` / `hast_dlq_depth` gauges, `hast_storage_bytes` /
-//! `hast_storage_max_bytes` by JetStream `stream` (refreshed at scrape),
+//! `hast_queue_depth` / `hast_queue_oldest_age_seconds` by `kind` and `hast_dlq_depth`
+//! gauges, `hast_storage_bytes` / `hast_storage_max_bytes` by JetStream `stream`
+//! (refreshed at scrape), `hast_workers_live` by `kind` (the API, at scrape),
 //! `hast_storage_full_total` (submissions and uploads refused with 507), and
 //! `hast_http_request_duration_seconds` by `method`, `route` and `status`.
+//! docs/operations.md (Metrics) is the full list.
 
 use std::sync::OnceLock;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_nats::jetstream;
+use async_nats::jetstream::kv;
+use async_nats::jetstream::stream::DirectGetErrorKind;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::jobs::kind_names;
-use crate::nats::names::{consumer_name, DLQ_STREAM, JOBS_STREAM};
+use crate::nats::names::{consumer_name, job_subject, DLQ_STREAM, JOBS_STREAM};
+use crate::workers::{live_workers, HeartbeatError};
+
+/// How long one scrape may spend on each of the reads added at scrape time (the oldest
+/// jobs, the live workers). A read that does not finish in time leaves its gauges as
+/// they were: a slow NATS must not make `/metrics` slow.
+const SCRAPE_READ_LIMIT: Duration = Duration::from_secs(2);
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -39,10 +50,11 @@ pub fn install() -> PrometheusHandle {
         .clone()
 }
 
-/// Sets `hast_queue_depth{kind}` (messages waiting for `worker-<kind>`) and
-/// `hast_dlq_depth` from JetStream.
+/// Sets `hast_queue_depth{kind}` (messages waiting for `worker-<kind>`),
+/// `hast_queue_oldest_age_seconds{kind}` and `hast_dlq_depth` from JetStream.
 pub async fn refresh_queue_gauges(js: &jetstream::Context) {
     if let Ok(stream) = js.get_stream(JOBS_STREAM).await {
+        let _ = tokio::time::timeout(SCRAPE_READ_LIMIT, refresh_oldest_ages(&stream)).await;
         for kind in kind_names() {
             let consumer: Result<jetstream::consumer::PullConsumer, _> =
                 stream.get_consumer(&consumer_name(kind)).await;
@@ -60,6 +72,72 @@ pub async fn refresh_queue_gauges(js: &jetstream::Context) {
         }
     }
     refresh_storage_gauges(js).await;
+}
+
+/// Sets `hast_queue_oldest_age_seconds{kind}` from [`oldest_job_ages`]: 0 for a kind
+/// without unfinished jobs; a kind whose read failed keeps its last value.
+async fn refresh_oldest_ages(stream: &jetstream::stream::Stream) {
+    for (kind, age) in oldest_job_ages(stream).await {
+        metrics::gauge!("hast_queue_oldest_age_seconds", "kind" => kind).set(age.unwrap_or(0.0));
+    }
+}
+
+/// For each job kind, how many seconds ago the oldest message of `jobs.<kind>` still in
+/// `JOBS` was published (`None`: there is none). `JOBS` has WorkQueue retention, so
+/// its messages are the unfinished jobs (waiting, running or backing off). One direct
+/// get per kind (the subject's first message, found through the server's subject
+/// index), never a scan. A kind whose read fails is left out.
+pub async fn oldest_job_ages(
+    stream: &jetstream::stream::Stream,
+) -> Vec<(&'static str, Option<f64>)> {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as f64)
+        .unwrap_or_default();
+    let mut ages = Vec::new();
+    for kind in kind_names() {
+        match stream.direct_get_first_for_subject(job_subject(kind)).await {
+            Ok(message) => {
+                let published = message.time.unix_timestamp_nanos() as f64;
+                ages.push((kind, Some(((now - published) / 1e9).max(0.0))));
+            }
+            Err(err) if err.kind() == DirectGetErrorKind::NotFound => ages.push((kind, None)),
+            Err(_) => {}
+        }
+    }
+    ages
+}
+
+/// Sets `hast_workers_live{kind}` from [`live_workers_by_kind`]. A fleet-wide figure,
+/// so only the API exports it (API replicas all export the same value: take `max`).
+/// Leaves the gauges as they were if the heartbeats cannot be read in time.
+pub async fn refresh_worker_gauges(workers: &kv::Store) {
+    if let Ok(Ok(counts)) =
+        tokio::time::timeout(SCRAPE_READ_LIMIT, live_workers_by_kind(workers)).await
+    {
+        for (kind, count) in counts {
+            metrics::gauge!("hast_workers_live", "kind" => kind).set(count as f64);
+        }
+    }
+}
+
+/// For each job kind, the live workers (heartbeats in the `workers` bucket) that run
+/// it; 0 for a kind none runs. Kinds a heartbeat names that are not in `KINDS` are not
+/// counted, so the label set stays bounded.
+pub async fn live_workers_by_kind(
+    workers: &kv::Store,
+) -> Result<Vec<(&'static str, usize)>, HeartbeatError> {
+    let live = live_workers(workers).await?;
+    Ok(kind_names()
+        .into_iter()
+        .map(|kind| {
+            let count = live
+                .iter()
+                .filter(|w| w.kinds.iter().any(|k| k == kind))
+                .count();
+            (kind, count)
+        })
+        .collect())
 }
 
 /// Sets `hast_storage_bytes{stream}` and `hast_storage_max_bytes{stream}` for every

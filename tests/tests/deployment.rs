@@ -212,3 +212,144 @@ fn the_deployment_configs_parse_and_need_their_passwords() {
         );
     }
 }
+
+/// The secrets compose requires, as dummies.
+const COMPOSE_SECRETS: &[(&str, &str)] = &[
+    ("SESSION_SECRET", "session-secret-of-at-least-32-characters"),
+    ("POSTGRES_PASSWORD", "postgres-password"),
+    ("NATS_API_PASSWORD", "api-password"),
+    ("NATS_WORKER_PASSWORD", "worker-password"),
+    ("NATS_OPERATOR_PASSWORD", "operator-password"),
+];
+
+/// `docker-compose config` with only `env` in its environment (and an empty env file,
+/// so no `.env` of the checkout leaks in): its exit status and the resolved file.
+fn compose_config(profile: Option<&str>, env: &[(&str, &str)]) -> (bool, String, String) {
+    let empty = tempfile::NamedTempFile::new().unwrap();
+    let mut command = std::process::Command::new(
+        std::env::var_os("HAST_DOCKER_COMPOSE_BIN").unwrap_or_else(|| "docker-compose".into()),
+    );
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(env.iter().copied())
+        .arg("--env-file")
+        .arg(empty.path())
+        .arg("-f")
+        .arg(repo().join("compose.yaml"));
+    if let Some(profile) = profile {
+        command.args(["--profile", profile]);
+    }
+    let output = command
+        .arg("config")
+        .output()
+        .expect("docker-compose runs (scripts/lib.sh: ensure_docker_compose)");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// One service's block of a resolved compose file (`docker-compose config` output).
+fn service_block<'a>(config: &'a str, name: &str) -> Option<&'a str> {
+    let header = format!("\n  {name}:\n");
+    let start = config.find(&header)? + header.len();
+    let rest = &config[start..];
+    // The block ends at the next line indented by two spaces exactly (the next service
+    // or the next top-level key).
+    let end = rest
+        .match_indices('\n')
+        .map(|(i, _)| i + 1)
+        .find(|&i| {
+            let line = &rest[i..];
+            !line.starts_with("   ") && !line.is_empty()
+        })
+        .unwrap_or(rest.len());
+    Some(&rest[..end])
+}
+
+/// compose.yaml is valid for every profile (Debian's docker-compose 1.29, no Docker
+/// engine needed), still refuses to start without its secrets, runs two worker
+/// services that scale apart, and its `monitoring` and `tools` profiles hold
+/// Prometheus, Grafana and nats-box.
+#[test]
+fn compose_is_valid_for_every_profile() {
+    for profile in [None, Some("cluster"), Some("monitoring"), Some("tools")] {
+        let (ok, _, stderr) = compose_config(profile, COMPOSE_SECRETS);
+        assert!(ok, "docker-compose config ({profile:?}): {stderr}");
+    }
+    for missing in COMPOSE_SECRETS {
+        let without: Vec<(&str, &str)> = COMPOSE_SECRETS
+            .iter()
+            .filter(|(name, _)| name != &missing.0)
+            .copied()
+            .collect();
+        let (ok, _, stderr) = compose_config(None, &without);
+        assert!(!ok, "compose accepts a missing {}", missing.0);
+        assert!(stderr.contains(missing.0), "{stderr}");
+    }
+
+    // docker-compose 1.29 prints every service whatever the profile: check each
+    // service's profile in the resolved file.
+    let (_, config, _) = compose_config(Some("monitoring"), COMPOSE_SECRETS);
+    let block = |name: &str| {
+        service_block(&config, name).unwrap_or_else(|| panic!("no service {name}:\n{config}"))
+    };
+    for (service, kinds) in [
+        ("worker", "WORKER_KINDS: chat,echo,health,thumbnail"),
+        ("worker-analysis", "WORKER_KINDS: analysis"),
+    ] {
+        let block = block(service);
+        assert!(block.contains(kinds), "{service}:\n{block}");
+        assert!(block.contains("target: worker"), "{service}:\n{block}");
+        // Scalable: no fixed name, no host port, no profile (in the default stack).
+        for absent in ["container_name", "ports:", "profiles:"] {
+            assert!(!block.contains(absent), "{service} has {absent}:\n{block}");
+        }
+    }
+    for (service, profile) in [
+        ("prometheus", "monitoring"),
+        ("grafana", "monitoring"),
+        ("nats-box", "tools"),
+        ("nats-1", "cluster"),
+    ] {
+        let block = block(service);
+        assert!(
+            block.contains(&format!("profiles:\n    - {profile}\n")),
+            "{service} is not in profile {profile}:\n{block}"
+        );
+    }
+    // Prometheus gets the API's token and the shipped files; Grafana its provisioning.
+    let prometheus = block("prometheus");
+    for needed in [
+        "METRICS_TOKEN",
+        "/run/hast/metrics-token",
+        "monitoring/prometheus.yml:/etc/prometheus/prometheus.yml",
+        "monitoring/alerts.yml:/etc/prometheus/alerts.yml",
+        "127.0.0.1:9090:9090",
+    ] {
+        assert!(prometheus.contains(needed), "prometheus lacks {needed}");
+    }
+    assert!(block("api").contains("METRICS_TOKEN"));
+    let grafana = block("grafana");
+    for needed in [
+        "monitoring/grafana/provisioning:/etc/grafana/provisioning",
+        "monitoring/grafana/dashboards:/etc/grafana/dashboards",
+        "127.0.0.1:3000:3000",
+    ] {
+        assert!(grafana.contains(needed), "grafana lacks {needed}");
+    }
+    // nats-box signs in as the operator user, as the nats CLI reads it.
+    let nats_box = block("nats-box");
+    for needed in [
+        "NATS_URL: nats://nats:4222",
+        "NATS_USER: operator",
+        "NATS_PASSWORD: operator-password",
+    ] {
+        assert!(
+            nats_box.contains(needed),
+            "nats-box lacks {needed}:\n{nats_box}"
+        );
+    }
+}

@@ -20,6 +20,7 @@ mod exhaustion;
 mod faults;
 mod http;
 mod jobs;
+mod monitoring;
 mod pools;
 mod reconciler;
 mod storage;

@@ -1,5 +1,6 @@
 //! `GET /metrics`: Prometheus text (see `hast_common::metrics` for the names). Queue
-//! and dead-letter depths are read from JetStream at scrape time.
+//! and dead-letter depths, the oldest jobs' ages and the live workers per kind are read
+//! from JetStream at scrape time.
 
 //!
 //! Operators only (`METRICS_TOKEN`, [`crate::auth::operator`]): 401 without the token
@@ -33,7 +34,10 @@ async fn metrics(state: AppState, headers: HeaderMap) -> ApiResult<warp::reply::
         }
         OperatorAccess::Off => return Err(ApiError::not_found("no such route")),
     }
-    hast_common::metrics::refresh_queue_gauges(&state.topology.jetstream).await;
+    tokio::join!(
+        hast_common::metrics::refresh_queue_gauges(&state.topology.jetstream),
+        hast_common::metrics::refresh_worker_gauges(&state.topology.workers),
+    );
     Ok(warp::reply::with_header(
         state.metrics.render(),
         "content-type",
