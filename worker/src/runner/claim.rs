@@ -12,6 +12,19 @@ use super::{claimed_at, Delivery, Runner};
 /// again.
 const HELD_RECHECK: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// Who runs a redelivered job's current attempt, as far as this worker can tell.
+enum Holder {
+    /// A live worker (or this one): leave it.
+    Live,
+    /// Nobody: claim it. `abandoned` is the start of a running attempt judged dead or
+    /// overdue, which the claim may take over.
+    Free {
+        abandoned: Option<chrono::DateTime<Utc>>,
+    },
+    /// NATS did not answer.
+    Unknown(String),
+}
+
 impl Runner {
     /// The job's `running` status and its revision when this delivery should run the
     /// handler; `None` when the message was settled (or handed back) here.
@@ -20,20 +33,35 @@ impl Runner {
         delivery: &Delivery,
         envelope: &JobEnvelope,
     ) -> Option<(JobStatus, u64)> {
+        // On a redelivery, the running attempt (its start) this worker judged abandoned:
+        // the only one the claim below may take over.
+        let mut abandoned = None;
         if delivery.deliveries > 1 {
             if self.settled_from_stored(delivery, envelope).await {
                 return None;
             }
-            if self.still_in_hand(delivery, envelope).await {
-                // Only a heartbeat was lost: the attempt runs on. Look again later (the
-                // holder's ack removes the message meanwhile).
-                let again = (self.heartbeat_every(&delivery.kind) * 3).max(HELD_RECHECK);
-                tracing::info!(
-                    recheck_ms = again.as_millis() as u64,
-                    "job redelivered while its attempt still runs; not running it twice"
-                );
-                let _ = delivery.message.ack_with(AckKind::Nak(Some(again))).await;
-                return None;
+            match self.still_in_hand(delivery, envelope).await {
+                Holder::Free { abandoned: started } => abandoned = started,
+                Holder::Live => {
+                    // Only a heartbeat was lost: the attempt runs on. Look again later
+                    // (the holder's ack removes the message meanwhile).
+                    self.look_again_later(
+                        delivery,
+                        "job redelivered while its attempt still runs; not running it twice",
+                    )
+                    .await;
+                    return None;
+                }
+                Holder::Unknown(why) => {
+                    // NATS did not answer: claiming now could run a live attempt twice.
+                    tracing::info!(error = %why, "cannot tell whether the job still runs elsewhere");
+                    self.look_again_later(
+                        delivery,
+                        "job redelivered; its holder is unknown for now",
+                    )
+                    .await;
+                    return None;
+                }
             }
         }
         let started = Utc::now();
@@ -44,6 +72,14 @@ impl Runner {
                 return false;
             }
             if s.attempt >= s.max_attempts {
+                return false;
+            }
+            if s.status == JobState::Running
+                && s.worker_id.as_deref() != Some(me.as_str())
+                && s.started_at != abandoned
+            {
+                // Another worker's attempt this worker has not judged (the status read
+                // before was older than this one): never take it over unseen.
                 return false;
             }
             s.status = JobState::Running;
@@ -79,6 +115,16 @@ impl Runner {
         };
         match claimed {
             Ok(running) if claimed_at(&running.0, started) => Some(running),
+            Ok((status, _))
+                if status.status == JobState::Running && status.attempt < status.max_attempts =>
+            {
+                self.look_again_later(
+                    delivery,
+                    "job claimed by another worker meanwhile; not running it twice",
+                )
+                .await;
+                None
+            }
             Ok((status, _)) => {
                 // Every attempt was used: the worker running the last one died.
                 let failure = JobFailure {
@@ -132,31 +178,51 @@ impl Runner {
     /// only means heartbeats were lost (NATS unreachable for longer than `ack_wait`), and
     /// claiming it would run the handler twice. Past that bound, or with the holder's
     /// heartbeat gone from `workers` (a dead worker leaves within 15 s), it is claimed.
-    async fn still_in_hand(&self, delivery: &Delivery, envelope: &JobEnvelope) -> bool {
+    ///
+    /// A read that fails says nothing: [`Holder::Unknown`], and the message is looked at
+    /// again later (claiming on a failed read ran a live attempt twice under node loss).
+    async fn still_in_hand(&self, delivery: &Delivery, envelope: &JobEnvelope) -> Holder {
         if self.identity.holds(&envelope.id) {
-            return true;
+            return Holder::Live;
         }
-        let Ok((status, _)) = self.statuses.get(&envelope.id).await else {
-            return false;
+        let status = match self.statuses.get(&envelope.id).await {
+            Ok((status, _)) => status,
+            Err(StatusError::Unavailable(why)) => return Holder::Unknown(why),
+            // Gone, final or unreadable: the claim says which and settles it.
+            Err(_) => return Holder::Free { abandoned: None },
         };
         let (Some(holder), Some(started)) = (status.worker_id, status.started_at) else {
-            return false;
+            return Holder::Free { abandoned: None };
         };
         if status.status != JobState::Running || holder == self.identity.id {
-            return false;
+            return Holder::Free { abandoned: None };
         }
         let deadline = hast_common::jobs::kind(&envelope.kind)
             .map(|k| k.timeout)
             .unwrap_or_default();
         let bound = deadline + self.heartbeat_every(&delivery.kind) * 6;
         let running_for = (Utc::now() - started).to_std().unwrap_or_default();
+        let abandoned = Holder::Free {
+            abandoned: Some(started),
+        };
         if running_for > bound {
-            return false;
+            return abandoned;
         }
-        matches!(
-            self.workers.entry(holder.as_str()).await,
-            Ok(Some(entry)) if entry.operation == async_nats::jetstream::kv::Operation::Put
-        )
+        match self.workers.entry(holder.as_str()).await {
+            Ok(Some(entry)) if entry.operation == async_nats::jetstream::kv::Operation::Put => {
+                Holder::Live
+            }
+            Ok(_) => abandoned,
+            Err(err) => Holder::Unknown(err.to_string()),
+        }
+    }
+
+    /// Hands the message back to be delivered again after a few heartbeats (the holder's
+    /// ack removes it meanwhile, if it finishes).
+    async fn look_again_later(&self, delivery: &Delivery, why: &'static str) {
+        let again = (self.heartbeat_every(&delivery.kind) * 3).max(HELD_RECHECK);
+        tracing::info!(recheck_ms = again.as_millis() as u64, "{why}");
+        let _ = delivery.message.ack_with(AckKind::Nak(Some(again))).await;
     }
 
     /// On a redelivery: whether an outcome stored by an earlier delivery settled the job
