@@ -10,6 +10,8 @@
 use std::convert::Infallible;
 
 use hast_common::db::DbError;
+use hast_common::jobs::{StatusError, SubmitError};
+use hast_common::photo::PhotoError;
 use serde::Serialize;
 use warp::http::{header, HeaderValue, StatusCode};
 use warp::reply::{Reply, Response};
@@ -76,6 +78,24 @@ impl ApiError {
         }
     }
 
+    /// A photo in multipart field `field` that cannot be taken.
+    pub fn photo(field: &str, err: PhotoError) -> Self {
+        let status = match err {
+            PhotoError::UnsupportedType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            PhotoError::TooManyPixels { .. }
+            | PhotoError::Corrupt(_)
+            | PhotoError::UnsupportedPixelFormat(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            PhotoError::Encode(e) => return ApiError::internal("photo re-encoding", e),
+        };
+        let message = match &err {
+            PhotoError::UnsupportedType => {
+                format!("`{field}` is not a JPEG, PNG or WebP image")
+            }
+            other => format!("`{field}`: {other}"),
+        };
+        ApiError::new(status, err.code(), message)
+    }
+
     /// An unexpected failure: logged once here, answered without details.
     pub fn internal(context: &str, err: impl std::fmt::Display) -> Self {
         tracing::error!(error = %err, context, "internal error");
@@ -84,6 +104,53 @@ impl ApiError {
             "internal_error",
             "something went wrong on our side; it has been logged",
         )
+    }
+}
+
+impl From<SubmitError> for ApiError {
+    fn from(err: SubmitError) -> Self {
+        match err {
+            SubmitError::UnknownKind(kind) => {
+                ApiError::bad_request("unknown_kind", format!("no job kind named {kind:?}"))
+            }
+            SubmitError::InvalidPayload(msg) => ApiError::unprocessable("invalid_payload", msg),
+            SubmitError::InvalidIdempotencyKey(msg) => {
+                ApiError::bad_request("invalid_idempotency_key", msg)
+            }
+            SubmitError::IdempotencyMismatch => ApiError::unprocessable(
+                "idempotency_key_reused",
+                "this Idempotency-Key was used for a different request",
+            ),
+            SubmitError::Unavailable(msg) => {
+                tracing::warn!(error = %msg, "job queue unavailable");
+                ApiError::unavailable(
+                    "queue_unavailable",
+                    "the job queue is unavailable; try again shortly",
+                )
+            }
+            SubmitError::StorageFull(msg) => ApiError::storage_full(&msg),
+        }
+    }
+}
+
+impl From<StatusError> for ApiError {
+    fn from(err: StatusError) -> Self {
+        match err {
+            StatusError::NotFound => ApiError::not_found("no such job"),
+            StatusError::Terminal(state) => ApiError::new(
+                StatusCode::CONFLICT,
+                "job_finished",
+                format!("the job is already {state}"),
+            ),
+            StatusError::Unavailable(msg) => {
+                tracing::warn!(error = %msg, "job status unavailable");
+                ApiError::unavailable(
+                    "queue_unavailable",
+                    "job status is unavailable; try again shortly",
+                )
+            }
+            other => ApiError::internal("job status", other),
+        }
     }
 }
 

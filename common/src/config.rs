@@ -465,28 +465,17 @@ impl Settings {
 
     /// Rejects values that are out of range anywhere, and insecure values in production.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let positive = |variable: &'static str, value: u64| {
-            if value == 0 {
-                Err(ConfigError::Invalid {
-                    variable,
-                    value: value.to_string(),
-                    reason: "must be at least 1".into(),
-                })
-            } else {
-                Ok(())
-            }
-        };
-        let at_least = |variable: &'static str, value: Duration, min: Duration| {
-            if value < min {
-                Err(ConfigError::Invalid {
-                    variable,
-                    value: humantime::format_duration(value).to_string(),
-                    reason: format!("must be at least {}", humantime::format_duration(min)),
-                })
-            } else {
-                Ok(())
-            }
-        };
+        self.validate_limits()?;
+        self.validate_jobs()?;
+        self.validate_addresses()?;
+        if self.app_env == AppEnv::Production {
+            self.validate_production()?;
+        }
+        Ok(())
+    }
+
+    /// Pool sizes, counts and the API's abuse limits.
+    fn validate_limits(&self) -> Result<(), ConfigError> {
         positive("DATABASE_POOL_SIZE", self.database_pool_size as u64)?;
         positive("JOBS_REPLICAS", self.jobs_replicas as u64)?;
         positive("JOB_MAX_ATTEMPTS", u64::from(self.job_max_attempts))?;
@@ -573,6 +562,11 @@ impl Settings {
             "PASSWORD_HASH_CONCURRENCY",
             self.limits.password_hash_concurrency as u64,
         )?;
+        Ok(())
+    }
+
+    /// Durations and sizes of sessions, jobs and their storage.
+    fn validate_jobs(&self) -> Result<(), ConfigError> {
         at_least("SESSION_TTL", self.session_ttl, Duration::from_secs(1))?;
         positive(
             "JOB_MAX_ACK_PENDING",
@@ -641,6 +635,11 @@ impl Settings {
                     .into(),
             });
         }
+        Ok(())
+    }
+
+    /// The database and NATS URLs and the CORS origins.
+    fn validate_addresses(&self) -> Result<(), ConfigError> {
         let url = self.database_url.expose();
         if !(url.starts_with("sqlite://")
             || url.starts_with("postgres://")
@@ -668,36 +667,40 @@ impl Settings {
                 });
             }
         }
-        if self.app_env == AppEnv::Production {
-            let secret = self.session_secret.expose_secret();
-            if secret == DEVELOPMENT_SESSION_SECRET {
-                return Err(ConfigError::Insecure {
-                    variable: "SESSION_SECRET",
-                    reason: "required in production (it is unset or the development default): set a random value of at least 32 characters, for example `openssl rand -base64 48`, the same on every API instance".into(),
-                });
-            }
-            if secret.len() < MIN_SECRET_LEN {
-                return Err(ConfigError::Insecure {
-                    variable: "SESSION_SECRET",
-                    reason: format!("must be at least {MIN_SECRET_LEN} characters in production"),
-                });
-            }
-            if !self.cookie_secure {
-                return Err(ConfigError::Insecure {
-                    variable: "COOKIE_SECURE",
-                    reason: "production refuses cookies without the Secure attribute".into(),
-                });
-            }
-            if self
-                .cors_allowed_origins
-                .iter()
-                .any(|o| o.starts_with("http://"))
-            {
-                return Err(ConfigError::Insecure {
-                    variable: "CORS_ALLOWED_ORIGINS",
-                    reason: "production allows only https:// origins".into(),
-                });
-            }
+        Ok(())
+    }
+
+    /// What production refuses: a missing or short session secret, cookies without
+    /// `Secure`, plain-http CORS origins.
+    fn validate_production(&self) -> Result<(), ConfigError> {
+        let secret = self.session_secret.expose_secret();
+        if secret == DEVELOPMENT_SESSION_SECRET {
+            return Err(ConfigError::Insecure {
+                variable: "SESSION_SECRET",
+                reason: "required in production (it is unset or the development default): set a random value of at least 32 characters, for example `openssl rand -base64 48`, the same on every API instance".into(),
+            });
+        }
+        if secret.len() < MIN_SECRET_LEN {
+            return Err(ConfigError::Insecure {
+                variable: "SESSION_SECRET",
+                reason: format!("must be at least {MIN_SECRET_LEN} characters in production"),
+            });
+        }
+        if !self.cookie_secure {
+            return Err(ConfigError::Insecure {
+                variable: "COOKIE_SECURE",
+                reason: "production refuses cookies without the Secure attribute".into(),
+            });
+        }
+        if self
+            .cors_allowed_origins
+            .iter()
+            .any(|o| o.starts_with("http://"))
+        {
+            return Err(ConfigError::Insecure {
+                variable: "CORS_ALLOWED_ORIGINS",
+                reason: "production allows only https:// origins".into(),
+            });
         }
         Ok(())
     }
@@ -705,6 +708,32 @@ impl Settings {
     /// True when `APP_ENV=development`.
     pub fn is_development(&self) -> bool {
         self.app_env == AppEnv::Development
+    }
+}
+
+/// `variable` must be at least 1.
+fn positive(variable: &'static str, value: u64) -> Result<(), ConfigError> {
+    if value == 0 {
+        Err(ConfigError::Invalid {
+            variable,
+            value: value.to_string(),
+            reason: "must be at least 1".into(),
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// `variable` must be at least `min`.
+fn at_least(variable: &'static str, value: Duration, min: Duration) -> Result<(), ConfigError> {
+    if value < min {
+        Err(ConfigError::Invalid {
+            variable,
+            value: humantime::format_duration(value).to_string(),
+            reason: format!("must be at least {}", humantime::format_duration(min)),
+        })
+    } else {
+        Ok(())
     }
 }
 

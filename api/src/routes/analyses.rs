@@ -21,7 +21,7 @@ use hast_common::jobs::{JobState, NewJob};
 use hast_common::nats::objects::{
     delete_analysis_objects, read_object, write_object, AnalysisObject,
 };
-use hast_common::photo::{self, NormalisedPhoto, PhotoError, PhotoLimits};
+use hast_common::photo::{self, NormalisedPhoto, PhotoLimits};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use warp::http::{header, HeaderMap, StatusCode};
@@ -32,7 +32,6 @@ use crate::auth::{identity, require_user, Identity};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::with_state;
 use crate::request_context::{ClientAddr, CorrelationId};
-use crate::routes::jobs::submit_error;
 use crate::routes::pagination::{page_query, rfc3339, Page};
 use crate::state::AppState;
 
@@ -228,23 +227,6 @@ async fn read_parts(
     Ok(parts)
 }
 
-fn photo_error(field: &str, err: PhotoError) -> ApiError {
-    let status = match err {
-        PhotoError::UnsupportedType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        PhotoError::TooManyPixels { .. }
-        | PhotoError::Corrupt(_)
-        | PhotoError::UnsupportedPixelFormat(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        PhotoError::Encode(e) => return ApiError::internal("photo re-encoding", e),
-    };
-    let message = match &err {
-        PhotoError::UnsupportedType => {
-            format!("`{field}` is not a JPEG, PNG or WebP image")
-        }
-        other => format!("`{field}`: {other}"),
-    };
-    ApiError::new(status, err.code(), message)
-}
-
 /// A decode slot: decoding is CPU- and memory-bound, so an upload beyond the slots waits
 /// up to `wait` for one, then is told to come back (503 `server_busy`, `Retry-After`).
 async fn photo_slot(
@@ -373,7 +355,7 @@ async fn upload(
             tokio::task::spawn_blocking(move || photo::normalise(&bytes, &PhotoLimits::default()))
                 .await
                 .map_err(|e| ApiError::internal("photo task", e))?
-                .map_err(|e| photo_error(&field, e))?;
+                .map_err(|e| ApiError::photo(&field, e))?;
         photos.push((field, normalised));
     }
 
@@ -465,7 +447,7 @@ async fn upload(
             // Leave nothing half-made behind.
             let _ = state.db.delete_analysis(&who.user_id, &analysis_id).await;
             let _ = delete_analysis_objects(&state.topology.images, &analysis_id).await;
-            return Err(submit_error(e));
+            return Err(e.into());
         }
     };
     state

@@ -29,7 +29,6 @@ use crate::auth::{identity, Identity};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{json_body, with_state, MAX_JSON_BYTES};
 use crate::request_context::CorrelationId;
-use crate::routes::jobs::submit_error;
 use crate::routes::pagination::{page_query, rfc3339, Page};
 use crate::state::AppState;
 
@@ -467,7 +466,7 @@ async fn post_message(
             {
                 tracing::warn!(error = %undo, message.id = %message.id, "could not remove the unsubmitted message");
             }
-            return Err(submit_error(e));
+            return Err(e.into());
         }
     };
     tracing::info!(

@@ -14,7 +14,7 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use futures::StreamExt;
-use hast_common::jobs::{NewJob, StatusError, SubmitError};
+use hast_common::jobs::{NewJob, StatusError};
 use serde::Deserialize;
 use serde_json::Value;
 use warp::http::StatusCode;
@@ -109,7 +109,7 @@ async fn submit(
             replay_of: None,
         })
         .await
-        .map_err(submit_error)?;
+        .map_err(ApiError::from)?;
     tracing::info!(
         job.id = %submitted.status.id,
         job.kind = %submitted.status.kind,
@@ -146,54 +146,6 @@ async fn check_job_quota(state: &AppState, user_id: &str) -> ApiResult<()> {
         ));
     }
     Ok(())
-}
-
-/// Maps a submission failure to its HTTP answer (also used by other routes).
-pub fn submit_error(err: SubmitError) -> ApiError {
-    match err {
-        SubmitError::UnknownKind(kind) => {
-            ApiError::bad_request("unknown_kind", format!("no job kind named {kind:?}"))
-        }
-        SubmitError::InvalidPayload(msg) => {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_payload", msg)
-        }
-        SubmitError::InvalidIdempotencyKey(msg) => {
-            ApiError::bad_request("invalid_idempotency_key", msg)
-        }
-        SubmitError::IdempotencyMismatch => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "idempotency_key_reused",
-            "this Idempotency-Key was used for a different request",
-        ),
-        SubmitError::Unavailable(msg) => {
-            tracing::warn!(error = %msg, "job queue unavailable");
-            ApiError::unavailable(
-                "queue_unavailable",
-                "the job queue is unavailable; try again shortly",
-            )
-        }
-        SubmitError::StorageFull(msg) => ApiError::storage_full(&msg),
-    }
-}
-
-/// Maps a status-store failure to its HTTP answer.
-pub fn status_error(err: StatusError) -> ApiError {
-    match err {
-        StatusError::NotFound => ApiError::not_found("no such job"),
-        StatusError::Terminal(state) => ApiError::new(
-            StatusCode::CONFLICT,
-            "job_finished",
-            format!("the job is already {state}"),
-        ),
-        StatusError::Unavailable(msg) => {
-            tracing::warn!(error = %msg, "job status unavailable");
-            ApiError::unavailable(
-                "queue_unavailable",
-                "job status is unavailable; try again shortly",
-            )
-        }
-        other => ApiError::internal("job status", other),
-    }
 }
 
 /// The job `id` if `who` owns it; another user's job is "not found" so ids reveal
@@ -299,5 +251,5 @@ async fn with_timeout<T>(
                 "job status is unavailable; try again shortly",
             )
         })?
-        .map_err(status_error)
+        .map_err(ApiError::from)
 }

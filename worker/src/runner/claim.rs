@@ -35,60 +35,14 @@ impl Runner {
     ) -> Option<(JobStatus, u64)> {
         // On a redelivery, the running attempt (its start) this worker judged abandoned:
         // the only one the claim below may take over.
-        let mut abandoned = None;
-        if delivery.deliveries > 1 {
-            if self.settled_from_stored(delivery, envelope).await {
-                return None;
-            }
-            match self.still_in_hand(delivery, envelope).await {
-                Holder::Free { abandoned: started } => abandoned = started,
-                Holder::Live => {
-                    // Only a heartbeat was lost: the attempt runs on. Look again later
-                    // (the holder's ack removes the message meanwhile).
-                    self.look_again_later(
-                        delivery,
-                        "job redelivered while its attempt still runs; not running it twice",
-                    )
-                    .await;
-                    return None;
-                }
-                Holder::Unknown(why) => {
-                    // NATS did not answer: claiming now could run a live attempt twice.
-                    tracing::info!(error = %why, "cannot tell whether the job still runs elsewhere");
-                    self.look_again_later(
-                        delivery,
-                        "job redelivered; its holder is unknown for now",
-                    )
-                    .await;
-                    return None;
-                }
-            }
-        }
+        let abandoned = if delivery.deliveries > 1 {
+            self.judge_redelivery(delivery, envelope).await?
+        } else {
+            None
+        };
         let started = Utc::now();
         let me = self.identity.id.clone();
-        let claim = move |s: &mut JobStatus| {
-            if claimed_at(s, started) {
-                // An earlier try of this very claim landed without an answer.
-                return false;
-            }
-            if s.attempt >= s.max_attempts {
-                return false;
-            }
-            if s.status == JobState::Running
-                && s.worker_id.as_deref() != Some(me.as_str())
-                && s.started_at != abandoned
-            {
-                // Another worker's attempt this worker has not judged (the status read
-                // before was older than this one): never take it over unseen.
-                return false;
-            }
-            s.status = JobState::Running;
-            s.attempt += 1;
-            s.started_at = Some(started);
-            s.next_attempt_at = None;
-            s.worker_id = Some(me.clone());
-            true
-        };
+        let claim = move |s: &mut JobStatus| take_attempt(s, &me, started, abandoned);
         let mut known = self.known_queued(delivery, envelope);
         let claimed = self
             .keep_trying(delivery, "mark the job running", || {
@@ -115,33 +69,79 @@ impl Runner {
         };
         match claimed {
             Ok(running) if claimed_at(&running.0, started) => Some(running),
-            Ok((status, _))
-                if status.status == JobState::Running && status.attempt < status.max_attempts =>
-            {
+            Ok((status, _)) => {
+                self.not_claimed(delivery, envelope, status).await;
+                None
+            }
+            Err(err) => {
+                self.unclaimable(delivery, envelope, err).await;
+                None
+            }
+        }
+    }
+
+    /// A redelivery: `None` when it was settled or handed back here (an outcome is
+    /// stored, or the attempt still runs elsewhere, or nobody can tell); otherwise the
+    /// start of the running attempt judged abandoned, if any.
+    async fn judge_redelivery(
+        &self,
+        delivery: &Delivery,
+        envelope: &JobEnvelope,
+    ) -> Option<Option<chrono::DateTime<Utc>>> {
+        if self.settled_from_stored(delivery, envelope).await {
+            return None;
+        }
+        match self.still_in_hand(delivery, envelope).await {
+            Holder::Free { abandoned } => Some(abandoned),
+            Holder::Live => {
+                // Only a heartbeat was lost: the attempt runs on. Look again later (the
+                // holder's ack removes the message meanwhile).
                 self.look_again_later(
                     delivery,
-                    "job claimed by another worker meanwhile; not running it twice",
+                    "job redelivered while its attempt still runs; not running it twice",
                 )
                 .await;
                 None
             }
-            Ok((status, _)) => {
-                // Every attempt was used: the worker running the last one died.
-                let failure = JobFailure {
-                    code: "attempts_exhausted".into(),
-                    message: format!("no attempt succeeded in {}", status.max_attempts),
-                };
-                self.fail(
-                    delivery,
-                    envelope,
-                    &failure,
-                    status.attempt,
-                    status.owner_id,
-                )
-                .await;
+            Holder::Unknown(why) => {
+                // NATS did not answer: claiming now could run a live attempt twice.
+                tracing::info!(error = %why, "cannot tell whether the job still runs elsewhere");
+                self.look_again_later(delivery, "job redelivered; its holder is unknown for now")
+                    .await;
                 None
             }
-            Err(StatusError::Terminal(state)) => {
+        }
+    }
+
+    /// The claim left `status` as it was: another worker's attempt runs (look again
+    /// later), or every attempt was used (the worker running the last one died).
+    async fn not_claimed(&self, delivery: &Delivery, envelope: &JobEnvelope, status: JobStatus) {
+        if status.status == JobState::Running && status.attempt < status.max_attempts {
+            self.look_again_later(
+                delivery,
+                "job claimed by another worker meanwhile; not running it twice",
+            )
+            .await;
+            return;
+        }
+        let failure = JobFailure {
+            code: "attempts_exhausted".into(),
+            message: format!("no attempt succeeded in {}", status.max_attempts),
+        };
+        self.fail(
+            delivery,
+            envelope,
+            &failure,
+            status.attempt,
+            status.owner_id,
+        )
+        .await;
+    }
+
+    /// The status refused the claim: the job is final, gone or unreadable.
+    async fn unclaimable(&self, delivery: &Delivery, envelope: &JobEnvelope, err: StatusError) {
+        match err {
+            StatusError::Terminal(state) => {
                 tracing::info!(job.status = state, "job already finished; skipping");
                 if state == JobState::Cancelled.as_str() {
                     // Cancelled before it ran, or handed back before its undo finished.
@@ -149,17 +149,15 @@ impl Runner {
                 } else {
                     let _ = delivery.message.ack_with(AckKind::Term).await;
                 }
-                None
             }
-            Err(StatusError::NotFound) => {
+            StatusError::NotFound => {
                 // Purged on purpose, with its analysis or its owner's account.
                 tracing::info!(
                     "job status is gone (deleted with its analysis or account); dropping the job"
                 );
                 let _ = delivery.message.ack_with(AckKind::Term).await;
-                None
             }
-            Err(err) => {
+            err => {
                 tracing::error!(error = %err, "unreadable job status");
                 let failure = JobFailure {
                     code: "corrupt_status".into(),
@@ -167,7 +165,6 @@ impl Runner {
                 };
                 self.fail(delivery, envelope, &failure, 0, envelope.owner_id.clone())
                     .await;
-                None
             }
         }
     }
@@ -263,5 +260,87 @@ impl Runner {
             .parse::<u64>()
             .ok()?;
         Some((JobStatus::queued_for(envelope, max_attempts), revision))
+    }
+}
+
+/// The claim's rule: moves `s` to `running` with the next attempt for worker `me`
+/// (started at `started`), unless this very claim already landed, every attempt is
+/// used, or another worker's attempt runs that was not judged abandoned (`abandoned`
+/// is its start). Returns whether `s` changed.
+fn take_attempt(
+    s: &mut JobStatus,
+    me: &str,
+    started: chrono::DateTime<Utc>,
+    abandoned: Option<chrono::DateTime<Utc>>,
+) -> bool {
+    if claimed_at(s, started) {
+        // An earlier try of this very claim landed without an answer.
+        return false;
+    }
+    if s.attempt >= s.max_attempts {
+        return false;
+    }
+    if s.status == JobState::Running
+        && s.worker_id.as_deref() != Some(me)
+        && s.started_at != abandoned
+    {
+        // Another worker's attempt this worker has not judged (the status it read was
+        // older than this one): never take it over unseen.
+        return false;
+    }
+    s.status = JobState::Running;
+    s.attempt += 1;
+    s.started_at = Some(started);
+    s.next_attempt_at = None;
+    s.worker_id = Some(me.to_owned());
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn running(worker: &str, started: chrono::DateTime<Utc>) -> JobStatus {
+        let mut s = JobStatus::queued("job".into(), "echo", 3, None);
+        s.status = JobState::Running;
+        s.attempt = 1;
+        s.worker_id = Some(worker.into());
+        s.started_at = Some(started);
+        s
+    }
+
+    #[test]
+    fn a_queued_job_is_claimed_with_the_next_attempt() {
+        let now = Utc::now();
+        let mut s = JobStatus::queued("job".into(), "echo", 3, None);
+        assert!(take_attempt(&mut s, "me", now, None));
+        assert_eq!((s.status, s.attempt), (JobState::Running, 1));
+        assert_eq!(s.worker_id.as_deref(), Some("me"));
+        // The same claim again (its answer was lost): nothing changes.
+        assert!(!take_attempt(&mut s, "me", now, None));
+        assert_eq!(s.attempt, 1);
+    }
+
+    #[test]
+    fn another_workers_attempt_is_taken_over_only_once_judged_abandoned() {
+        let theirs = Utc::now() - chrono::Duration::seconds(5);
+        let now = Utc::now();
+        let mut s = running("other", theirs);
+        assert!(!take_attempt(&mut s, "me", now, None), "never unseen");
+        let older = theirs - chrono::Duration::seconds(60);
+        assert!(
+            !take_attempt(&mut s, "me", now, Some(older)),
+            "not when another attempt was judged"
+        );
+        assert!(take_attempt(&mut s, "me", now, Some(theirs)));
+        assert_eq!((s.attempt, s.worker_id.as_deref()), (2, Some("me")));
+    }
+
+    #[test]
+    fn no_attempt_is_taken_beyond_the_last() {
+        let mut s = running("other", Utc::now());
+        s.attempt = 3;
+        let abandoned = s.started_at;
+        assert!(!take_attempt(&mut s, "me", Utc::now(), abandoned));
     }
 }
