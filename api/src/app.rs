@@ -7,38 +7,18 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use hast_common::config::Settings;
-use hast_common::db::{Database, DbError, MigrationError};
 use hast_common::jobs::kind_names;
-use hast_common::nats::bootstrap::{bootstrap, BootstrapError, TopologyConfig};
+use hast_common::nats::bootstrap::TopologyConfig;
+use hast_common::startup::{self, Connected};
 use tokio::net::TcpListener;
 
 use crate::routes::routes;
 use crate::server::{cors_layer, serve};
 use crate::state::AppState;
 
-/// How long start-up waits for NATS before giving up.
-pub const NATS_STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Why the API could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum StartupError {
-    #[error(transparent)]
-    Database(#[from] DbError),
-    #[error(transparent)]
-    Migration(#[from] MigrationError),
-    #[error(transparent)]
-    Nats(#[from] hast_common::nats::ConnectError),
-    #[error(transparent)]
-    Bootstrap(#[from] BootstrapError),
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
-}
+pub use hast_common::startup::StartupError;
 
 /// The tokio runtime `hast-api` runs on: multi-threaded, with 8 MiB worker stacks
 /// (warp's nested filter futures need more than tokio's 2 MiB default in debug
@@ -63,32 +43,12 @@ pub struct Application {
 impl Application {
     /// Connects to everything and binds `settings.bind_addr`.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        let db = Database::connect(settings.database_url.expose(), settings.database_pool_size)?;
-        let applied = db.run_migrations().await?;
-        tracing::info!(
-            db.backend = ?db.backend(),
-            migrations.applied = applied.len(),
-            "database ready"
-        );
-
-        let nats = hast_common::nats::connect(&settings, "hast-api", NATS_STARTUP_TIMEOUT).await?;
-        let topology = bootstrap(
-            nats.clone(),
-            &TopologyConfig::from_settings(&settings, &kind_names()).without_consumer_updates(),
-        )
-        .await?;
-        tracing::info!(nats.url = %settings.nats_url_redacted(), "NATS topology ready");
-
-        let listener = TcpListener::bind(settings.bind_addr)
-            .await
-            .map_err(|source| StartupError::Bind {
-                addr: settings.bind_addr,
-                source,
-            })?;
-        let local_addr = listener.local_addr().map_err(|source| StartupError::Bind {
-            addr: settings.bind_addr,
-            source,
-        })?;
+        // The API never updates the consumers' settings: workers own them.
+        let topology =
+            TopologyConfig::from_settings(&settings, &kind_names()).without_consumer_updates();
+        let Connected { db, nats, topology } =
+            startup::connect(&settings, "hast-api", &topology).await?;
+        let (listener, local_addr) = startup::bind(settings.bind_addr).await?;
         Ok(Self {
             listener,
             local_addr,

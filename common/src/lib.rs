@@ -20,5 +20,6 @@ pub mod metrics;
 pub mod nats;
 pub mod photo;
 pub mod shutdown;
+pub mod startup;
 pub mod telemetry;
 pub mod workers;

@@ -11,11 +11,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hast_common::config::{Analyzer, Settings};
-use hast_common::db::{Database, DbError, MigrationError};
+use hast_common::db::Database;
 use hast_common::jobs::kind_names;
-use hast_common::nats::bootstrap::{
-    bootstrap, ensure_ai_slots, BootstrapError, Topology, TopologyConfig,
-};
+use hast_common::nats::bootstrap::{ensure_ai_slots, Topology, TopologyConfig};
+use hast_common::startup::{self, Connected};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -26,31 +25,17 @@ use crate::metrics_server;
 use crate::runner::{Runner, Signals};
 use hast_common::jobs::StatusStore;
 
-/// How long start-up waits for NATS before giving up.
-pub const NATS_STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Why a worker could not start.
+/// Why a worker could not start: the shared start-up, or what only a worker sets up.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error(transparent)]
-    Database(#[from] DbError),
-    #[error(transparent)]
-    Migration(#[from] MigrationError),
-    #[error(transparent)]
-    Nats(#[from] hast_common::nats::ConnectError),
-    #[error(transparent)]
-    Bootstrap(#[from] BootstrapError),
+    Connect(#[from] hast_common::startup::StartupError),
     #[error("job registry: {0}")]
     Registry(String),
     #[error(transparent)]
     Engine(#[from] hast_palm::EngineError),
     #[error(transparent)]
     Ai(#[from] crate::ai::AiSetupError),
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
 }
 
 /// A connected worker, ready to run.
@@ -68,12 +53,9 @@ pub struct Worker {
 impl Worker {
     /// Connects to everything and binds `WORKER_METRICS_ADDR`.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        let db = Database::connect(settings.database_url.expose(), settings.database_pool_size)?;
-        db.run_migrations().await?;
-        let nats =
-            hast_common::nats::connect(&settings, "hast-worker", NATS_STARTUP_TIMEOUT).await?;
-        let topology = bootstrap(
-            nats.clone(),
+        let Connected { db, nats, topology } = startup::connect(
+            &settings,
+            "hast-worker",
             &TopologyConfig::from_settings(&settings, &kind_names()),
         )
         .await?;
@@ -88,7 +70,8 @@ impl Worker {
                 let lease = settings.openai.timeout.saturating_mul(2);
                 let slots =
                     ensure_ai_slots(&topology.jetstream, settings.jobs_replicas, Some(lease))
-                        .await?;
+                        .await
+                        .map_err(startup::StartupError::from)?;
                 let gate = NatsGate::new(slots, settings.openai.max_concurrency, &identity.id);
                 Some(Arc::new(Ai::new(&settings, Arc::new(gate))?))
             }
@@ -106,13 +89,7 @@ impl Worker {
         };
         let registry = register(settings.worker_pools.kinds(), parts)?;
         check_registry(&registry, settings.worker_pools.kinds()).map_err(StartupError::Registry)?;
-        let bind = |source| StartupError::Bind {
-            addr: settings.worker_metrics_addr,
-            source,
-        };
-        let metrics_listener = TcpListener::bind(settings.worker_metrics_addr)
-            .await
-            .map_err(bind)?;
+        let (metrics_listener, _) = startup::bind(settings.worker_metrics_addr).await?;
         tracing::info!(
             worker.id = %identity.id,
             db.backend = ?db.backend(),
