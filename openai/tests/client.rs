@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::support::{config, LogCapture, Server, Step};
+use crate::support::{config, ChatServer, LogCapture, Step};
 use bytes::Bytes;
 use hast_openai::{AiError, ChatRequest, Client, FinishReason, InvalidReplyKind, Usage};
 use secrecy::SecretString;
@@ -13,8 +13,8 @@ fn request() -> ChatRequest {
     ChatRequest::new().system("You read palms.").user("Hello")
 }
 
-async fn run(script: Vec<Step>) -> (Server, Result<hast_openai::Completion, AiError>) {
-    let server = Server::start(script).await;
+async fn run(script: Vec<Step>) -> (ChatServer, Result<hast_openai::Completion, AiError>) {
+    let server = ChatServer::start(script).await;
     let client = Client::new(config(&server)).unwrap();
     let result = client.complete(&request()).await;
     (server, result)
@@ -22,7 +22,7 @@ async fn run(script: Vec<Step>) -> (Server, Result<hast_openai::Completion, AiEr
 
 #[tokio::test]
 async fn a_structured_reply_and_the_request_that_asked_for_it() {
-    let server = Server::start(vec![Step::ok(r#"{"lines":3}"#, 120, 30)]).await;
+    let server = ChatServer::start(vec![Step::ok(r#"{"lines":3}"#, 120, 30)]).await;
     let client =
         Client::new(config(&server).with_api_key(SecretString::from("sk-test-key"))).unwrap();
     let schema = json!({
@@ -146,7 +146,7 @@ async fn server_errors_are_retried_until_one_succeeds() {
 
 #[tokio::test]
 async fn a_persistent_server_error_is_transient_after_max_attempts() {
-    let server = Server::start(vec![Step::error(500, "The server had an error", None)]).await;
+    let server = ChatServer::start(vec![Step::error(500, "The server had an error", None)]).await;
     let mut config = config(&server);
     config.max_attempts = 3;
     let error = Client::new(config)
@@ -303,7 +303,7 @@ async fn a_truncated_reply_is_an_invalid_reply() {
 
 #[tokio::test]
 async fn a_slow_reply_times_out_and_is_retried() {
-    let server = Server::start(vec![Step::Hang, Step::ok("on time", 1, 1)]).await;
+    let server = ChatServer::start(vec![Step::Hang, Step::ok("on time", 1, 1)]).await;
     let mut config = config(&server);
     config.request_timeout = Duration::from_millis(300);
     let completion = Client::new(config)
@@ -318,7 +318,7 @@ async fn a_slow_reply_times_out_and_is_retried() {
 
 #[tokio::test]
 async fn a_timeout_on_every_attempt_is_a_transient_error() {
-    let server = Server::start(vec![Step::Hang]).await;
+    let server = ChatServer::start(vec![Step::Hang]).await;
     let mut config = config(&server);
     config.request_timeout = Duration::from_millis(300);
     config.max_attempts = 2;

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::support::{config, Server, Step};
+use crate::support::{config, ChatServer, Step};
 use hast_openai::gate::AdmitFuture;
 use hast_openai::{AiError, ChatRequest, Client, Gate, GatePermit};
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
@@ -29,7 +29,8 @@ impl Gate for ControlledGate {
 
 #[tokio::test]
 async fn the_gate_is_awaited_before_each_attempt() {
-    let server = Server::start(vec![Step::error(500, "boom", None), Step::ok("ok", 1, 1)]).await;
+    let server =
+        ChatServer::start(vec![Step::error(500, "boom", None), Step::ok("ok", 1, 1)]).await;
     let (admit_called, mut admits) = mpsc::unbounded_channel();
     let permits = Arc::new(Semaphore::new(0));
     let gate = ControlledGate {
@@ -101,7 +102,7 @@ impl Gate for SemaphoreGate {
 
 #[tokio::test]
 async fn the_permit_is_released_after_each_attempt() {
-    let server = Server::start(vec![
+    let server = ChatServer::start(vec![
         Step::error(500, "boom", None),
         Step::error(503, "busy", None),
         Step::ok("ok", 1, 1),
@@ -141,7 +142,7 @@ impl Gate for RefusingGate {
 
 #[tokio::test]
 async fn a_gate_refusal_ends_the_completion_without_a_request() {
-    let server = Server::start(vec![Step::ok("ok", 1, 1)]).await;
+    let server = ChatServer::start(vec![Step::ok("ok", 1, 1)]).await;
     let client = Client::new(config(&server))
         .unwrap()
         .with_gate(Arc::new(RefusingGate));

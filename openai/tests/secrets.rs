@@ -1,7 +1,7 @@
 //! The API key never shows up in Debug output, errors or logs.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use crate::support::{config, LogCapture, Server, Step};
+use crate::support::{config, ChatServer, LogCapture, Step};
 use hast_openai::{ChatRequest, Client};
 use secrecy::SecretString;
 
@@ -12,7 +12,7 @@ async fn the_key_never_appears_in_debug_errors_or_logs() {
     let (logs, _guard) = LogCapture::start();
     // A hostile (or careless) server that echoes the key back in its error messages.
     let echo = format!("Incorrect API key provided: {KEY}.");
-    let server = Server::start(vec![
+    let server = ChatServer::start(vec![
         Step::error(500, &echo, None),
         Step::error(401, &echo, Some("invalid_api_key")),
     ])

@@ -17,7 +17,6 @@
 #![allow(clippy::unwrap_used)]
 
 pub mod browser;
-pub mod chat_server;
 #[cfg(test)]
 mod no_panic;
 

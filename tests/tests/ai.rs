@@ -9,7 +9,7 @@ use base64::Engine as _;
 use hast_common::db::models::{Conversation, Message};
 use hast_common::db::{Backend, Database};
 use hast_common::jobs::{JobState, JobStatus, NewJob, Submitter};
-use hast_tests::chat_server::{ChatServer, Step};
+use hast_scripted_chat::{ChatServer, Step};
 use hast_tests::jobs::{status_store, wait_for};
 use hast_tests::{
     free_port, spawn_app, spawn_worker, test_settings, workspace_binary, NatsServer, TestApp,

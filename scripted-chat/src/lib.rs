@@ -1,17 +1,21 @@
-//! A scripted chat-completions server on 127.0.0.1 speaking the OpenAI wire format, for
-//! the end-to-end tests of `ANALYZER=openai` (the pattern of `openai/tests/support`).
+//! A scripted chat-completions server on 127.0.0.1 speaking the OpenAI wire format: the
+//! one stand-in for a remote model API, used by `hast-openai`'s tests and the end-to-end
+//! tests of `ANALYZER=openai`.
 //!
 //! It records every request, answers with a script of [`Step`]s (the last step repeats;
-//! a step may be computed from the request), and can hold every request until the test
-//! releases it ([`ChatServer::holding`]), counting how many were in flight at once.
+//! a step may be computed from the request, or never answer), and can hold every request
+//! until the test releases it ([`ChatServer::holding`]), counting how many were in flight
+//! at once.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
+use bytes::Bytes;
 use serde_json::{json, Value};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{watch, Notify, Semaphore};
 use tokio::task::JoinHandle;
 use warp::http::{HeaderMap, Response};
 use warp::Filter;
@@ -22,10 +26,16 @@ pub type Responder = Arc<dyn Fn(&Value) -> Step + Send + Sync>;
 /// One scripted answer.
 #[derive(Clone)]
 pub enum Step {
-    /// Answer with this status and JSON body.
-    Reply { status: u16, body: String },
+    /// Answer with this status, headers and body.
+    Reply {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: String,
+    },
     /// Answer with what the function makes of the request.
     With(Responder),
+    /// Never answer (until the server is dropped).
+    Hang,
 }
 
 impl std::fmt::Debug for Step {
@@ -33,6 +43,7 @@ impl std::fmt::Debug for Step {
         match self {
             Self::Reply { status, .. } => write!(f, "Reply({status})"),
             Self::With(_) => f.write_str("With(..)"),
+            Self::Hang => f.write_str("Hang"),
         }
     }
 }
@@ -65,8 +76,26 @@ impl Step {
     pub fn json(status: u16, body: Value) -> Self {
         Self::Reply {
             status,
+            headers: vec![("content-type".into(), "application/json".into())],
             body: body.to_string(),
         }
+    }
+
+    /// An answer with this body as it is, and no headers.
+    pub fn raw(status: u16, body: &str) -> Self {
+        Self::Reply {
+            status,
+            headers: vec![],
+            body: body.into(),
+        }
+    }
+
+    /// Adds a response header.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        if let Self::Reply { headers, .. } = &mut self {
+            headers.push((name.into(), value.into()));
+        }
+        self
     }
 
     /// An OpenAI-style error answer.
@@ -86,12 +115,23 @@ impl Step {
 /// A request as the server received it.
 #[derive(Clone, Debug)]
 pub struct Recorded {
+    /// When it arrived.
+    pub at: Instant,
+    pub method: String,
     pub path: String,
     pub headers: HeaderMap,
+    /// The body parsed as JSON (`null` when it is not JSON).
     pub body: Value,
+    /// The body as it came.
+    pub raw: Bytes,
 }
 
 impl Recorded {
+    /// The body as JSON.
+    pub fn json(&self) -> Value {
+        self.body.clone()
+    }
+
     /// A header's value.
     pub fn header(&self, name: &str) -> Option<String> {
         self.headers
@@ -147,6 +187,8 @@ struct State {
     hold: Option<Arc<Semaphore>>,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
+    /// Wakes [`Step::Hang`] answers when the server is dropped.
+    release: Notify,
 }
 
 /// The server; dropping it stops it.
@@ -182,16 +224,29 @@ impl ChatServer {
             hold,
             in_flight: AtomicUsize::new(0),
             max_in_flight: AtomicUsize::new(0),
+            release: Notify::new(),
         });
         let handler_state = state.clone();
         let route = warp::any()
+            .and(warp::method())
             .and(warp::path::full())
             .and(warp::header::headers_cloned())
             .and(warp::body::bytes())
             .then(
-                move |path: warp::path::FullPath, headers: HeaderMap, body: bytes::Bytes| {
+                move |method: warp::http::Method,
+                      path: warp::path::FullPath,
+                      headers: HeaderMap,
+                      body: Bytes| {
                     let state = handler_state.clone();
-                    async move { answer(state, path.as_str().to_owned(), headers, body).await }
+                    let request = Recorded {
+                        at: Instant::now(),
+                        method: method.to_string(),
+                        path: path.as_str().to_owned(),
+                        headers,
+                        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+                        raw: body,
+                    };
+                    async move { answer(state, request).await }
                 },
             );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -234,28 +289,20 @@ impl ChatServer {
 impl Drop for ChatServer {
     fn drop(&mut self) {
         self.task.abort();
+        self.state.release.notify_waiters();
         if let Some(hold) = &self.state.hold {
             hold.close();
         }
     }
 }
 
-async fn answer(
-    state: Arc<State>,
-    path: String,
-    headers: HeaderMap,
-    body: bytes::Bytes,
-) -> Response<String> {
+async fn answer(state: Arc<State>, request: Recorded) -> Response<String> {
     let now = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     state.max_in_flight.fetch_max(now, Ordering::SeqCst);
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let body = request.body.clone();
     let step = {
         let mut requests = state.requests.lock().expect("lock");
-        requests.push(Recorded {
-            path,
-            headers,
-            body: body.clone(),
-        });
+        requests.push(request);
         state.arrived.send_replace(requests.len());
         let mut script = state.script.lock().expect("lock");
         if script.len() > 1 {
@@ -274,14 +321,24 @@ async fn answer(
         Some(step) => step,
         None => Step::error(500, "no script", None),
     };
-    let (status, text) = match step {
-        Step::Reply { status, body } => (status, body),
-        Step::With(_) => (500, "nested responder".to_owned()),
+    let (status, headers, text) = match step {
+        Step::Reply {
+            status,
+            headers,
+            body,
+        } => (status, headers, body),
+        Step::Hang => {
+            state.release.notified().await;
+            (503, vec![], String::new())
+        }
+        Step::With(_) => (500, vec![], "nested responder".to_owned()),
     };
     state.in_flight.fetch_sub(1, Ordering::SeqCst);
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
+    let mut response = Response::builder().status(status);
+    for (name, value) in headers {
+        response = response.header(name, value);
+    }
+    response
         .body(text)
         .unwrap_or_else(|_| Response::new(String::new()))
 }
