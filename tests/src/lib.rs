@@ -1366,3 +1366,117 @@ impl Drop for WorkerProcess {
         self.kill();
     }
 }
+
+/// What most end-to-end tests start from: a nats-server, a database of `backend` and the
+/// API (which creates the topology), with settings shared by every process of the test;
+/// workers are started on demand ([`TestStack::worker`]) or with the stack
+/// ([`TestStackBuilder::with_worker`]). Like crates.io's `TestApp` builder.
+#[derive(Debug)]
+pub struct TestStack {
+    pub nats: NatsServer,
+    pub db: TestDatabase,
+    pub app: TestApp,
+    pub statuses: hast_common::jobs::StatusStore,
+    pub js: async_nats::jetstream::Context,
+    shared: Vec<(String, String)>,
+    workers: Vec<TestWorker>,
+}
+
+/// Builds a [`TestStack`].
+#[derive(Debug)]
+pub struct TestStackBuilder {
+    backend: Backend,
+    shared: Vec<(String, String)>,
+    api: Vec<(String, String)>,
+    workers: usize,
+}
+
+fn owned(settings: &[(&str, &str)]) -> Vec<(String, String)> {
+    settings
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+impl TestStackBuilder {
+    /// Settings of the API and of every worker (on top of [`test_settings`]).
+    pub fn shared(mut self, settings: &[(&str, &str)]) -> Self {
+        self.shared.extend(owned(settings));
+        self
+    }
+
+    /// Settings of the API only.
+    pub fn api(mut self, settings: &[(&str, &str)]) -> Self {
+        self.api.extend(owned(settings));
+        self
+    }
+
+    /// Starts a worker (with the shared settings) with the stack.
+    pub fn with_worker(mut self) -> Self {
+        self.workers += 1;
+        self
+    }
+
+    pub async fn start(self) -> TestStack {
+        Box::pin(self.build()).await
+    }
+
+    async fn build(self) -> TestStack {
+        let nats = NatsServer::start();
+        let db = TestDatabase::new(self.backend).await;
+        let api: Vec<(String, String)> = self.shared.iter().chain(&self.api).cloned().collect();
+        let app = spawn_app(settings_from(&db.url, &nats.url(), &api)).await;
+        let statuses = jobs::status_store(&nats.url()).await;
+        let js = async_nats::jetstream::new(async_nats::connect(nats.url()).await.expect("NATS"));
+        let mut stack = TestStack {
+            nats,
+            db,
+            app,
+            statuses,
+            js,
+            shared: self.shared,
+            workers: Vec::new(),
+        };
+        for _ in 0..self.workers {
+            let worker = stack.worker(&[]).await;
+            stack.workers.push(worker);
+        }
+        stack
+    }
+}
+
+fn settings_from(database_url: &str, nats_url: &str, settings: &[(String, String)]) -> Settings {
+    let pairs: Vec<(&str, &str)> = settings
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    test_settings(database_url, nats_url, &pairs)
+}
+
+impl TestStack {
+    pub fn builder(backend: Backend) -> TestStackBuilder {
+        TestStackBuilder {
+            backend,
+            shared: Vec::new(),
+            api: Vec::new(),
+            workers: 0,
+        }
+    }
+
+    /// A worker's settings: the shared ones, then `extra`.
+    pub fn worker_settings(&self, extra: &[(&str, &str)]) -> Settings {
+        let all: Vec<(String, String)> = self.shared.iter().cloned().chain(owned(extra)).collect();
+        settings_from(&self.db.url, &self.nats.url(), &all)
+    }
+
+    /// Starts a worker with the shared settings and `extra`.
+    pub async fn worker(&self, extra: &[(&str, &str)]) -> TestWorker {
+        // Boxed: a worker's start-up future is large for a test thread's 2 MiB stack.
+        Box::pin(spawn_worker(self.worker_settings(extra))).await
+    }
+
+    /// A connection pool on the stack's database.
+    pub async fn database(&self) -> Database {
+        self.db.connect().await
+    }
+}

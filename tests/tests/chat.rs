@@ -9,33 +9,33 @@ use hast_common::db::models::{Conversation, Message};
 use hast_common::db::{Backend, Database};
 use hast_common::jobs::{JobState, NewJob, Submitter};
 use hast_tests::jobs::{status_store, wait_for};
-use hast_tests::{spawn_app, spawn_worker, test_settings, NatsServer, TestApp, TestDatabase};
+use hast_tests::{TestApp, TestDatabase, TestStack};
 use serde_json::{json, Value};
 
 /// What a test needs: NATS, a database, the API and one in-process worker.
 struct Stack {
-    nats: NatsServer,
-    _db: TestDatabase,
+    base: TestStack,
     database: Database,
-    app: TestApp,
-    _worker: hast_tests::TestWorker,
+}
+
+impl std::ops::Deref for Stack {
+    type Target = TestStack;
+    fn deref(&self) -> &TestStack {
+        &self.base
+    }
+}
+
+impl std::ops::DerefMut for Stack {
+    fn deref_mut(&mut self) -> &mut TestStack {
+        &mut self.base
+    }
 }
 
 impl Stack {
     async fn start(backend: Backend) -> Self {
-        let nats = NatsServer::start();
-        let db = TestDatabase::new(backend).await;
-        let settings = test_settings(&db.url, &nats.url(), &[]);
-        let app = spawn_app(settings.clone()).await;
-        let worker = spawn_worker(settings).await;
-        let database = db.connect().await;
-        Self {
-            nats,
-            _db: db,
-            database,
-            app,
-            _worker: worker,
-        }
+        let base = TestStack::builder(backend).with_worker().start().await;
+        let database = base.database().await;
+        Self { base, database }
     }
 }
 

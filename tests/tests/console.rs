@@ -9,45 +9,41 @@ use clap::Parser;
 use hast_api::cli::Cli;
 use hast_api::ops::Output;
 use hast_common::db::Backend;
-use hast_common::jobs::{JobState, StatusStore};
-use hast_tests::jobs::{status_store, submit_ok, wait_for};
-use hast_tests::{
-    eventually, on_both_backends, spawn_app, spawn_worker, test_settings, NatsServer, TestApp,
-    TestDatabase, TestWorker,
-};
+use hast_common::jobs::JobState;
+use hast_tests::jobs::{submit_ok, wait_for};
+use hast_tests::{eventually, on_both_backends, TestStack, TestWorker};
 use serde_json::{json, Value};
 
 const POLL: Duration = Duration::from_millis(50);
 
-struct Stack {
-    nats: NatsServer,
-    db: TestDatabase,
-    app: TestApp,
-    statuses: StatusStore,
+struct Stack(TestStack);
+
+impl std::ops::Deref for Stack {
+    type Target = TestStack;
+    fn deref(&self) -> &TestStack {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Stack {
+    fn deref_mut(&mut self) -> &mut TestStack {
+        &mut self.0
+    }
 }
 
 impl Stack {
     /// nats-server, a database and the API (which creates the topology); no worker.
     async fn start(backend: Backend) -> Self {
-        let nats = NatsServer::start();
-        let db = TestDatabase::new(backend).await;
-        let app = spawn_app(test_settings(&db.url, &nats.url(), hast_tests::FAST_JOBS)).await;
-        let statuses = status_store(&nats.url()).await;
-        Self {
-            nats,
-            db,
-            app,
-            statuses,
-        }
-    }
-
-    async fn worker(&self) -> TestWorker {
-        self.worker_with(&[]).await
+        Self(
+            TestStack::builder(backend)
+                .shared(hast_tests::FAST_JOBS)
+                .start()
+                .await,
+        )
     }
 
     async fn worker_with(&self, extra: &[(&str, &str)]) -> TestWorker {
-        let settings: Vec<_> = hast_tests::FAST_JOBS.iter().chain(extra).copied().collect();
-        spawn_worker(test_settings(&self.db.url, &self.nats.url(), &settings)).await
+        self.0.worker(extra).await
     }
 
     /// Runs `hast-api <args>`; its output, or its error as text.
@@ -55,7 +51,7 @@ impl Stack {
         let cli = Cli::try_parse_from(std::iter::once("hast-api").chain(args.iter().copied()))
             .map_err(|e| e.to_string())?;
         let command = cli.command.ok_or("no command")?;
-        let settings = test_settings(&self.db.url, &self.nats.url(), hast_tests::FAST_JOBS);
+        let settings = self.worker_settings(&[]);
         Box::pin(hast_api::ops::run(&settings, command))
             .await
             .map_err(|e| format!("{e:#}"))
@@ -128,7 +124,7 @@ fn ids(lines: &[Value], field: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pausing_a_kind_holds_its_jobs_and_resuming_runs_them() {
     let stack = Stack::start(Backend::Sqlite).await;
-    let _worker = stack.worker().await;
+    let _worker = stack.worker(&[]).await;
 
     let paused = stack.console(&["kinds", "pause", "echo"]).await;
     assert_eq!(paused[0]["paused"], true, "{paused:?}");
@@ -200,7 +196,7 @@ async fn a_worker_starting_keeps_a_kind_paused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bulk_replay_replays_exactly_the_matching_dead_letters() {
     let stack = Stack::start(Backend::Sqlite).await;
-    let _worker = stack.worker().await;
+    let _worker = stack.worker(&[]).await;
     let mut failed = Vec::new();
     for payload in [
         json!({"fail_unless_replayed": true}),
@@ -280,7 +276,7 @@ async fn bulk_replay_replays_exactly_the_matching_dead_letters() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_cancels_and_retries_another_users_jobs() {
     let stack = Stack::start(Backend::Sqlite).await;
-    let _worker = stack.worker().await;
+    let _worker = stack.worker(&[]).await;
     let owner = stack.app.user.id.clone();
 
     // A failed job is retried from its dead letter.
@@ -366,7 +362,7 @@ async fn an_operator_cancels_and_retries_another_users_jobs() {
 
 async fn jobs_are_listed_by_state_and_kind(backend: Backend) {
     let stack = Stack::start(backend).await;
-    let _worker = stack.worker().await;
+    let _worker = stack.worker(&[]).await;
     let mut completed = Vec::new();
     for n in 0..2 {
         let id = submit_ok(&stack.app, "echo", json!({"n": n})).await;
@@ -434,7 +430,7 @@ on_both_backends!(jobs_are_listed_by_state_and_kind);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workers_show_the_jobs_they_are_running() {
     let stack = Stack::start(Backend::Sqlite).await;
-    let worker = stack.worker().await;
+    let worker = stack.worker(&[]).await;
     let id = submit_ok(&stack.app, "echo", json!({"sleep_ms": 60_000})).await;
     wait_for(&stack.statuses, &id, JobState::Running).await;
 

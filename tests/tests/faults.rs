@@ -8,13 +8,10 @@ use std::time::Duration;
 
 use async_nats::jetstream;
 use hast_common::db::Backend;
-use hast_common::jobs::{dlq, JobState, StatusStore};
+use hast_common::jobs::{dlq, JobState};
 use hast_common::nats::bootstrap::{bootstrap, TopologyConfig};
-use hast_tests::jobs::{history, status_store, submit_ok, submit_with, wait_for};
-use hast_tests::{
-    eventually, spawn_app, spawn_worker, test_settings, ExecutionLog, NatsServer, TestApp,
-    TestDatabase, TestWorker,
-};
+use hast_tests::jobs::{history, submit_ok, submit_with, wait_for};
+use hast_tests::{eventually, spawn_worker, test_settings, ExecutionLog, TestStack, TestWorker};
 use serde_json::json;
 
 const POLL: Duration = Duration::from_millis(50);
@@ -25,36 +22,37 @@ fn fast() -> Vec<(&'static str, &'static str)> {
 }
 
 struct Stack {
-    nats: NatsServer,
-    db: TestDatabase,
-    app: TestApp,
-    js: jetstream::Context,
-    statuses: StatusStore,
+    base: TestStack,
     executions: ExecutionLog,
+}
+
+impl std::ops::Deref for Stack {
+    type Target = TestStack;
+    fn deref(&self) -> &TestStack {
+        &self.base
+    }
+}
+
+impl std::ops::DerefMut for Stack {
+    fn deref_mut(&mut self) -> &mut TestStack {
+        &mut self.base
+    }
 }
 
 impl Stack {
     async fn start(backend: Backend) -> Self {
-        let nats = NatsServer::start();
-        let db = TestDatabase::new(backend).await;
-        let app = spawn_app(test_settings(&db.url, &nats.url(), &fast())).await;
-        let js = jetstream::new(async_nats::connect(nats.url()).await.unwrap());
-        let statuses = status_store(&nats.url()).await;
         Self {
-            nats,
-            db,
-            app,
-            js,
-            statuses,
+            base: TestStack::builder(backend).shared(&fast()).start().await,
             executions: ExecutionLog::default(),
         }
     }
 
+    /// A worker that logs its echo executions to the stack's log.
     async fn worker(&self, extra: &[(&str, &str)]) -> TestWorker {
-        let mut settings = fast();
-        settings.push(self.executions.setting());
-        settings.extend_from_slice(extra);
-        spawn_worker(test_settings(&self.db.url, &self.nats.url(), &settings)).await
+        let settings: Vec<_> = std::iter::once(self.executions.setting())
+            .chain(extra.iter().copied())
+            .collect();
+        self.base.worker(&settings).await
     }
 
     /// Changes a stream's configuration (an operator's or an outage's doing).

@@ -5,12 +5,9 @@
 use std::time::Duration;
 
 use hast_common::db::Backend;
-use hast_common::jobs::{dlq, JobState, StatusStore, Submitter};
+use hast_common::jobs::{dlq, JobState, Submitter};
 use hast_tests::jobs::{history, status_store, submit, submit_ok, submit_with, wait_for};
-use hast_tests::{
-    eventually, spawn_app, spawn_worker, test_settings, ExecutionLog, NatsServer, TestApp,
-    TestDatabase, TestWorker, WorkerProcess,
-};
+use hast_tests::{eventually, ExecutionLog, TestStack, WorkerProcess};
 use serde_json::json;
 
 const POLL: Duration = Duration::from_millis(50);
@@ -18,34 +15,31 @@ const POLL: Duration = Duration::from_millis(50);
 /// Fast retries for tests.
 const FAST: &[(&str, &str)] = hast_tests::FAST_JOBS;
 
-struct Stack {
-    nats: NatsServer,
-    db: TestDatabase,
-    app: TestApp,
-    statuses: StatusStore,
+struct Stack(TestStack);
+
+impl std::ops::Deref for Stack {
+    type Target = TestStack;
+    fn deref(&self) -> &TestStack {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Stack {
+    fn deref_mut(&mut self) -> &mut TestStack {
+        &mut self.0
+    }
 }
 
 impl Stack {
+    /// The API with `extra`; workers get [`FAST`] and their own settings.
     async fn start(backend: Backend, extra: &[(&str, &str)]) -> Self {
-        let nats = NatsServer::start();
-        let db = TestDatabase::new(backend).await;
-        let app = spawn_app(test_settings(&db.url, &nats.url(), &overrides(extra))).await;
-        let statuses = status_store(&nats.url()).await;
-        Self {
-            nats,
-            db,
-            app,
-            statuses,
-        }
-    }
-
-    async fn worker(&self, extra: &[(&str, &str)]) -> TestWorker {
-        spawn_worker(test_settings(
-            &self.db.url,
-            &self.nats.url(),
-            &overrides(extra),
-        ))
-        .await
+        Self(
+            TestStack::builder(backend)
+                .shared(FAST)
+                .api(extra)
+                .start()
+                .await,
+        )
     }
 
     /// `DELETE /api/v1/jobs/{id}`.
@@ -60,22 +54,16 @@ impl Stack {
 
     /// Waits until no message is left in `JOBS` (every delivery was settled).
     async fn wait_queue_empty(&self) {
-        let client = async_nats::connect(self.nats.url()).await.unwrap();
-        let js = async_nats::jetstream::new(client);
         eventually("the JOBS stream to empty", POLL, || async {
-            let mut stream = js.get_stream("JOBS").await.unwrap();
+            let mut stream = self.js.get_stream("JOBS").await.unwrap();
             (stream.info().await.unwrap().state.messages == 0).then_some(())
         })
         .await;
     }
 
     async fn results(&self) -> i64 {
-        self.db.connect().await.count_job_results().await.unwrap()
+        self.database().await.count_job_results().await.unwrap()
     }
-}
-
-fn overrides<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
-    FAST.iter().chain(extra.iter()).copied().collect()
 }
 
 async fn happy_path(backend: Backend) {
