@@ -11,10 +11,7 @@ use hast_common::db::{Backend, Database};
 use hast_common::jobs::{JobState, JobStatus, NewJob, Submitter};
 use hast_scripted_chat::{ChatServer, Step};
 use hast_tests::jobs::{status_store, wait_for};
-use hast_tests::{
-    free_port, spawn_app, spawn_worker, test_settings, workspace_binary, NatsServer, TestApp,
-    TestDatabase,
-};
+use hast_tests::{free_port, workspace_binary, TestStack};
 use serde_json::{json, Value};
 
 const KEY: &str = "sk-test-9f8e7d6c5b4a-never-log-me";
@@ -70,24 +67,22 @@ fn valid_reply() -> Step {
 }
 
 struct Stack {
-    nats: NatsServer,
-    db: TestDatabase,
+    base: TestStack,
     database: Database,
-    app: TestApp,
+}
+
+impl std::ops::Deref for Stack {
+    type Target = TestStack;
+    fn deref(&self) -> &TestStack {
+        &self.base
+    }
 }
 
 impl Stack {
     async fn start(backend: Backend) -> Self {
-        let nats = NatsServer::start();
-        let db = TestDatabase::new(backend).await;
-        let app = spawn_app(test_settings(&db.url, &nats.url(), &[])).await;
-        let database = db.connect().await;
-        Self {
-            nats,
-            db,
-            database,
-            app,
-        }
+        let base = TestStack::builder(backend).start().await;
+        let database = base.database().await;
+        Self { base, database }
     }
 
     fn openai_settings(
@@ -111,7 +106,7 @@ impl Stack {
 
     async fn worker(&self, vars: &[(String, String)]) -> hast_tests::TestWorker {
         let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        spawn_worker(test_settings(&self.db.url, &self.nats.url(), &vars)).await
+        self.base.worker(&vars).await
     }
 
     /// Uploads a synthetic palm; `(analysis id, job id)`.
@@ -120,8 +115,7 @@ impl Stack {
     }
 
     async fn completed(&self, job: &str) -> JobStatus {
-        let statuses = status_store(&self.nats.url()).await;
-        wait_for(&statuses, job, JobState::Completed).await
+        wait_for(&self.statuses, job, JobState::Completed).await
     }
 
     async fn reading(&self, analysis: &str) -> (Value, Value) {

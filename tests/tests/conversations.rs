@@ -4,22 +4,25 @@
 //! at (the answerer is the worker's business, not the API's).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use hast_common::db::{Backend, Database};
+use hast_common::db::Backend;
 use hast_common::jobs::kinds::chat::ChatPayload;
 use hast_common::jobs::{JobEnvelope, JobState};
 use hast_tests::jobs::{status_store, wait_for};
-use hast_tests::{
-    bearer_client, spawn_app, spawn_worker, test_settings, NatsServer, TestApp, TestDatabase,
-};
+use hast_tests::{bearer_client, TestApp, TestStack};
 use reqwest::Method;
 use serde_json::{json, Value};
 
 /// An API with one completed analysis of `app.user`, and no worker running.
 struct Stack {
-    nats: NatsServer,
-    db: TestDatabase,
-    app: TestApp,
+    base: TestStack,
     analysis: String,
+}
+
+impl std::ops::Deref for Stack {
+    type Target = TestStack;
+    fn deref(&self) -> &TestStack {
+        &self.base
+    }
 }
 
 impl Stack {
@@ -27,23 +30,15 @@ impl Stack {
         Self::start_with(backend, &[]).await
     }
 
-    /// [`Stack::start`] with settings overridden.
+    /// [`Stack::start`] with settings overridden; the stack's analysis is read by a
+    /// worker that then stops.
     async fn start_with(backend: Backend, overrides: &[(&str, &str)]) -> Self {
-        let nats = NatsServer::start();
-        let db = TestDatabase::new(backend).await;
-        let settings = test_settings(&db.url, &nats.url(), overrides);
-        let app = spawn_app(settings.clone()).await;
-        let worker = spawn_worker(settings).await;
-        let (analysis, job) = app.upload_palm(7).await;
-        let statuses = status_store(&nats.url()).await;
-        wait_for(&statuses, &job, JobState::Completed).await;
+        let base = TestStack::builder(backend).shared(overrides).start().await;
+        let worker = base.worker(&[]).await;
+        let (analysis, job) = base.app.upload_palm(7).await;
+        wait_for(&base.statuses, &job, JobState::Completed).await;
         worker.stop().await;
-        Self {
-            nats,
-            db,
-            app,
-            analysis,
-        }
+        Self { base, analysis }
     }
 
     /// `method path` as the signed-in user.
@@ -75,10 +70,6 @@ impl Stack {
             .await;
         assert_eq!(status, 200, "{body}");
         body["conversation"]["messages"].as_array().unwrap().clone()
-    }
-
-    async fn database(&self) -> Database {
-        self.db.connect().await
     }
 }
 
