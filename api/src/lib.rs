@@ -16,6 +16,7 @@
 //! - [`ops`]: the operator's console (the commands other than `serve` and `migrate`).
 
 pub mod accounts;
+pub mod analyses;
 pub mod app;
 pub mod auth;
 pub mod cli;

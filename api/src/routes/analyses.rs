@@ -17,10 +17,8 @@ use bytes::Buf;
 use futures::TryStreamExt;
 use hast_common::db::models::{Analysis, User};
 use hast_common::db::{self};
-use hast_common::jobs::{JobState, NewJob};
-use hast_common::nats::objects::{
-    delete_analysis_objects, read_object, write_object, AnalysisObject,
-};
+use hast_common::jobs::JobState;
+use hast_common::nats::objects::{delete_analysis_objects, read_object, AnalysisObject};
 use hast_common::photo::{self, NormalisedPhoto, PhotoLimits};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -275,14 +273,6 @@ async fn new_guest(state: &AppState) -> ApiResult<(Identity, secrecy::SecretStri
     ))
 }
 
-fn guest_limit_reached() -> ApiError {
-    ApiError::new(
-        StatusCode::FORBIDDEN,
-        "guest_limit_reached",
-        "guests may analyse only a few photos; create an account to continue",
-    )
-}
-
 /// Enforces the upload limits before the body is read: a guest's analysis cap and the
 /// hourly upload quota per user; an anonymous caller (who would become a new guest) is
 /// counted per client address instead, so dropping the cookie does not reset the quota.
@@ -311,7 +301,7 @@ async fn check_upload_limits(
                 && state.db.count_analyses(&who.user_id).await?
                     >= i64::from(limits.guest_max_analyses)
             {
-                return Err(guest_limit_reached());
+                return Err(crate::analyses::guest_limit_reached());
             }
             state
                 .limiter
@@ -367,114 +357,11 @@ async fn upload(
         }
     };
 
-    let analysis_id = db::new_id();
-    let mut hands = Vec::new();
-    for (index, (field, normalised)) in photos.into_iter().enumerate() {
-        let object = if index == 0 {
-            AnalysisObject::Photo
-        } else {
-            AnalysisObject::SecondPhoto
-        };
-        let name = object.name(&analysis_id);
-        if let Err(e) = write_object(&state.topology.images, &name, normalised.jpeg).await {
-            let _ = delete_analysis_objects(&state.topology.images, &analysis_id).await;
-            if hast_common::nats::storage::is_storage_full(&e) {
-                return Err(ApiError::storage_full(&e));
-            }
-            tracing::warn!(error = %e, "could not store the photo");
-            return Err(ApiError::unavailable(
-                "storage_unavailable",
-                "the photo store is unavailable; try again shortly",
-            ));
-        }
-        hands.push(json!({
-            "object": name,
-            "hand": if field == "image" { Value::Null } else { Value::String(field) },
-            "width": normalised.width,
-            "height": normalised.height,
-            "source_format": normalised.source_format.as_str(),
-        }));
-    }
-    let now = db::now();
-    let mut analysis = Analysis {
-        id: analysis_id.clone(),
-        owner_id: who.user_id.clone(),
-        image_object: AnalysisObject::Photo.name(&analysis_id),
-        status: JobState::Queued.as_str().to_owned(),
-        job_id: None,
-        reading: None,
-        engine: None,
-        error: None,
-        created_at: now,
-        updated_at: now,
-        completed_at: None,
-    };
-    if let Err(e) = state.db.insert_analysis(&analysis).await {
-        let _ = delete_analysis_objects(&state.topology.images, &analysis_id).await;
-        return Err(e.into());
-    }
-    // The cap was checked before the photos were read; parallel uploads of one guest all
-    // passed that check. Counted again now that this one's row exists, so a guest never
-    // ends up with more than the cap (a race may refuse one more than needed).
-    if who.is_guest {
-        let over = match state.db.count_analyses(&who.user_id).await {
-            Ok(n) if n > i64::from(state.settings.limits.guest_max_analyses) => {
-                Some(guest_limit_reached())
-            }
-            Ok(_) => None,
-            Err(e) => Some(ApiError::from(e)),
-        };
-        if let Some(refusal) = over {
-            let _ = state.db.delete_analysis(&who.user_id, &analysis_id).await;
-            let _ = delete_analysis_objects(&state.topology.images, &analysis_id).await;
-            return Err(refusal);
-        }
-    }
-    let submitted = state
-        .submitter
-        .submit(NewJob {
-            kind: hast_common::jobs::kinds::analysis::KIND.into(),
-            payload: json!({"analysis_id": analysis_id, "photos": hands}),
-            owner_id: Some(who.user_id.clone()),
-            correlation_id: Some(correlation_id.to_string()),
-            idempotency_key: None,
-            replay_of: None,
-        })
-        .await;
-    let submitted = match submitted {
-        Ok(s) => s,
-        Err(e) => {
-            // Leave nothing half-made behind.
-            let _ = state.db.delete_analysis(&who.user_id, &analysis_id).await;
-            let _ = delete_analysis_objects(&state.topology.images, &analysis_id).await;
-            return Err(e.into());
-        }
-    };
-    state
-        .db
-        .set_analysis_job(&analysis_id, &submitted.status.id)
-        .await?;
-    analysis.job_id = Some(submitted.status.id.clone());
-    // The preview has its own job kind and queue, so a slow analysis never delays it.
-    // Best effort: a missing thumbnail only means the list shows no preview.
-    if let Err(e) = state
-        .submitter
-        .submit(NewJob {
-            kind: hast_common::jobs::kinds::thumbnail::KIND.into(),
-            payload: json!({"analysis_id": analysis_id}),
-            owner_id: Some(who.user_id.clone()),
-            correlation_id: Some(correlation_id.to_string()),
-            idempotency_key: None,
-            replay_of: None,
-        })
-        .await
-    {
-        tracing::warn!(error = %e, "could not queue the thumbnail");
-    }
-    tracing::info!(analysis.id = %analysis_id, job.id = %submitted.status.id, "analysis accepted");
+    let accepted =
+        crate::analyses::accept(&state, &who, photos, &correlation_id.to_string()).await?;
     let body = json!({
-        "analysis": analysis_json(&analysis, who.is_guest),
-        "job": submitted.status.public_json(),
+        "analysis": analysis_json(&accepted.analysis, who.is_guest),
+        "job": accepted.job.public_json(),
     });
     let mut response =
         warp::reply::with_status(warp::reply::json(&body), StatusCode::ACCEPTED).into_response();
