@@ -1067,4 +1067,61 @@ mod tests {
         let log = settings(&[("ECHO_EXECUTION_LOG", "/tmp/x.log")]).unwrap();
         assert_eq!(log.echo_execution_log, Some(PathBuf::from("/tmp/x.log")));
     }
+
+    /// Every variable the code reads is in `.env.example` (with its default) and in
+    /// docs/configuration.md (with its meaning), and neither names one the code does
+    /// not read: the table and the example are checked against the code, not trusted.
+    #[test]
+    fn every_variable_is_in_the_example_and_the_reference_and_no_other() {
+        let read = std::cell::RefCell::new(std::collections::BTreeSet::new());
+        let _ = Settings::from_lookup(|k| {
+            read.borrow_mut().insert(k.to_owned());
+            None
+        });
+        let read = read.into_inner();
+        let example = include_str!("../../.env.example");
+        let reference = include_str!("../../docs/configuration.md");
+        let in_example: std::collections::BTreeSet<String> = example
+            .lines()
+            .filter_map(|l| l.strip_prefix("# ")?.split_once('=').map(|(k, _)| k))
+            .filter(|k| {
+                k.chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+            })
+            .map(str::to_owned)
+            .collect();
+        // Read by compose, the scripts or the logger, not by `Settings`.
+        let elsewhere = [
+            "POSTGRES_PASSWORD",
+            "NATS_API_PASSWORD",
+            "NATS_WORKER_PASSWORD",
+            "NATS_OPERATOR_PASSWORD",
+            "NATS_ROUTE_PASSWORD",
+            "RUST_LOG",
+        ];
+        let missing_example: Vec<_> = read.iter().filter(|v| !in_example.contains(*v)).collect();
+        let missing_reference: Vec<_> = read
+            .iter()
+            .filter(|v| !reference.contains(&format!("`{v}`")))
+            .collect();
+        let unread: Vec<_> = in_example
+            .iter()
+            .filter(|v| !read.contains(*v) && !elsewhere.contains(&v.as_str()))
+            .collect();
+        assert_eq!(
+            missing_example,
+            Vec::<&String>::new(),
+            "not in .env.example"
+        );
+        assert_eq!(
+            missing_reference,
+            Vec::<&String>::new(),
+            "not in docs/configuration.md"
+        );
+        assert_eq!(
+            unread,
+            Vec::<&String>::new(),
+            "in .env.example, read by nothing"
+        );
+    }
 }
