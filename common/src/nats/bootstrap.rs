@@ -230,7 +230,30 @@ pub async fn bootstrap(
     config: &TopologyConfig,
 ) -> Result<Topology, BootstrapError> {
     let js = jetstream::new(client);
+    ensure_streams(&js, config).await?;
+    ensure_job_consumers(&js, config).await?;
+    let buckets = ensure_buckets(&js, config).await?;
+    let ai_slots = ensure_ai_slots(&js, config.replicas, None).await?;
+    let images = ensure_object_store(&js, config).await?;
+    Ok(Topology {
+        jetstream: js,
+        job_status: buckets.job_status,
+        job_owners: buckets.job_owners,
+        sessions: buckets.sessions,
+        workers: buckets.workers,
+        idempotency: buckets.idempotency,
+        rate_limits: buckets.rate_limits,
+        leases: buckets.leases,
+        ai_slots,
+        images,
+    })
+}
 
+/// `JOBS`, `JOBS_DLQ`, and the max-deliveries advisories with the reconciler's consumer.
+async fn ensure_streams(
+    js: &jetstream::Context,
+    config: &TopologyConfig,
+) -> Result<(), BootstrapError> {
     js.create_or_update_stream(jobs_stream_config(config))
         .await
         .map_err(|e| failed(format!("stream {JOBS_STREAM}"), e))?;
@@ -280,7 +303,14 @@ pub async fn bootstrap(
     )
     .await
     .map_err(|e| failed(format!("consumer {RECONCILER_CONSUMER}"), e))?;
+    Ok(())
+}
 
+/// One consumer `worker-<kind>` per kind, created or updated as `config.consumers` says.
+async fn ensure_job_consumers(
+    js: &jetstream::Context,
+    config: &TopologyConfig,
+) -> Result<(), BootstrapError> {
     for kind in &config.kinds {
         let what = || format!("consumer {}", consumer_name(kind));
         let wanted = consumer_config(config, kind);
@@ -306,7 +336,26 @@ pub async fn bootstrap(
             }
         }
     }
+    Ok(())
+}
 
+/// The KV buckets [`Topology`] holds (but `ai_slots`).
+struct Buckets {
+    job_status: kv::Store,
+    job_owners: kv::Store,
+    sessions: kv::Store,
+    workers: kv::Store,
+    idempotency: kv::Store,
+    rate_limits: kv::Store,
+    leases: kv::Store,
+}
+
+/// Long on purpose: one definition per bucket, side by side, so their histories, ages
+/// and storage shares can be read and compared at a glance.
+async fn ensure_buckets(
+    js: &jetstream::Context,
+    config: &TopologyConfig,
+) -> Result<Buckets, BootstrapError> {
     let bucket =
         |name: &'static str, description: &str, history: i64, max_age: Duration, store: Store| {
             let js = js.clone();
@@ -385,13 +434,7 @@ pub async fn bootstrap(
         Store::Leases,
     )
     .await?;
-
-    let ai_slots = ensure_ai_slots(&js, config.replicas, None).await?;
-
-    let images = ensure_object_store(&js, config).await?;
-
-    Ok(Topology {
-        jetstream: js,
+    Ok(Buckets {
         job_status,
         job_owners,
         sessions,
@@ -399,8 +442,6 @@ pub async fn bootstrap(
         idempotency,
         rate_limits,
         leases,
-        ai_slots,
-        images,
     })
 }
 
