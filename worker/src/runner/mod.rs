@@ -242,43 +242,11 @@ impl Runner {
                 self.refresh_ack_wait(kind, &mut consumer).await;
                 refreshed = Instant::now();
             }
-            let first = tokio::select! {
-                permit = slots.clone().acquire_owned() => match permit {
-                    Ok(p) => p,
-                    Err(_) => break,
-                },
-                _ = stop.changed() => break,
+            let Some(mut permits) = take_slots(&slots, draining, &mut stop).await else {
+                break;
             };
-            let mut permits = vec![first];
-            if draining {
-                while permits.len() < MAX_BATCH {
-                    match slots.clone().try_acquire_owned() {
-                        Ok(p) => permits.push(p),
-                        Err(_) => break,
-                    }
-                }
-            }
             let wanted = permits.len();
-            let batch = if draining {
-                // Whatever is there now, up to `wanted`; returns at once when empty. The
-                // expiry bounds the wait on the client too: a request lost while the
-                // consumer's leader changes would otherwise leave this loop waiting for an
-                // answer that never comes (seen in the cluster test: no worker pulled again).
-                consumer
-                    .fetch()
-                    .max_messages(wanted)
-                    .expires(FETCH_EXPIRES)
-                    .messages()
-                    .await
-            } else {
-                // Wait (bounded) for the next message.
-                consumer
-                    .batch()
-                    .max_messages(wanted)
-                    .expires(FETCH_EXPIRES)
-                    .messages()
-                    .await
-            };
+            let batch = fetch(&consumer, wanted, draining).await;
             let mut batch = match batch {
                 Ok(batch) => batch,
                 Err(err) => {
@@ -528,6 +496,56 @@ impl Runner {
 struct Pool {
     free: Arc<Semaphore>,
     size: usize,
+}
+
+/// Waits for one free slot of a kind (`None` once stopping), then, when `draining`,
+/// takes every other free one too (up to [`MAX_BATCH`]).
+async fn take_slots(
+    slots: &Arc<Semaphore>,
+    draining: bool,
+    stop: &mut watch::Receiver<bool>,
+) -> Option<Vec<OwnedSemaphorePermit>> {
+    let first = tokio::select! {
+        permit = slots.clone().acquire_owned() => permit.ok()?,
+        _ = stop.changed() => return None,
+    };
+    let mut permits = vec![first];
+    if draining {
+        while permits.len() < MAX_BATCH {
+            match slots.clone().try_acquire_owned() {
+                Ok(p) => permits.push(p),
+                Err(_) => break,
+            }
+        }
+    }
+    Some(permits)
+}
+
+/// Fetches up to `wanted` messages: whatever is there now when `draining` (no wait when
+/// empty), else waits (bounded) for the next one.
+async fn fetch(
+    consumer: &PullConsumer,
+    wanted: usize,
+    draining: bool,
+) -> Result<jetstream::consumer::pull::Batch, jetstream::consumer::pull::BatchError> {
+    if draining {
+        // The expiry bounds the wait on the client too: a request lost while the
+        // consumer's leader changes would otherwise leave this loop waiting for an
+        // answer that never comes (seen in the cluster test: no worker pulled again).
+        consumer
+            .fetch()
+            .max_messages(wanted)
+            .expires(FETCH_EXPIRES)
+            .messages()
+            .await
+    } else {
+        consumer
+            .batch()
+            .max_messages(wanted)
+            .expires(FETCH_EXPIRES)
+            .messages()
+            .await
+    }
 }
 
 /// Whether a status is the one a claim made at `started` wrote.
