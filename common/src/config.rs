@@ -315,6 +315,8 @@ impl Settings {
     }
 
     /// Parses settings from any key → value lookup, then validates them.
+    // Long on purpose: one line per variable of the top-level section, in the order of
+    // the struct (the OpenAI, abuse-limit and HTTP sections read themselves).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |key: &str| lookup(key).filter(|v| !v.trim().is_empty());
         let app_env: AppEnv = parse(&get, "APP_ENV", AppEnv::Development)?;
@@ -345,15 +347,7 @@ impl Settings {
             cookie_secure: parse_bool(&get, "COOKIE_SECURE", !development)?,
             max_upload_bytes: parse(&get, "MAX_UPLOAD_BYTES", 10 * 1024 * 1024u64)?,
             analyzer: parse(&get, "ANALYZER", Analyzer::Offline)?,
-            openai: OpenAiSettings {
-                base_url: get("OPENAI_BASE_URL")
-                    .unwrap_or_else(|| "https://api.openai.com/v1".into()),
-                api_key: get("OPENAI_API_KEY").map(SecretString::from),
-                model: get("OPENAI_MODEL").unwrap_or_else(|| "gpt-4o-mini".into()),
-                timeout: parse_duration(&get, "OPENAI_TIMEOUT", Duration::from_secs(60))?,
-                max_concurrency: parse(&get, "OPENAI_MAX_CONCURRENCY", 4usize)?,
-                chat_context_tokens: parse(&get, "CHAT_CONTEXT_TOKENS", 6000usize)?,
-            },
+            openai: OpenAiSettings::read(&get)?,
             worker_pools: parse_pools(&get)?,
             worker_metrics_addr: parse(
                 &get,
@@ -401,63 +395,11 @@ impl Settings {
                 .filter(|p| !p.is_empty())
                 .map(PathBuf::from),
             shutdown_grace: parse_duration(&get, "SHUTDOWN_GRACE", Duration::from_secs(25))?,
-            limits: AbuseLimits {
-                login_max_failures: parse(&get, "LOGIN_MAX_FAILURES", 5u32)?,
-                login_backoff_base: parse_duration(
-                    &get,
-                    "LOGIN_BACKOFF_BASE",
-                    Duration::from_secs(1),
-                )?,
-                login_backoff_cap: parse_duration(
-                    &get,
-                    "LOGIN_BACKOFF_CAP",
-                    Duration::from_secs(15 * 60),
-                )?,
-                login_account_failures_per_hour: parse(
-                    &get,
-                    "LOGIN_ACCOUNT_FAILURES_PER_HOUR",
-                    100u32,
-                )?,
-                login_address_failures_per_hour: parse(
-                    &get,
-                    "LOGIN_ADDRESS_FAILURES_PER_HOUR",
-                    100u32,
-                )?,
-                registrations_per_hour: parse(&get, "REGISTRATIONS_PER_HOUR", 10u32)?,
-                password_hash_concurrency: parse(
-                    &get,
-                    "PASSWORD_HASH_CONCURRENCY",
-                    std::thread::available_parallelism().map_or(1, usize::from),
-                )?,
-                uploads_per_hour: parse(&get, "UPLOADS_PER_HOUR", 30u32)?,
-                guest_max_analyses: parse(&get, "GUEST_MAX_ANALYSES", 3u32)?,
-                jobs_per_hour: parse(&get, "JOBS_PER_HOUR", 1000u32)?,
-                messages_per_hour: parse(&get, "MESSAGES_PER_HOUR", 60u32)?,
-                questions_in_flight: parse(&get, "QUESTIONS_IN_FLIGHT", 2u32)?,
-                photo_decode_slots: parse(&get, "PHOTO_DECODE_SLOTS", default_cores())?,
-                photo_decode_wait: parse_duration(
-                    &get,
-                    "PHOTO_DECODE_WAIT",
-                    Duration::from_secs(2),
-                )?,
-            },
+            limits: AbuseLimits::read(&get)?,
             trust_forwarded_for: parse_bool(&get, "TRUST_FORWARDED_FOR", false)?,
             trusted_proxies: parse_networks(&get, "TRUSTED_PROXIES", "127.0.0.0/8,::1/128")?,
             metrics_token: get("METRICS_TOKEN").map(SecretString::from),
-            http: HttpLimits {
-                header_timeout: parse_duration(
-                    &get,
-                    "HTTP_HEADER_TIMEOUT",
-                    Duration::from_secs(10),
-                )?,
-                max_connections: parse(&get, "HTTP_MAX_CONNECTIONS", 1000usize)?,
-                sse_streams_per_user: parse(&get, "SSE_STREAMS_PER_USER", 8usize)?,
-                sse_max_lifetime: parse_duration(
-                    &get,
-                    "SSE_MAX_LIFETIME",
-                    Duration::from_secs(30 * 60),
-                )?,
-            },
+            http: HttpLimits::read(&get)?,
         };
         settings.validate()?;
         Ok(settings)
@@ -522,6 +464,20 @@ impl Settings {
                 reason: "must be at least 100".into(),
             });
         }
+        self.validate_login()?;
+        positive(
+            "REGISTRATIONS_PER_HOUR",
+            u64::from(self.limits.registrations_per_hour),
+        )?;
+        positive(
+            "PASSWORD_HASH_CONCURRENCY",
+            self.limits.password_hash_concurrency as u64,
+        )?;
+        Ok(())
+    }
+
+    /// The sign-in throttle.
+    fn validate_login(&self) -> Result<(), ConfigError> {
         for (variable, value) in [
             ("LOGIN_BACKOFF_BASE", self.limits.login_backoff_base),
             ("LOGIN_BACKOFF_CAP", self.limits.login_backoff_cap),
@@ -553,14 +509,6 @@ impl Settings {
         positive(
             "LOGIN_ADDRESS_FAILURES_PER_HOUR",
             u64::from(self.limits.login_address_failures_per_hour),
-        )?;
-        positive(
-            "REGISTRATIONS_PER_HOUR",
-            u64::from(self.limits.registrations_per_hour),
-        )?;
-        positive(
-            "PASSWORD_HASH_CONCURRENCY",
-            self.limits.password_hash_concurrency as u64,
         )?;
         Ok(())
     }
@@ -708,6 +656,74 @@ impl Settings {
     /// True when `APP_ENV=development`.
     pub fn is_development(&self) -> bool {
         self.app_env == AppEnv::Development
+    }
+}
+
+impl OpenAiSettings {
+    /// Reads this section from `get`.
+    fn read(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            base_url: get("OPENAI_BASE_URL").unwrap_or_else(|| "https://api.openai.com/v1".into()),
+            api_key: get("OPENAI_API_KEY").map(SecretString::from),
+            model: get("OPENAI_MODEL").unwrap_or_else(|| "gpt-4o-mini".into()),
+            timeout: parse_duration(&get, "OPENAI_TIMEOUT", Duration::from_secs(60))?,
+            max_concurrency: parse(&get, "OPENAI_MAX_CONCURRENCY", 4usize)?,
+            chat_context_tokens: parse(&get, "CHAT_CONTEXT_TOKENS", 6000usize)?,
+        })
+    }
+}
+
+impl AbuseLimits {
+    /// Reads this section from `get`.
+    fn read(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            login_max_failures: parse(&get, "LOGIN_MAX_FAILURES", 5u32)?,
+            login_backoff_base: parse_duration(&get, "LOGIN_BACKOFF_BASE", Duration::from_secs(1))?,
+            login_backoff_cap: parse_duration(
+                &get,
+                "LOGIN_BACKOFF_CAP",
+                Duration::from_secs(15 * 60),
+            )?,
+            login_account_failures_per_hour: parse(
+                &get,
+                "LOGIN_ACCOUNT_FAILURES_PER_HOUR",
+                100u32,
+            )?,
+            login_address_failures_per_hour: parse(
+                &get,
+                "LOGIN_ADDRESS_FAILURES_PER_HOUR",
+                100u32,
+            )?,
+            registrations_per_hour: parse(&get, "REGISTRATIONS_PER_HOUR", 10u32)?,
+            password_hash_concurrency: parse(
+                &get,
+                "PASSWORD_HASH_CONCURRENCY",
+                std::thread::available_parallelism().map_or(1, usize::from),
+            )?,
+            uploads_per_hour: parse(&get, "UPLOADS_PER_HOUR", 30u32)?,
+            guest_max_analyses: parse(&get, "GUEST_MAX_ANALYSES", 3u32)?,
+            jobs_per_hour: parse(&get, "JOBS_PER_HOUR", 1000u32)?,
+            messages_per_hour: parse(&get, "MESSAGES_PER_HOUR", 60u32)?,
+            questions_in_flight: parse(&get, "QUESTIONS_IN_FLIGHT", 2u32)?,
+            photo_decode_slots: parse(&get, "PHOTO_DECODE_SLOTS", default_cores())?,
+            photo_decode_wait: parse_duration(&get, "PHOTO_DECODE_WAIT", Duration::from_secs(2))?,
+        })
+    }
+}
+
+impl HttpLimits {
+    /// Reads this section from `get`.
+    fn read(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            header_timeout: parse_duration(&get, "HTTP_HEADER_TIMEOUT", Duration::from_secs(10))?,
+            max_connections: parse(&get, "HTTP_MAX_CONNECTIONS", 1000usize)?,
+            sse_streams_per_user: parse(&get, "SSE_STREAMS_PER_USER", 8usize)?,
+            sse_max_lifetime: parse_duration(
+                &get,
+                "SSE_MAX_LIFETIME",
+                Duration::from_secs(30 * 60),
+            )?,
+        })
     }
 }
 
