@@ -520,10 +520,12 @@ pub fn hand_geometry(seg: &Segmentation) -> Option<HandGeometry> {
     chosen
 }
 
-/// The hand's geometry around a palm centre candidate.
-fn geometry_at(seg: &Segmentation, centre: (f32, f32), radius: f32) -> Option<HandGeometry> {
-    let (w, h) = (seg.w, seg.h);
-    let _ = h;
+/// Points sampled on each circle around a palm centre candidate.
+const CIRCLE_SAMPLES: usize = 720;
+
+/// The mask's principal axis (PCA), as a unit vector.
+fn principal_axis(seg: &Segmentation) -> (f32, f32) {
+    let w = seg.w;
     // PCA of the mask.
     let (mut sx, mut sy, mut n) = (0.0f64, 0.0f64, 0.0f64);
     for (i, &m) in seg.mask.iter().enumerate() {
@@ -544,17 +546,24 @@ fn geometry_at(seg: &Segmentation, centre: (f32, f32), radius: f32) -> Option<Ha
         }
     }
     let theta = 0.5 * (2.0 * cxy).atan2(cxx - cyy);
-    let principal_axis = (theta.cos() as f32, theta.sin() as f32);
+    (theta.cos() as f32, theta.sin() as f32)
+}
 
+/// The finger-like runs (angle, angular width) around `centre` on the circle of growing
+/// radius that shows the most of them, and that radius; `None` with fewer than three.
+fn finger_runs(
+    seg: &Segmentation,
+    centre: (f32, f32),
+    radius: f32,
+) -> Option<(Vec<(f32, f32)>, f32)> {
     // Finger runs on circles of growing radius; keep the radius with the most.
-    const SAMPLES: usize = 720;
-    let step = std::f32::consts::TAU / SAMPLES as f32;
+    let step = std::f32::consts::TAU / CIRCLE_SAMPLES as f32;
     let mut best_runs: Vec<(f32, f32)> = Vec::new();
     let mut best_r = 0.0;
     let mut best_score = 0.0f32;
     for k in 0..13 {
         let r = radius * (1.5 + 0.1 * k as f32);
-        let runs = circle_runs(seg, centre, r, SAMPLES);
+        let runs = circle_runs(seg, centre, r, CIRCLE_SAMPLES);
         // Finger-like: chord width between 0.12 R and 0.9 R.
         let fingers: Vec<(f32, f32)> = runs
             .iter()
@@ -595,6 +604,15 @@ fn geometry_at(seg: &Segmentation, centre: (f32, f32), radius: f32) -> Option<Ha
     if best_runs.len() < 3 {
         return None;
     }
+    Some((best_runs, best_r))
+}
+
+/// The hand's geometry around a palm centre candidate.
+fn geometry_at(seg: &Segmentation, centre: (f32, f32), radius: f32) -> Option<HandGeometry> {
+    let (w, h) = (seg.w, seg.h);
+    let step = std::f32::consts::TAU / CIRCLE_SAMPLES as f32;
+    let principal_axis = principal_axis(seg);
+    let (mut best_runs, best_r) = finger_runs(seg, centre, radius)?;
     best_runs.sort_by(|a, b| a.0.total_cmp(&b.0));
     // Each run: tip along its direction.
     let mut runs: Vec<FingerRun> = best_runs
@@ -722,7 +740,7 @@ fn geometry_at(seg: &Segmentation, centre: (f32, f32), radius: f32) -> Option<Ha
     let finger_angle = finger_dir.1.atan2(finger_dir.0);
     for k in 0..13 {
         let r = radius * (1.2 + 0.125 * k as f32);
-        for (start, len) in circle_runs(seg, centre, r, SAMPLES) {
+        for (start, len) in circle_runs(seg, centre, r, CIRCLE_SAMPLES) {
             let chord = len as f32 * step * r;
             if chord < 0.12 * radius || chord > 1.0 * radius {
                 continue;
