@@ -607,10 +607,54 @@ fn finger_runs(
     Some((best_runs, best_r))
 }
 
+/// Thumb-lobe evidence: finger-like runs 35–115° from the finger direction, not one of
+/// the `four` fingers, on circles of growing radius; how many lie on the +perp side and
+/// how many on the other.
+fn thumb_lobe_runs(
+    seg: &Segmentation,
+    centre: (f32, f32),
+    radius: f32,
+    finger_dir: (f32, f32),
+    four: &[FingerRun],
+) -> (usize, usize) {
+    let (mut plus, mut minus) = (0usize, 0usize);
+    let step = std::f32::consts::TAU / CIRCLE_SAMPLES as f32;
+    let perp = (-finger_dir.1, finger_dir.0);
+    let finger_angle = finger_dir.1.atan2(finger_dir.0);
+    for k in 0..13 {
+        let r = radius * (1.2 + 0.125 * k as f32);
+        for (start, len) in circle_runs(seg, centre, r, CIRCLE_SAMPLES) {
+            let chord = len as f32 * step * r;
+            if chord < 0.12 * radius || chord > 1.0 * radius {
+                continue;
+            }
+            let a = angle_diff((start as f32 + (len as f32 - 1.0) / 2.0) * step, 0.0);
+            let off = angle_diff(a, finger_angle);
+            let deg = off.abs().to_degrees();
+            if !(35.0..=115.0).contains(&deg) {
+                continue;
+            }
+            // Not one of the four fingers.
+            if four
+                .iter()
+                .any(|f| angle_diff(a, f.angle).abs() < 0.6 * f.width.max(0.1))
+            {
+                continue;
+            }
+            let d = (a.cos(), a.sin());
+            if d.0 * perp.0 + d.1 * perp.1 > 0.0 {
+                plus += 1;
+            } else {
+                minus += 1;
+            }
+        }
+    }
+    (plus, minus)
+}
+
 /// The hand's geometry around a palm centre candidate.
 fn geometry_at(seg: &Segmentation, centre: (f32, f32), radius: f32) -> Option<HandGeometry> {
     let (w, h) = (seg.w, seg.h);
-    let step = std::f32::consts::TAU / CIRCLE_SAMPLES as f32;
     let principal_axis = principal_axis(seg);
     let (mut best_runs, best_r) = finger_runs(seg, centre, radius)?;
     best_runs.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -736,36 +780,7 @@ fn geometry_at(seg: &Segmentation, centre: (f32, f32), radius: f32) -> Option<Ha
     // - the middle finger is the longer of the two inner ones, on the index's side
     //   (weight 1);
     // - the thenar mount and thumb add mass on the thumb side (weight up to 1).
-    let (mut plus, mut minus) = (0usize, 0usize);
-    let finger_angle = finger_dir.1.atan2(finger_dir.0);
-    for k in 0..13 {
-        let r = radius * (1.2 + 0.125 * k as f32);
-        for (start, len) in circle_runs(seg, centre, r, CIRCLE_SAMPLES) {
-            let chord = len as f32 * step * r;
-            if chord < 0.12 * radius || chord > 1.0 * radius {
-                continue;
-            }
-            let a = angle_diff((start as f32 + (len as f32 - 1.0) / 2.0) * step, 0.0);
-            let off = angle_diff(a, finger_angle);
-            let deg = off.abs().to_degrees();
-            if !(35.0..=115.0).contains(&deg) {
-                continue;
-            }
-            // Not one of the four fingers.
-            if four
-                .iter()
-                .any(|f| angle_diff(a, f.angle).abs() < 0.6 * f.width.max(0.1))
-            {
-                continue;
-            }
-            let d = (a.cos(), a.sin());
-            if d.0 * perp.0 + d.1 * perp.1 > 0.0 {
-                plus += 1;
-            } else {
-                minus += 1;
-            }
-        }
-    }
+    let (plus, minus) = thumb_lobe_runs(seg, centre, radius, finger_dir, &four);
     let mut vote = 0.0f32;
     let mut weight = 0.0f32;
     if plus + minus > 0 {
