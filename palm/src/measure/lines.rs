@@ -711,50 +711,8 @@ pub fn assign_lines(c: &Creases) -> Vec<MeasuredLine> {
     let mut used = vec![false; g.chunks.len()];
     let mut found: Vec<Assigned> = Vec::new();
 
-    let try_line = |t: &Template, used: &mut Vec<bool>, commit: bool| -> Option<Assigned> {
-        let band = Band::new(t, c);
-        let path = best_path(c, &g, &band, used)?;
-        let (mut fit, mut len, mut vis) = (0.0, 0.0, 0.0);
-        for &(k, _) in &path.steps {
-            let (_, f, l) = chunk_score(&band, &g.chunks[k]);
-            fit += f;
-            len += l;
-            if !g.chunks[k].gap {
-                vis += l;
-            }
-        }
-        let fit = if len > 0.0 { fit / len } else { 0.0 };
-        if vis < t.min_len || fit < 0.5 {
-            return None;
-        }
-        let points = path_points(&g, &path);
-        let radial = starts_on_radial_edge(c, &points);
-        match t.id {
-            LineId::Life if !descends(&points) => return None,
-            LineId::Life if !radial => return None,
-            LineId::Fate
-                if radial
-                    || drifts_to_little_finger(c, &points)
-                    || top_level(c, &points) < FATE_MIN_TOP =>
-            {
-                return None
-            }
-            _ => {}
-        }
-        if commit {
-            for &(k, _) in &path.steps {
-                used[k] = true;
-            }
-        }
-        Some(Assigned {
-            id: t.id,
-            template: *t,
-            fused: false,
-            path,
-            fit,
-            length: len,
-        })
-    };
+    let try_line =
+        |t: &Template, used: &mut Vec<bool>, commit: bool| try_line(c, &g, t, used, commit);
 
     // A fused head–heart line: one crease across the whole palm between the heart and
     // head levels, with no separate heart line above it.
@@ -814,81 +772,146 @@ pub fn assign_lines(c: &Creases) -> Vec<MeasuredLine> {
     }
     let all_held: BTreeSet<usize> = held.iter().flatten().copied().collect();
 
-    let mut out = Vec::new();
-    for (idx, a) in found.iter().enumerate() {
-        let t = &a.template;
-        let band = Band::new(t, c);
-        let mut pts = path_points(&g, &a.path);
-        if t.reversed {
-            pts.reverse();
-        }
-        let grid: Vec<(f32, f32)> = pts.iter().map(|(p, _)| *p).collect();
-        let simple = simplify(&grid, 0.6);
-        let polyline: Vec<Point> = simple.iter().map(|&(x, y)| c.to_image(x, y)).collect();
-        let img_len: f32 = polyline.windows(2).map(|w| w[0].distance(w[1])).sum();
-        let length = img_len / c.frame.palm_length().max(1e-3);
-        let curv = curvature(&grid, 0.02 * c.px_per_length) * c.px_per_length;
-        // Depth: relative darkness at the crease bottom against the local skin.
-        let mut depth_sum = 0.0;
-        let mut depth_n = 0.0;
-        let mut ridge_sum = 0.0;
-        for &((x, y), gap) in &pts {
-            if gap {
-                continue;
-            }
-            let (xi, yi) = (x.floor() as isize, y.floor() as isize);
-            let mut darkest = f32::INFINITY;
-            for dy in -1..=1 {
-                for dx in -1..=1 {
-                    darkest = darkest.min(c.luma.get_clamped(xi + dx, yi + dy));
-                }
-            }
-            let skin = c.skin.get_clamped(xi, yi).max(1e-3);
-            depth_sum += (1.0 - darkest / skin).clamp(0.0, 1.0);
-            ridge_sum += c.ridge.get_clamped(xi, yi);
-            depth_n += 1.0;
-        }
-        let depth = if depth_n > 0.0 {
-            depth_sum / depth_n
-        } else {
-            0.0
-        };
-        let ridge_mean = if depth_n > 0.0 {
-            ridge_sum / depth_n
-        } else {
-            0.0
-        };
-        // Breaks: gap edges along the path.
-        let gap_edges: BTreeSet<usize> = a
-            .path
-            .steps
-            .iter()
-            .filter(|&&(k, _)| g.chunks[k].gap)
-            .map(|&(k, _)| g.chunks[k].edge)
-            .collect();
-        let (forks, islands) = forks_and_islands(c, &g, &a.path, &held[idx], &all_held);
-        let template_len = polyline_length(&band.pts) / c.px_per_length;
-        let coverage = (a.length / template_len.max(1e-3)).min(1.0);
-        let strength = (ridge_mean / (2.0 * c.high).max(1e-6)).min(1.0);
-        let confidence = (0.5 * a.fit + 0.3 * coverage + 0.2 * strength).clamp(0.0, 1.0);
-        if confidence < t.min_conf {
-            continue;
-        }
-        out.push(MeasuredLine {
-            id: a.id,
-            polyline,
-            length,
-            curvature: curv,
-            depth,
-            breaks: gap_edges.len() as u32,
-            forks,
-            islands,
-            confidence,
-            fused_with: if a.fused { Some(LineId::Head) } else { None },
-        });
-    }
+    let mut out: Vec<MeasuredLine> = found
+        .iter()
+        .zip(&held)
+        .filter_map(|(a, held)| measure_line(c, &g, a, held, &all_held))
+        .collect();
     out.sort_by_key(|l| l.id);
     out
+}
+/// The line of template `t` through chunks not yet `used`, if one is good enough; with
+/// `commit`, its chunks become used.
+fn try_line(
+    c: &Creases,
+    g: &Chunks,
+    t: &Template,
+    used: &mut [bool],
+    commit: bool,
+) -> Option<Assigned> {
+    let band = Band::new(t, c);
+    let path = best_path(c, g, &band, used)?;
+    let (mut fit, mut len, mut vis) = (0.0, 0.0, 0.0);
+    for &(k, _) in &path.steps {
+        let (_, f, l) = chunk_score(&band, &g.chunks[k]);
+        fit += f;
+        len += l;
+        if !g.chunks[k].gap {
+            vis += l;
+        }
+    }
+    let fit = if len > 0.0 { fit / len } else { 0.0 };
+    if vis < t.min_len || fit < 0.5 {
+        return None;
+    }
+    let points = path_points(g, &path);
+    let radial = starts_on_radial_edge(c, &points);
+    match t.id {
+        LineId::Life if !descends(&points) => return None,
+        LineId::Life if !radial => return None,
+        LineId::Fate
+            if radial
+                || drifts_to_little_finger(c, &points)
+                || top_level(c, &points) < FATE_MIN_TOP =>
+        {
+            return None
+        }
+        _ => {}
+    }
+    if commit {
+        for &(k, _) in &path.steps {
+            used[k] = true;
+        }
+    }
+    Some(Assigned {
+        id: t.id,
+        template: *t,
+        fused: false,
+        path,
+        fit,
+        length: len,
+    })
+}
+
+/// Measures an assigned line (`held`: the graph edges it holds; `all_held`: those of
+/// every line); `None` below its template's confidence.
+fn measure_line(
+    c: &Creases,
+    g: &Chunks,
+    a: &Assigned,
+    held: &BTreeSet<usize>,
+    all_held: &BTreeSet<usize>,
+) -> Option<MeasuredLine> {
+    let t = &a.template;
+    let band = Band::new(t, c);
+    let mut pts = path_points(g, &a.path);
+    if t.reversed {
+        pts.reverse();
+    }
+    let grid: Vec<(f32, f32)> = pts.iter().map(|(p, _)| *p).collect();
+    let simple = simplify(&grid, 0.6);
+    let polyline: Vec<Point> = simple.iter().map(|&(x, y)| c.to_image(x, y)).collect();
+    let img_len: f32 = polyline.windows(2).map(|w| w[0].distance(w[1])).sum();
+    let length = img_len / c.frame.palm_length().max(1e-3);
+    let curv = curvature(&grid, 0.02 * c.px_per_length) * c.px_per_length;
+    // Depth: relative darkness at the crease bottom against the local skin.
+    let mut depth_sum = 0.0;
+    let mut depth_n = 0.0;
+    let mut ridge_sum = 0.0;
+    for &((x, y), gap) in &pts {
+        if gap {
+            continue;
+        }
+        let (xi, yi) = (x.floor() as isize, y.floor() as isize);
+        let mut darkest = f32::INFINITY;
+        for dy in -1..=1 {
+            for dx in -1..=1 {
+                darkest = darkest.min(c.luma.get_clamped(xi + dx, yi + dy));
+            }
+        }
+        let skin = c.skin.get_clamped(xi, yi).max(1e-3);
+        depth_sum += (1.0 - darkest / skin).clamp(0.0, 1.0);
+        ridge_sum += c.ridge.get_clamped(xi, yi);
+        depth_n += 1.0;
+    }
+    let depth = if depth_n > 0.0 {
+        depth_sum / depth_n
+    } else {
+        0.0
+    };
+    let ridge_mean = if depth_n > 0.0 {
+        ridge_sum / depth_n
+    } else {
+        0.0
+    };
+    // Breaks: gap edges along the path.
+    let gap_edges: BTreeSet<usize> = a
+        .path
+        .steps
+        .iter()
+        .filter(|&&(k, _)| g.chunks[k].gap)
+        .map(|&(k, _)| g.chunks[k].edge)
+        .collect();
+    let (forks, islands) = forks_and_islands(c, g, &a.path, held, all_held);
+    let template_len = polyline_length(&band.pts) / c.px_per_length;
+    let coverage = (a.length / template_len.max(1e-3)).min(1.0);
+    let strength = (ridge_mean / (2.0 * c.high).max(1e-6)).min(1.0);
+    let confidence = (0.5 * a.fit + 0.3 * coverage + 0.2 * strength).clamp(0.0, 1.0);
+    if confidence < t.min_conf {
+        return None;
+    }
+    Some(MeasuredLine {
+        id: a.id,
+        polyline,
+        length,
+        curvature: curv,
+        depth,
+        breaks: gap_edges.len() as u32,
+        forks,
+        islands,
+        confidence,
+        fused_with: if a.fused { Some(LineId::Head) } else { None },
+    })
 }
 
 /// Forks (branches leaving the line at a shallow angle, long enough, not part of
