@@ -220,51 +220,8 @@ pub fn remove_staircase(mask: &mut [bool], w: usize, h: usize) {
 /// Builds the graph of a thinned skeleton.
 pub fn build_graph(skel: &[bool], w: usize, h: usize) -> Graph {
     let idx = |x: usize, y: usize| y * w + x;
-    let degree = |x: usize, y: usize| -> usize {
-        NEIGHBOURS
-            .iter()
-            .filter(|&&(dx, dy)| at(skel, w, h, x as isize + dx, y as isize + dy))
-            .count()
-    };
-    // Node pixels: ends (degree ≤ 1) and junctions (degree ≥ 3); adjacent junction
-    // pixels form one node.
-    let mut node_of = vec![usize::MAX; w * h];
+    let (mut node_of, mut node_pixels) = find_nodes(skel, w, h);
     let mut graph = Graph::default();
-    let mut node_pixels: Vec<Vec<usize>> = Vec::new();
-    for y in 0..h {
-        for x in 0..w {
-            let i = idx(x, y);
-            if !skel[i] || node_of[i] != usize::MAX {
-                continue;
-            }
-            let d = degree(x, y);
-            if d == 2 {
-                continue;
-            }
-            let id = node_pixels.len();
-            let mut pixels = vec![i];
-            node_of[i] = id;
-            if d >= 3 {
-                let mut stack = vec![i];
-                while let Some(k) = stack.pop() {
-                    let (kx, ky) = ((k % w) as isize, (k / w) as isize);
-                    for &(dx, dy) in &NEIGHBOURS {
-                        let (nx, ny) = (kx + dx, ky + dy);
-                        if !at(skel, w, h, nx, ny) {
-                            continue;
-                        }
-                        let j = idx(nx as usize, ny as usize);
-                        if node_of[j] == usize::MAX && degree(nx as usize, ny as usize) >= 3 {
-                            node_of[j] = id;
-                            pixels.push(j);
-                            stack.push(j);
-                        }
-                    }
-                }
-            }
-            node_pixels.push(pixels);
-        }
-    }
     let mut visited = vec![false; w * h];
     // Trace edges from every node; then break remaining pure loops.
     let mut pending_loops = true;
@@ -306,55 +263,14 @@ pub fn build_graph(skel: &[bool], w: usize, h: usize) -> Graph {
                         continue;
                     }
                     // Walk along degree-2 pixels.
-                    let mut path = vec![p, q];
-                    visited[q] = true;
-                    let mut prev = p;
-                    let mut cur = q;
-                    let end_node;
-                    loop {
-                        let (cx, cy) = ((cur % w) as isize, (cur / w) as isize);
-                        let mut next_plain = None;
-                        let mut next_node_px = None;
-                        for &(dx, dy) in &NEIGHBOURS {
-                            let (nx, ny) = (cx + dx, cy + dy);
-                            if !at(skel, w, h, nx, ny) {
-                                continue;
-                            }
-                            let r = idx(nx as usize, ny as usize);
-                            if r == prev {
-                                continue;
-                            }
-                            if node_of[r] != usize::MAX {
-                                // Do not step straight back into the start node.
-                                if node_of[r] == id && path.len() <= 2 {
-                                    continue;
-                                }
-                                if next_node_px.is_none() {
-                                    next_node_px = Some(r);
-                                }
-                            } else if !visited[r] && next_plain.is_none() {
-                                next_plain = Some(r);
-                            }
-                        }
-                        if let Some(r) = next_node_px {
-                            path.push(r);
-                            end_node = node_of[r];
-                            break;
-                        }
-                        if let Some(r) = next_plain {
-                            visited[r] = true;
-                            path.push(r);
-                            prev = cur;
-                            cur = r;
-                            continue;
-                        }
-                        // Dead end on a degree-2 pixel (should not happen): make it a node.
-                        let nid = node_pixels.len();
-                        node_pixels.push(vec![cur]);
-                        node_of[cur] = nid;
-                        end_node = nid;
-                        break;
-                    }
+                    let (path, end_node) = walk(
+                        skel,
+                        (w, h),
+                        &mut node_of,
+                        &mut node_pixels,
+                        &mut visited,
+                        (id, p, q),
+                    );
                     graph.edges.push(Edge {
                         a: id,
                         b: end_node,
@@ -378,7 +294,126 @@ pub fn build_graph(skel: &[bool], w: usize, h: usize) -> Graph {
             }
         }
     }
-    graph.nodes = node_pixels
+    graph.nodes = nodes_of(&node_pixels, w, &graph.edges);
+    graph
+}
+
+/// The node pixels of a skeleton: ends (degree ≤ 1) and junctions (degree ≥ 3), adjacent
+/// junction pixels forming one node. Each pixel's node (`usize::MAX`: none), and each
+/// node's pixels.
+fn find_nodes(skel: &[bool], w: usize, h: usize) -> (Vec<usize>, Vec<Vec<usize>>) {
+    let idx = |x: usize, y: usize| y * w + x;
+    let degree = |x: usize, y: usize| -> usize {
+        NEIGHBOURS
+            .iter()
+            .filter(|&&(dx, dy)| at(skel, w, h, x as isize + dx, y as isize + dy))
+            .count()
+    };
+    let mut node_of = vec![usize::MAX; w * h];
+    let mut node_pixels: Vec<Vec<usize>> = Vec::new();
+    for y in 0..h {
+        for x in 0..w {
+            let i = idx(x, y);
+            if !skel[i] || node_of[i] != usize::MAX {
+                continue;
+            }
+            let d = degree(x, y);
+            if d == 2 {
+                continue;
+            }
+            let id = node_pixels.len();
+            let mut pixels = vec![i];
+            node_of[i] = id;
+            if d >= 3 {
+                let mut stack = vec![i];
+                while let Some(k) = stack.pop() {
+                    let (kx, ky) = ((k % w) as isize, (k / w) as isize);
+                    for &(dx, dy) in &NEIGHBOURS {
+                        let (nx, ny) = (kx + dx, ky + dy);
+                        if !at(skel, w, h, nx, ny) {
+                            continue;
+                        }
+                        let j = idx(nx as usize, ny as usize);
+                        if node_of[j] == usize::MAX && degree(nx as usize, ny as usize) >= 3 {
+                            node_of[j] = id;
+                            pixels.push(j);
+                            stack.push(j);
+                        }
+                    }
+                }
+            }
+            node_pixels.push(pixels);
+        }
+    }
+    (node_of, node_pixels)
+}
+
+/// Walks from node `id`'s pixel `p` through `q` along degree-2 pixels to the next node
+/// pixel: the path's pixels and the node it ends on (a dead end becomes a new node).
+fn walk(
+    skel: &[bool],
+    (w, h): (usize, usize),
+    node_of: &mut [usize],
+    node_pixels: &mut Vec<Vec<usize>>,
+    visited: &mut [bool],
+    (id, p, q): (usize, usize, usize),
+) -> (Vec<usize>, usize) {
+    let idx = |x: usize, y: usize| y * w + x;
+    let mut path = vec![p, q];
+    visited[q] = true;
+    let mut prev = p;
+    let mut cur = q;
+    let end_node;
+    loop {
+        let (cx, cy) = ((cur % w) as isize, (cur / w) as isize);
+        let mut next_plain = None;
+        let mut next_node_px = None;
+        for &(dx, dy) in &NEIGHBOURS {
+            let (nx, ny) = (cx + dx, cy + dy);
+            if !at(skel, w, h, nx, ny) {
+                continue;
+            }
+            let r = idx(nx as usize, ny as usize);
+            if r == prev {
+                continue;
+            }
+            if node_of[r] != usize::MAX {
+                // Do not step straight back into the start node.
+                if node_of[r] == id && path.len() <= 2 {
+                    continue;
+                }
+                if next_node_px.is_none() {
+                    next_node_px = Some(r);
+                }
+            } else if !visited[r] && next_plain.is_none() {
+                next_plain = Some(r);
+            }
+        }
+        if let Some(r) = next_node_px {
+            path.push(r);
+            end_node = node_of[r];
+            break;
+        }
+        if let Some(r) = next_plain {
+            visited[r] = true;
+            path.push(r);
+            prev = cur;
+            cur = r;
+            continue;
+        }
+        // Dead end on a degree-2 pixel (should not happen): make it a node.
+        let nid = node_pixels.len();
+        node_pixels.push(vec![cur]);
+        node_of[cur] = nid;
+        end_node = nid;
+        break;
+    }
+    (path, end_node)
+}
+
+/// The graph's nodes (the centre of their pixels), each with its edges.
+fn nodes_of(node_pixels: &[Vec<usize>], w: usize, edges: &[Edge]) -> Vec<Node> {
+    let mut nodes: Vec<Node> = node_pixels
         .iter()
         .map(|px| {
             let n = px.len() as f32;
@@ -392,13 +427,13 @@ pub fn build_graph(skel: &[bool], w: usize, h: usize) -> Graph {
             }
         })
         .collect();
-    for (k, e) in graph.edges.iter().enumerate() {
-        graph.nodes[e.a].edges.push(k);
+    for (k, e) in edges.iter().enumerate() {
+        nodes[e.a].edges.push(k);
         if e.b != e.a {
-            graph.nodes[e.b].edges.push(k);
+            nodes[e.b].edges.push(k);
         }
     }
-    graph
+    nodes
 }
 
 fn pix(i: usize, w: usize) -> (f32, f32) {
