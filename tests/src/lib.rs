@@ -729,6 +729,11 @@ pub fn test_settings(database_url: &str, nats_url: &str, overrides: &[(&str, &st
         // Every test registers its accounts from 127.0.0.1; the registration limit
         // has its own test.
         ("REGISTRATIONS_PER_HOUR", "10000"),
+        // nats-server refuses streams whose max_bytes exceed its file store, which is
+        // three quarters of the free disk by default: with the production budget (9 GiB)
+        // a fuller disk failed bootstrap ("insufficient storage resources"). 1 GiB keeps
+        // the tests independent of the disk; storage.rs sets its own.
+        ("JETSTREAM_MAX_BYTES", "1073741824"),
     ]
     .iter()
     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -1221,6 +1226,8 @@ fn service_command(
         .env("DATABASE_URL", database_url)
         .env("NATS_URL", nats_url)
         .env("RUST_LOG", "warn")
+        // As in `test_settings`: independent of the free disk.
+        .env("JETSTREAM_MAX_BYTES", "1073741824")
         .stdout(if std::env::var_os("TEST_LOG").is_some() {
             Stdio::inherit()
         } else {
