@@ -21,7 +21,7 @@ use tokio::sync::watch;
 
 use crate::ai::{Ai, NatsGate};
 use crate::heartbeat::{self, WorkerIdentity};
-use crate::jobs::{check_registry, register, Parts};
+use crate::jobs::{register, Parts};
 use crate::metrics_server;
 use crate::runner::{Runner, Signals};
 use hast_common::jobs::StatusStore;
@@ -105,7 +105,6 @@ impl Worker {
             echo,
         };
         let registry = register(settings.worker_pools.kinds(), parts)?;
-        check_registry(&registry, settings.worker_pools.kinds()).map_err(StartupError::Registry)?;
         let bind = |source| StartupError::Bind {
             addr: settings.worker_metrics_addr,
             source,

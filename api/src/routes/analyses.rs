@@ -17,6 +17,8 @@ use bytes::Buf;
 use futures::TryStreamExt;
 use hast_common::db::models::{Analysis, User};
 use hast_common::db::{self};
+use hast_common::jobs::kinds::analysis::{AnalysisPayload, AnalysisPhoto};
+use hast_common::jobs::kinds::thumbnail::ThumbnailPayload;
 use hast_common::jobs::{JobState, NewJob};
 use hast_common::nats::objects::{
     delete_analysis_objects, read_object, write_object, AnalysisObject,
@@ -405,13 +407,13 @@ async fn upload(
                 "the photo store is unavailable; try again shortly",
             ));
         }
-        hands.push(json!({
-            "object": name,
-            "hand": if field == "image" { Value::Null } else { Value::String(field) },
-            "width": normalised.width,
-            "height": normalised.height,
-            "source_format": normalised.source_format.as_str(),
-        }));
+        hands.push(AnalysisPhoto {
+            object: name,
+            hand: (field != "image").then_some(field),
+            width: normalised.width,
+            height: normalised.height,
+            source_format: normalised.source_format.as_str().to_owned(),
+        });
     }
     let now = db::now();
     let mut analysis = Analysis {
@@ -450,14 +452,14 @@ async fn upload(
     }
     let submitted = state
         .submitter
-        .submit(NewJob {
-            kind: hast_common::jobs::kinds::analysis::KIND.into(),
-            payload: json!({"analysis_id": analysis_id, "photos": hands}),
-            owner_id: Some(who.user_id.clone()),
-            correlation_id: Some(correlation_id.to_string()),
-            idempotency_key: None,
-            replay_of: None,
-        })
+        .submit(
+            NewJob::of(&AnalysisPayload {
+                analysis_id: analysis_id.clone(),
+                photos: hands,
+            })
+            .owned_by(&who.user_id)
+            .correlated(correlation_id.to_string()),
+        )
         .await;
     let submitted = match submitted {
         Ok(s) => s,
@@ -477,14 +479,13 @@ async fn upload(
     // Best effort: a missing thumbnail only means the list shows no preview.
     if let Err(e) = state
         .submitter
-        .submit(NewJob {
-            kind: hast_common::jobs::kinds::thumbnail::KIND.into(),
-            payload: json!({"analysis_id": analysis_id}),
-            owner_id: Some(who.user_id.clone()),
-            correlation_id: Some(correlation_id.to_string()),
-            idempotency_key: None,
-            replay_of: None,
-        })
+        .submit(
+            NewJob::of(&ThumbnailPayload {
+                analysis_id: analysis_id.clone(),
+            })
+            .owned_by(&who.user_id)
+            .correlated(correlation_id.to_string()),
+        )
         .await
     {
         tracing::warn!(error = %e, "could not queue the thumbnail");
