@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use hast_common::jobs::kinds::analysis::{AnalysisPayload, AnalysisPhoto};
-use hast_common::jobs::Job;
+use hast_common::jobs::Kind;
 use hast_common::nats::objects::{read_object, write_object, AnalysisObject};
 use hast_palm::{Engine, HandSide};
 use serde_json::{json, Value};
@@ -103,7 +103,7 @@ async fn run(
     ctx.progress(5).await;
 
     // The model's share of this attempt's time, for every photo together.
-    let deadline = Ai::deadline(AnalysisPayload::KIND);
+    let deadline = Ai::deadline(Kind::Analysis);
     let mut readings = Vec::with_capacity(payload.photos.len());
     let mut notes = Vec::new();
     let mut usage = hast_openai::Usage::default();
