@@ -6,10 +6,11 @@
 
 use hast_common::db::models::Analysis;
 use hast_common::db::{self};
+use hast_common::jobs::kinds::analysis::{AnalysisPayload, AnalysisPhoto};
+use hast_common::jobs::kinds::thumbnail::ThumbnailPayload;
 use hast_common::jobs::{JobState, JobStatus, NewJob};
 use hast_common::nats::objects::{delete_analysis_objects, write_object, AnalysisObject};
 use hast_common::photo::NormalisedPhoto;
-use serde_json::{json, Value};
 
 use crate::auth::Identity;
 use crate::error::{ApiError, ApiResult};
@@ -70,12 +71,14 @@ async fn create(
     }
     let job = state
         .submitter
-        .submit(new_job(
-            hast_common::jobs::kinds::analysis::KIND,
-            json!({"analysis_id": analysis_id, "photos": hands}),
-            who,
-            correlation_id,
-        ))
+        .submit(
+            NewJob::of(&AnalysisPayload {
+                analysis_id: analysis_id.clone(),
+                photos: hands,
+            })
+            .owned_by(&who.user_id)
+            .correlated(correlation_id.to_owned()),
+        )
         .await?
         .status;
     // Accepted: from here on the job owns the analysis (a failure below is the job's to
@@ -87,12 +90,13 @@ async fn create(
     // Best effort: a missing thumbnail only means the list shows no preview.
     if let Err(e) = state
         .submitter
-        .submit(new_job(
-            hast_common::jobs::kinds::thumbnail::KIND,
-            json!({"analysis_id": analysis_id}),
-            who,
-            correlation_id,
-        ))
+        .submit(
+            NewJob::of(&ThumbnailPayload {
+                analysis_id: analysis_id.clone(),
+            })
+            .owned_by(&who.user_id)
+            .correlated(correlation_id.to_owned()),
+        )
         .await
     {
         tracing::warn!(error = %e, "could not queue the thumbnail");
@@ -101,23 +105,12 @@ async fn create(
     Ok(Accepted { analysis, job })
 }
 
-fn new_job(kind: &str, payload: Value, who: &Identity, correlation_id: &str) -> NewJob {
-    NewJob {
-        kind: kind.into(),
-        payload,
-        owner_id: Some(who.user_id.clone()),
-        correlation_id: Some(correlation_id.to_owned()),
-        idempotency_key: None,
-        replay_of: None,
-    }
-}
-
 /// Writes the photos to the object store; the analysis payload's `photos`.
 async fn store_photos(
     state: &AppState,
     analysis_id: &str,
     photos: Vec<(String, NormalisedPhoto)>,
-) -> ApiResult<Vec<Value>> {
+) -> ApiResult<Vec<AnalysisPhoto>> {
     let mut hands = Vec::with_capacity(photos.len());
     for (index, (field, normalised)) in photos.into_iter().enumerate() {
         let object = if index == 0 {
@@ -136,13 +129,13 @@ async fn store_photos(
                 "the photo store is unavailable; try again shortly",
             ));
         }
-        hands.push(json!({
-            "object": name,
-            "hand": if field == "image" { Value::Null } else { Value::String(field) },
-            "width": normalised.width,
-            "height": normalised.height,
-            "source_format": normalised.source_format.as_str(),
-        }));
+        hands.push(AnalysisPhoto {
+            object: name,
+            hand: (field != "image").then_some(field),
+            width: normalised.width,
+            height: normalised.height,
+            source_format: normalised.source_format.as_str().to_owned(),
+        });
     }
     Ok(hands)
 }

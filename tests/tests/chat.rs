@@ -270,7 +270,7 @@ async fn the_chat_job_answers_once_per_job_from_the_reading(backend: Backend) {
 
     // The same job delivered again: the handler runs again, nothing new is stored.
     let handlers = hast_worker::jobs::register(
-        ["chat"],
+        [hast_common::jobs::Kind::Chat],
         hast_worker::jobs::Parts {
             engine: || Ok(Arc::new(hast_palm::Engine::with_model(None))),
             ai: None,

@@ -20,7 +20,7 @@ use tokio::sync::watch;
 
 use crate::ai::{Ai, NatsGate};
 use crate::heartbeat::{self, WorkerIdentity};
-use crate::jobs::{check_registry, register, Parts};
+use crate::jobs::{register, Parts};
 use crate::metrics_server;
 use crate::runner::{Runner, Signals};
 use hast_common::jobs::StatusStore;
@@ -88,7 +88,6 @@ impl Worker {
             echo,
         };
         let registry = register(settings.worker_pools.kinds(), parts)?;
-        check_registry(&registry, settings.worker_pools.kinds()).map_err(StartupError::Registry)?;
         let (metrics_listener, _) = startup::bind(settings.worker_metrics_addr).await?;
         tracing::info!(
             worker.id = %identity.id,

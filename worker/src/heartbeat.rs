@@ -37,7 +37,7 @@ impl WorkerIdentity {
     /// (its `JOB_ACK_WAIT`) until the consumers' own is read.
     pub fn new(pools: &WorkerPools, ack_wait: std::time::Duration) -> Self {
         let ms = u64::try_from(ack_wait.as_millis()).unwrap_or(u64::MAX);
-        let kinds: Vec<String> = pools.kinds().map(str::to_owned).collect();
+        let kinds: Vec<String> = pools.kinds().map(|k| k.name().to_owned()).collect();
         Self {
             concurrency: pools.iter().map(|(k, n)| (k.to_owned(), n)).collect(),
             ack_waits: kinds

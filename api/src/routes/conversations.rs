@@ -18,7 +18,7 @@
 
 use hast_common::db::models::{Conversation, Message};
 use hast_common::db::{self, DbError};
-use hast_common::jobs::kinds::chat::{self, ChatPayload};
+use hast_common::jobs::kinds::chat::ChatPayload;
 use hast_common::jobs::NewJob;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -438,23 +438,13 @@ async fn post_message(
         .post_message(&message)
         .await
         .map_err(|e| gone_if_foreign_key(e, "no such conversation"))?;
-    let payload = ChatPayload {
+    let job = NewJob::of(&ChatPayload {
         conversation_id: conversation.id.clone(),
         message_id: message.id.clone(),
-    };
-    let payload =
-        serde_json::to_value(&payload).map_err(|e| ApiError::internal("chat payload", e))?;
-    let submitted = state
-        .submitter
-        .submit(NewJob {
-            kind: chat::KIND.into(),
-            payload,
-            owner_id: Some(who.user_id.clone()),
-            correlation_id: Some(correlation_id.to_string()),
-            idempotency_key: None,
-            replay_of: None,
-        })
-        .await;
+    })
+    .owned_by(&who.user_id)
+    .correlated(correlation_id.to_string());
+    let submitted = state.submitter.submit(job).await;
     let submitted = match submitted {
         Ok(s) => s,
         Err(e) => {

@@ -3,13 +3,14 @@
 //! operators, dead letters ([`dlq`]), queues to pause ([`queues`]), listings
 //! ([`listing`]) and retries ([`retry`]).
 //!
-//! A kind is a subject `jobs.<kind>` with a durable consumer `worker-<kind>`. [`KINDS`]
-//! is the one registration list: the API reads which kinds exist and which are public
-//! from it, bootstrap creates a consumer per entry, and the worker refuses to start
-//! unless it has a handler for every entry (and no others).
+//! A kind is a subject `jobs.<kind>` with a durable consumer `worker-<kind>`, and a
+//! payload type implementing [`Job`]. [`Kind`] is the one list of kinds: [`KINDS`] (what
+//! the API, bootstrap and the runner read) is derived from it, and the worker builds its
+//! handlers with an exhaustive `match` on it, so a kind cannot exist without a handler.
 
 pub mod dlq;
 pub mod envelope;
+pub mod job;
 pub mod kinds;
 pub mod listing;
 pub mod owner_index;
@@ -20,79 +21,58 @@ pub mod status;
 pub mod store;
 pub mod submit;
 
-use std::time::Duration;
-
-use serde_json::Value;
-
 pub use envelope::JobEnvelope;
+pub use job::{Job, KindSpec};
 pub use owner_index::{owner_token, OwnerIndex};
 pub use pools::{Concurrency, WorkerPools};
 pub use status::{JobFailure, JobState, JobStatus};
 pub use store::{StatusError, StatusStore};
 pub use submit::{NewJob, SubmitError, Submitted, Submitter};
 
-/// A job kind: its name, who may submit it, how long one attempt may run, and how
-/// its payload is validated before it is accepted.
-#[derive(Debug)]
-pub struct KindSpec {
-    /// Subject suffix: `jobs.<name>`.
-    pub name: &'static str,
-    /// Whether clients may submit it through `POST /api/v1/jobs`.
-    pub public: bool,
-    /// Public only with `APP_ENV=development`: a diagnostic kind (its payload can ask
-    /// to fail, panic or sleep) that would let anyone fill the job store in production.
-    pub development_only: bool,
-    /// Deadline of one attempt.
-    pub timeout: Duration,
-    /// How many a worker runs at once unless `WORKER_CONCURRENCY` says otherwise.
-    pub concurrency: Concurrency,
-    /// Checks a payload; the message says what is wrong.
-    pub validate: fn(&Value) -> Result<(), String>,
+/// Declares [`Kind`] and [`KINDS`] from one list of `Variant(PayloadType)`.
+macro_rules! job_kinds {
+    ($($variant:ident($job:ty)),+ $(,)?) => {
+        /// A job kind. Adding a variant is adding a kind: the worker's `register` then
+        /// fails to compile until the kind has a handler.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Kind {
+            $($variant),+
+        }
+
+        impl Kind {
+            /// Every kind, in the order of [`KINDS`].
+            pub const ALL: &'static [Kind] = &[$(Kind::$variant),+];
+        }
+
+        /// Every job kind's spec, in the order of [`Kind::ALL`].
+        pub const KINDS: &[KindSpec] = &[$(KindSpec::of::<$job>()),+];
+    };
 }
 
-/// Every job kind. Keep in step with the worker's handler list (checked at start-up).
-pub const KINDS: &[KindSpec] = &[
-    KindSpec {
-        name: kinds::analysis::KIND,
-        public: false,
-        development_only: false,
-        timeout: Duration::from_secs(120),
-        concurrency: Concurrency::PerCore(1),
-        validate: kinds::analysis::validate,
-    },
-    KindSpec {
-        name: kinds::chat::KIND,
-        public: false,
-        development_only: false,
-        timeout: Duration::from_secs(120),
-        concurrency: Concurrency::Fixed(64),
-        validate: kinds::chat::validate,
-    },
-    KindSpec {
-        name: kinds::echo::KIND,
-        public: true,
-        development_only: true,
-        timeout: Duration::from_secs(90),
-        concurrency: Concurrency::Fixed(256),
-        validate: kinds::echo::validate,
-    },
-    KindSpec {
-        name: kinds::health::KIND,
-        public: false,
-        development_only: false,
-        timeout: Duration::from_secs(10),
-        concurrency: Concurrency::Fixed(16),
-        validate: kinds::object_payload,
-    },
-    KindSpec {
-        name: kinds::thumbnail::KIND,
-        public: false,
-        development_only: false,
-        timeout: Duration::from_secs(30),
-        concurrency: Concurrency::PerCore(2),
-        validate: kinds::thumbnail::validate,
-    },
-];
+job_kinds! {
+    Analysis(kinds::analysis::AnalysisPayload),
+    Chat(kinds::chat::ChatPayload),
+    Echo(kinds::echo::EchoPayload),
+    Health(kinds::health::HealthPayload),
+    Thumbnail(kinds::thumbnail::ThumbnailPayload),
+}
+
+impl Kind {
+    /// This kind's spec.
+    pub const fn spec(self) -> &'static KindSpec {
+        &KINDS[self as usize]
+    }
+
+    /// This kind's name (`jobs.<name>`).
+    pub const fn name(self) -> &'static str {
+        self.spec().name
+    }
+
+    /// The kind named `name`, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|k| k.name() == name)
+    }
+}
 
 /// The spec of `name`, if it is a known kind.
 pub fn kind(name: &str) -> Option<&'static KindSpec> {
@@ -108,4 +88,24 @@ pub fn public_kind(name: &str, env: crate::config::AppEnv) -> Option<&'static Ki
 /// The names of every kind.
 pub fn kind_names() -> Vec<&'static str> {
     KINDS.iter().map(|k| k.name).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_its_own_spec_and_name() {
+        assert_eq!(Kind::ALL.len(), KINDS.len());
+        for kind in Kind::ALL {
+            assert_eq!(Kind::from_name(kind.name()), Some(*kind));
+        }
+        assert_eq!(
+            kind_names(),
+            ["analysis", "chat", "echo", "health", "thumbnail"]
+        );
+        assert_eq!(Kind::Echo.spec().name, "echo");
+        assert!(Kind::Echo.spec().public && Kind::Echo.spec().development_only);
+        assert!(!Kind::Analysis.spec().public);
+    }
 }

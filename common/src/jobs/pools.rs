@@ -2,12 +2,14 @@
 //! `WORKER_CONCURRENCY`).
 //!
 //! Each kind a worker runs is a pool of its own: its own slots, its own pull loop. A
-//! kind's default size comes from its [`Concurrency`] in [`super::KINDS`]: CPU-bound
+//! kind's default size comes from its type's [`Concurrency`] ([`super::Job::CONCURRENCY`]): CPU-bound
 //! kinds get about one slot per core, I/O-bound kinds far more. So one worker can run
 //! hundreds of light jobs while its analyses never outnumber its cores, and operators
 //! can run the analysis pool in processes (hosts, compose services) of its own.
 
 use std::collections::BTreeMap;
+
+use super::Kind;
 
 /// How many jobs of a kind one worker runs at once, by default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,16 +47,16 @@ pub enum PoolsError {
 /// The kinds one worker runs, each with its number of slots.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkerPools {
-    slots: BTreeMap<&'static str, usize>,
+    slots: BTreeMap<Kind, usize>,
 }
 
 impl WorkerPools {
     /// Every kind at its default size on a host with `cores` cores.
     pub fn all(cores: usize) -> Self {
         Self {
-            slots: super::KINDS
+            slots: Kind::ALL
                 .iter()
-                .map(|k| (k.name, k.concurrency.slots(cores)))
+                .map(|k| (*k, k.spec().concurrency.slots(cores)))
                 .collect(),
         }
     }
@@ -72,9 +74,9 @@ impl WorkerPools {
         if let Some(raw) = kinds.filter(|raw| !raw.trim().is_empty()) {
             let mut chosen = BTreeMap::new();
             for name in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                let spec =
-                    super::kind(name).ok_or_else(|| PoolsError::UnknownKind(name.to_owned()))?;
-                chosen.insert(spec.name, pools.slots[spec.name]);
+                let kind = Kind::from_name(name)
+                    .ok_or_else(|| PoolsError::UnknownKind(name.to_owned()))?;
+                chosen.insert(kind, pools.slots[&kind]);
             }
             if chosen.is_empty() {
                 return Err(PoolsError::Empty);
@@ -101,12 +103,12 @@ impl WorkerPools {
                 }
                 Some((name, n)) => {
                     let name = name.trim();
-                    let spec = super::kind(name)
+                    let kind = Kind::from_name(name)
                         .ok_or_else(|| PoolsError::UnknownKind(name.to_owned()))?;
-                    if !pools.slots.contains_key(spec.name) {
+                    if !pools.slots.contains_key(&kind) {
                         return Err(PoolsError::NotRun(name.to_owned()));
                     }
-                    named.insert(spec.name, count(n)?);
+                    named.insert(kind, count(n)?);
                 }
             }
         }
@@ -115,24 +117,24 @@ impl WorkerPools {
         Ok(pools)
     }
 
-    /// The kinds this worker runs, by name.
-    pub fn kinds(&self) -> impl Iterator<Item = &'static str> + '_ {
+    /// The kinds this worker runs.
+    pub fn kinds(&self) -> impl Iterator<Item = Kind> + '_ {
         self.slots.keys().copied()
     }
 
-    /// Whether this worker runs `kind`.
+    /// Whether this worker runs the kind named `kind`.
     pub fn runs(&self, kind: &str) -> bool {
-        self.slots.contains_key(kind)
+        self.slots(kind).is_some()
     }
 
-    /// The slots of `kind`, if this worker runs it.
+    /// The slots of the kind named `kind`, if this worker runs it.
     pub fn slots(&self, kind: &str) -> Option<usize> {
-        self.slots.get(kind).copied()
+        self.slots.get(&Kind::from_name(kind)?).copied()
     }
 
-    /// Each kind with its slots.
+    /// Each kind's name with its slots.
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, usize)> + '_ {
-        self.slots.iter().map(|(k, n)| (*k, *n))
+        self.slots.iter().map(|(k, n)| (k.name(), *n))
     }
 }
 
@@ -144,7 +146,7 @@ mod tests {
     fn by_default_a_worker_runs_every_kind_at_its_own_size() {
         let pools = WorkerPools::parse(None, None, 2).unwrap();
         assert_eq!(
-            pools.kinds().collect::<Vec<_>>(),
+            pools.kinds().map(Kind::name).collect::<Vec<_>>(),
             ["analysis", "chat", "echo", "health", "thumbnail"]
         );
         // CPU-bound analysis: one per core; I/O-bound echo: far more.
@@ -159,7 +161,10 @@ mod tests {
     #[test]
     fn a_worker_runs_only_the_kinds_it_is_given() {
         let pools = WorkerPools::parse(Some(" analysis, thumbnail ,"), None, 4).unwrap();
-        assert_eq!(pools.kinds().collect::<Vec<_>>(), ["analysis", "thumbnail"]);
+        assert_eq!(
+            pools.kinds().map(Kind::name).collect::<Vec<_>>(),
+            ["analysis", "thumbnail"]
+        );
         assert!(!pools.runs("echo"));
         assert_eq!(
             WorkerPools::parse(Some(""), None, 4).unwrap(),

@@ -64,6 +64,34 @@ pub struct NewJob {
     pub replay_of: Option<String>,
 }
 
+impl NewJob {
+    /// A job of type `J`, with no owner, correlation id, key or replay. A payload that
+    /// does not serialise (no job type does: they are plain structs) becomes `null`,
+    /// which [`Submitter::submit`] refuses as an invalid payload.
+    pub fn of<J: super::Job>(job: &J) -> Self {
+        Self {
+            kind: J::KIND.to_owned(),
+            payload: serde_json::to_value(job).unwrap_or(Value::Null),
+            owner_id: None,
+            correlation_id: None,
+            idempotency_key: None,
+            replay_of: None,
+        }
+    }
+
+    /// The same job, owned by `owner_id`.
+    pub fn owned_by(mut self, owner_id: impl Into<String>) -> Self {
+        self.owner_id = Some(owner_id.into());
+        self
+    }
+
+    /// The same job, carrying the request's `X-Correlation-Id`.
+    pub fn correlated(mut self, correlation_id: impl Into<String>) -> Self {
+        self.correlation_id = Some(correlation_id.into());
+        self
+    }
+}
+
 /// The outcome of a successful submit.
 #[derive(Debug, Clone)]
 pub struct Submitted {

@@ -8,6 +8,7 @@
 //! falls back to the offline answer (noted in the result); a transient one retries the
 //! job unless this is its last attempt.
 
+use hast_common::jobs::Kind;
 use hast_openai::{fit_to_budget, ChatRequest, Message};
 use hast_palm::answer::{Role, Topic, Turn};
 use hast_palm::Reading;
@@ -59,7 +60,10 @@ impl Ai {
             .messages(messages)
             .max_tokens(CHAT_MAX_TOKENS)
             .temperature(0.5);
-        match self.complete("chat", &request, Ai::deadline("chat")).await {
+        match self
+            .complete(Kind::Chat, &request, Ai::deadline(Kind::Chat))
+            .await
+        {
             Ok(completion) => Ok(Answered {
                 text: completion.content.trim().to_owned(),
                 engine: "openai",

@@ -27,6 +27,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hast_common::config::Settings;
+use hast_common::jobs::Kind;
 use hast_openai::{AiError, ChatRequest, Client, ClientConfig, Completion, Usage};
 use serde_json::{json, Value};
 
@@ -86,10 +87,8 @@ impl Ai {
     /// When the model work of a job of `kind` started now must end: [`MODEL_MARGIN`]
     /// before the kind's deadline, so that a slow provider (the client's retries, a repair
     /// request) ends in this worker's fallback rather than in the runner's timeout.
-    pub(crate) fn deadline(kind: &str) -> tokio::time::Instant {
-        let limit = hast_common::jobs::kind(kind)
-            .map(|spec| spec.timeout)
-            .unwrap_or(Duration::from_secs(120));
+    pub(crate) fn deadline(kind: Kind) -> tokio::time::Instant {
+        let limit = kind.spec().timeout;
         tokio::time::Instant::now() + limit.saturating_sub(MODEL_MARGIN).max(MODEL_MARGIN)
     }
 
@@ -97,13 +96,14 @@ impl Ai {
     /// `deadline` it gives up with a (transient) timeout.
     pub(crate) async fn complete(
         &self,
-        kind: &'static str,
+        kind: Kind,
         request: &ChatRequest,
         deadline: tokio::time::Instant,
     ) -> Result<Completion, AiError> {
         let outcome = tokio::time::timeout_at(deadline, self.client.complete(request))
             .await
             .unwrap_or(Err(AiError::Timeout { attempts: 0 }));
+        let kind = kind.name();
         let (label, usage) = match &outcome {
             Ok(completion) => ("ok", Some(completion.usage)),
             Err(AiError::InvalidReply { usage, .. }) => ("invalid_reply", Some(*usage)),

@@ -19,6 +19,7 @@
 //! An unusable photo never goes to the model.
 
 use bytes::Bytes;
+use hast_common::jobs::Kind;
 use hast_openai::{AiError, ChatRequest, Message, Usage};
 use hast_palm::reading::Source;
 use hast_palm::{Features, Reading};
@@ -253,7 +254,7 @@ impl Ai {
                 .json_schema("palm_reading_prose", self.schema.json.clone())
                 .max_tokens(READING_MAX_TOKENS)
                 .temperature(0.4);
-            match self.complete("analysis", &request, deadline).await {
+            match self.complete(Kind::Analysis, &request, deadline).await {
                 Ok(completion) => {
                     usage += completion.usage;
                     match self.schema.check(&completion.content, &offline) {

@@ -9,11 +9,12 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use hast_common::jobs::kinds::analysis::{AnalysisPayload, AnalysisPhoto};
+use hast_common::jobs::Kind;
 use hast_common::nats::objects::{read_object, write_object, AnalysisObject};
 use hast_palm::{Engine, HandSide};
 use serde_json::{json, Value};
 
-use super::{Handler, JobContext, JobError};
+use super::{JobContext, JobError, JobHandler};
 use crate::ai::Ai;
 
 /// The `analysis` handler.
@@ -30,24 +31,23 @@ impl Analysis {
     }
 }
 
-impl Handler for Analysis {
-    fn kind(&self) -> &'static str {
-        hast_common::jobs::kinds::analysis::KIND
-    }
+impl JobHandler for Analysis {
+    type Job = AnalysisPayload;
 
-    fn run(&self, ctx: JobContext, payload: Value) -> BoxFuture<'static, Result<Value, JobError>> {
+    fn run(
+        &self,
+        ctx: JobContext,
+        job: AnalysisPayload,
+    ) -> BoxFuture<'static, Result<Value, JobError>> {
         let engine = self.engine.clone();
         let ai = self.ai.clone();
         Box::pin(async move {
-            let analysis_id = payload
-                .get("analysis_id")
-                .and_then(Value::as_str)
-                .map(str::to_owned);
+            let id = job.analysis_id.clone();
             let db = ctx.db.clone();
-            let outcome = run(engine, ai, ctx, payload).await;
+            let outcome = run(engine, ai, ctx, job).await;
             // A permanent failure ends the analysis too (a transient one is retried; if
             // its attempts run out, the API shows the job's failure).
-            if let (Err(err @ JobError::Permanent { .. }), Some(id)) = (&outcome, analysis_id) {
+            if let Err(err @ JobError::Permanent { .. }) = &outcome {
                 let error = json!({"code": err.code(), "message": err.message()}).to_string();
                 if let Err(e) = db.fail_analysis(&id, &error).await {
                     tracing::warn!(error = %e, "could not mark the analysis failed");
@@ -60,15 +60,23 @@ impl Handler for Analysis {
     fn cancelled(
         &self,
         db: hast_common::db::Database,
-        payload: Value,
+        job: AnalysisPayload,
     ) -> BoxFuture<'static, Result<(), hast_common::db::DbError>> {
-        Box::pin(async move {
-            match payload.get("analysis_id").and_then(Value::as_str) {
-                Some(id) => db.cancel_analysis(id).await,
-                None => Ok(()),
-            }
-        })
+        Box::pin(async move { db.cancel_analysis(&job.analysis_id).await })
     }
+}
+
+/// Deletes every object of analysis `id`, whose row is gone: the user deleted it while
+/// a job of it ran (`analysis` or `thumbnail`), and the job may have written an object
+/// after the API's sweep (the API sweeps before and after deleting the row; a job checks
+/// the row after its last write). A failure is transient: the retry finds no row and
+/// comes back here.
+pub(super) async fn discard_deleted_analysis(ctx: &JobContext, id: &str) -> Result<(), JobError> {
+    hast_common::nats::objects::delete_analysis_objects(&ctx.images, id)
+        .await
+        .map_err(|e| JobError::transient("object_store", e))?;
+    tracing::info!(analysis.id = %id, "analysis deleted meanwhile: its objects are removed");
+    Ok(())
 }
 
 fn db_error(e: hast_common::db::DbError) -> JobError {
@@ -79,15 +87,13 @@ async fn run(
     engine: Arc<Engine>,
     ai: Option<Arc<Ai>>,
     ctx: JobContext,
-    payload: Value,
+    payload: AnalysisPayload,
 ) -> Result<Value, JobError> {
-    let payload: AnalysisPayload = serde_json::from_value(payload)
-        .map_err(|e| JobError::permanent("invalid_payload", e.to_string()))?;
     let id = payload.analysis_id.clone();
     let Some(_analysis) = ctx.db.find_analysis_by_id(&id).await.map_err(db_error)? else {
         // Deleted meanwhile (rows are inserted before their job is queued): nothing to
         // read, and nothing of it may stay behind, such as an earlier attempt's overlay.
-        ctx.discard_deleted_analysis(&id).await?;
+        discard_deleted_analysis(&ctx, &id).await?;
         return Ok(json!({"analysis_id": id, "skipped": "analysis deleted"}));
     };
     ctx.db
@@ -97,7 +103,7 @@ async fn run(
     ctx.progress(5).await;
 
     // The model's share of this attempt's time, for every photo together.
-    let deadline = Ai::deadline(hast_common::jobs::kinds::analysis::KIND);
+    let deadline = Ai::deadline(Kind::Analysis);
     let mut readings = Vec::with_capacity(payload.photos.len());
     let mut notes = Vec::new();
     let mut usage = hast_openai::Usage::default();
@@ -154,7 +160,7 @@ async fn run(
     if !stored {
         // Deleted while it was read: the overlay written above may postdate the API's
         // sweep of the analysis's objects.
-        ctx.discard_deleted_analysis(&id).await?;
+        discard_deleted_analysis(&ctx, &id).await?;
         return Ok(json!({"analysis_id": id, "skipped": "analysis deleted"}));
     }
     ctx.progress(100).await;

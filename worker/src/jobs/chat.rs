@@ -22,7 +22,7 @@ use hast_palm::answer::{Role, Turn};
 use hast_palm::Reading;
 use serde_json::{json, Value};
 
-use super::{Handler, JobContext, JobError};
+use super::{JobContext, JobError, JobHandler};
 use crate::ai::Ai;
 
 /// The `chat` handler.
@@ -38,14 +38,16 @@ impl Chat {
     }
 }
 
-impl Handler for Chat {
-    fn kind(&self) -> &'static str {
-        hast_common::jobs::kinds::chat::KIND
-    }
+impl JobHandler for Chat {
+    type Job = ChatPayload;
 
-    fn run(&self, ctx: JobContext, payload: Value) -> BoxFuture<'static, Result<Value, JobError>> {
+    fn run(
+        &self,
+        ctx: JobContext,
+        job: ChatPayload,
+    ) -> BoxFuture<'static, Result<Value, JobError>> {
         let ai = self.ai.clone();
-        Box::pin(run(ai, ctx, payload))
+        Box::pin(run(ai, ctx, job))
     }
 }
 
@@ -65,9 +67,11 @@ pub(crate) struct Answered {
     pub note: Option<String>,
 }
 
-async fn run(ai: Option<Arc<Ai>>, ctx: JobContext, payload: Value) -> Result<Value, JobError> {
-    let payload: ChatPayload = serde_json::from_value(payload)
-        .map_err(|e| JobError::permanent("invalid_payload", e.to_string()))?;
+async fn run(
+    ai: Option<Arc<Ai>>,
+    ctx: JobContext,
+    payload: ChatPayload,
+) -> Result<Value, JobError> {
     ctx.progress(5).await;
 
     // A redelivery after the answer was stored: return it, answer nothing twice.

@@ -11,10 +11,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use hast_common::jobs::kinds::echo::{EchoControls, KIND};
+use hast_common::jobs::kinds::echo::EchoPayload;
 use serde_json::Value;
 
-use super::{Handler, JobContext, JobError};
+use super::{JobContext, JobError, JobHandler};
 
 /// The `echo` handler.
 #[derive(Debug, Default)]
@@ -35,12 +35,14 @@ impl Echo {
     }
 }
 
-impl Handler for Echo {
-    fn kind(&self) -> &'static str {
-        KIND
-    }
+impl JobHandler for Echo {
+    type Job = EchoPayload;
 
-    fn run(&self, ctx: JobContext, payload: Value) -> BoxFuture<'static, Result<Value, JobError>> {
+    fn run(
+        &self,
+        ctx: JobContext,
+        payload: EchoPayload,
+    ) -> BoxFuture<'static, Result<Value, JobError>> {
         let executions = self.executions.clone();
         Box::pin(async move {
             if let Some(log) = executions {
@@ -53,8 +55,7 @@ impl Handler for Echo {
                     return Err(JobError::transient("execution_log", err));
                 }
             }
-            let controls = EchoControls::from_payload(&payload)
-                .map_err(|e| JobError::permanent("invalid_payload", e))?;
+            let controls = &payload.controls;
             if let Some(ms) = controls.sleep_ms.filter(|ms| *ms > 0) {
                 tokio::time::sleep(Duration::from_millis(ms)).await;
             }
@@ -78,7 +79,8 @@ impl Handler for Echo {
                     ));
                 }
             }
-            Ok(payload)
+            serde_json::to_value(&payload)
+                .map_err(|e| JobError::permanent("serialise", e.to_string()))
         })
     }
 }

@@ -3,19 +3,21 @@
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
-use hast_common::jobs::kinds::health::KIND;
+use hast_common::jobs::kinds::health::HealthPayload;
 use serde_json::{json, Value};
 
-use super::{Handler, JobContext, JobError};
+use super::{JobContext, JobError, JobHandler};
 
 pub struct Health;
 
-impl Handler for Health {
-    fn kind(&self) -> &'static str {
-        KIND
-    }
+impl JobHandler for Health {
+    type Job = HealthPayload;
 
-    fn run(&self, ctx: JobContext, _payload: Value) -> BoxFuture<'static, Result<Value, JobError>> {
+    fn run(
+        &self,
+        ctx: JobContext,
+        _job: HealthPayload,
+    ) -> BoxFuture<'static, Result<Value, JobError>> {
         Box::pin(async move {
             let started = Instant::now();
             ctx.db

@@ -1,8 +1,11 @@
-//! Job handlers: one file per kind, one registration list ([`register`]).
+//! Job handlers: one file per kind, built by [`register`] from an exhaustive `match` on
+//! [`Kind`].
 //!
-//! A handler gets the payload and a [`JobContext`] and returns the result JSON or a
-//! [`JobError`] that says whether trying again could help. Delivery is at-least-once,
-//! so handlers must be idempotent: the runner stores results keyed by job id.
+//! A handler implements [`JobHandler`]: it gets its kind's typed payload and a
+//! [`JobContext`] and returns the result JSON or a [`JobError`] that says whether trying
+//! again could help. [`Typed`] adapts it to the runner's untyped [`Handler`], parsing the
+//! payload in that one place. Delivery is at-least-once, so handlers must be idempotent:
+//! the runner stores results keyed by job id.
 
 mod analysis;
 pub(crate) mod chat;
@@ -16,7 +19,7 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use hast_common::db::Database;
-use hast_common::jobs::StatusStore;
+use hast_common::jobs::{Job, Kind, StatusStore};
 use serde_json::Value;
 
 use crate::heartbeat::WorkerIdentity;
@@ -117,21 +120,6 @@ pub struct JobContext {
     pub slot: Arc<tokio::sync::OwnedSemaphorePermit>,
 }
 
-impl JobContext {
-    /// Deletes every object of analysis `id`, whose row is gone: the user deleted it
-    /// while a job of it ran, and the job may have written an object after the API's
-    /// sweep (the API sweeps before and after deleting the row; a job checks the row
-    /// after its last write). A failure is transient: the retry finds no row and comes
-    /// back here.
-    pub async fn discard_deleted_analysis(&self, id: &str) -> Result<(), JobError> {
-        hast_common::nats::objects::delete_analysis_objects(&self.images, id)
-            .await
-            .map_err(|e| JobError::transient("object_store", e))?;
-        tracing::info!(analysis.id = %id, "analysis deleted meanwhile: its objects are removed");
-        Ok(())
-    }
-}
-
 impl std::fmt::Debug for JobContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JobContext")
@@ -157,22 +145,37 @@ impl JobContext {
     }
 }
 
-/// A job kind's implementation.
-pub trait Handler: Send + Sync + 'static {
-    /// The kind name; must be in `hast_common::jobs::KINDS`.
-    fn kind(&self) -> &'static str;
+/// A job kind's implementation, typed by its payload.
+pub trait JobHandler: Send + Sync + 'static {
+    /// The kind's payload type.
+    type Job: Job;
+
     /// Runs one attempt.
-    fn run(&self, ctx: JobContext, payload: Value) -> BoxFuture<'static, Result<Value, JobError>>;
+    fn run(&self, ctx: JobContext, job: Self::Job) -> BoxFuture<'static, Result<Value, JobError>>;
 
     /// Undoes what a run left behind when the job was cancelled while running or as it
     /// finished (the runner calls it before settling the message). Default: nothing.
     fn cancelled(
         &self,
         _db: Database,
-        _payload: Value,
+        _job: Self::Job,
     ) -> BoxFuture<'static, Result<(), hast_common::db::DbError>> {
         Box::pin(async { Ok(()) })
     }
+}
+
+/// A handler as the runner calls it: the payload still JSON. Implemented by [`Typed`].
+pub trait Handler: Send + Sync + 'static {
+    /// The kind name.
+    fn kind(&self) -> &'static str;
+    /// Runs one attempt.
+    fn run(&self, ctx: JobContext, payload: Value) -> BoxFuture<'static, Result<Value, JobError>>;
+    /// See [`JobHandler::cancelled`].
+    fn cancelled(
+        &self,
+        db: Database,
+        payload: Value,
+    ) -> BoxFuture<'static, Result<(), hast_common::db::DbError>>;
 }
 
 impl std::fmt::Debug for dyn Handler {
@@ -181,7 +184,37 @@ impl std::fmt::Debug for dyn Handler {
     }
 }
 
-/// Every handler, by kind.
+/// Adapts a [`JobHandler`] to [`Handler`]: parses and validates the payload (a payload
+/// that is not its kind's fails permanently, `invalid_payload`), then calls it.
+#[derive(Debug)]
+pub struct Typed<H>(pub H);
+
+impl<H: JobHandler> Handler for Typed<H> {
+    fn kind(&self) -> &'static str {
+        H::Job::KIND
+    }
+
+    fn run(&self, ctx: JobContext, payload: Value) -> BoxFuture<'static, Result<Value, JobError>> {
+        match hast_common::jobs::job::parse::<H::Job>(&payload) {
+            Ok(job) => self.0.run(ctx, job),
+            Err(e) => Box::pin(async move { Err(JobError::permanent("invalid_payload", e)) }),
+        }
+    }
+
+    fn cancelled(
+        &self,
+        db: Database,
+        payload: Value,
+    ) -> BoxFuture<'static, Result<(), hast_common::db::DbError>> {
+        match hast_common::jobs::job::parse::<H::Job>(&payload) {
+            Ok(job) => self.0.cancelled(db, job),
+            // Never run, so nothing to undo.
+            Err(_) => Box::pin(async { Ok(()) }),
+        }
+    }
+}
+
+/// Every handler, by kind name.
 pub type Registry = HashMap<&'static str, Arc<dyn Handler>>;
 
 /// What handlers are built from. `engine` builds the palm engine (loading its model
@@ -201,10 +234,10 @@ impl<E> std::fmt::Debug for Parts<E> {
     }
 }
 
-/// The one registration list: the handlers of `kinds`. A name without a handler is
-/// left out, which [`check_registry`] then reports.
+/// The handlers of `kinds` (a worker's `WORKER_KINDS`), each under its kind's name. The
+/// `match` is exhaustive: a new [`Kind`] does not compile until it has a handler here.
 pub fn register<E>(
-    kinds: impl IntoIterator<Item = &'static str>,
+    kinds: impl IntoIterator<Item = Kind>,
     parts: Parts<E>,
 ) -> Result<Registry, hast_palm::EngineError>
 where
@@ -215,45 +248,22 @@ where
     let mut echo = Some(echo);
     let mut registry = Registry::new();
     for kind in kinds {
-        use hast_common::jobs::kinds;
         let handler: Arc<dyn Handler> = match kind {
-            kinds::echo::KIND => match echo.take() {
-                Some(echo) => Arc::new(echo),
+            Kind::Analysis => match engine.take() {
+                Some(build) => Arc::new(Typed(analysis::Analysis::new(build()?, ai.clone()))),
                 None => continue,
             },
-            kinds::health::KIND => Arc::new(health::Health),
-            kinds::analysis::KIND => match engine.take() {
-                Some(build) => Arc::new(analysis::Analysis::new(build()?, ai.clone())),
+            Kind::Chat => Arc::new(Typed(chat::Chat::new(ai.clone()))),
+            Kind::Echo => match echo.take() {
+                Some(echo) => Arc::new(Typed(echo)),
                 None => continue,
             },
-            kinds::thumbnail::KIND => Arc::new(thumbnail::Thumbnail),
-            kinds::chat::KIND => Arc::new(chat::Chat::new(ai.clone())),
-            _ => continue,
+            Kind::Health => Arc::new(Typed(health::Health)),
+            Kind::Thumbnail => Arc::new(Typed(thumbnail::Thumbnail)),
         };
-        registry.insert(handler.kind(), handler);
+        registry.insert(kind.name(), handler);
     }
     Ok(registry)
-}
-
-/// Checks that the registry has a handler for exactly `kinds`, each under its own name.
-pub fn check_registry<'a>(
-    registry: &Registry,
-    kinds: impl IntoIterator<Item = &'a str>,
-) -> Result<(), String> {
-    let mut wanted: Vec<&str> = kinds.into_iter().collect();
-    let mut registered: Vec<&str> = registry.keys().copied().collect();
-    wanted.sort_unstable();
-    registered.sort_unstable();
-    let misnamed = registry
-        .iter()
-        .find(|(name, handler)| **name != handler.kind());
-    if wanted == registered && misnamed.is_none() {
-        Ok(())
-    } else {
-        Err(format!(
-            "job kinds wanted {wanted:?} but handlers registered for {registered:?}"
-        ))
-    }
 }
 
 #[cfg(test)]
@@ -274,19 +284,23 @@ mod tests {
     }
 
     #[test]
-    fn every_declared_kind_has_exactly_one_handler() {
+    fn every_kind_has_a_handler_of_its_own_type() {
         let built = std::cell::Cell::new(false);
-        let kinds = hast_common::jobs::kind_names();
-        let registry = register(kinds.iter().copied(), parts(&built)).unwrap();
-        check_registry(&registry, kinds).unwrap();
+        let registry = register(Kind::ALL.iter().copied(), parts(&built)).unwrap();
+        assert_eq!(registry.len(), Kind::ALL.len());
+        for kind in Kind::ALL {
+            assert_eq!(registry[kind.name()].kind(), kind.name());
+        }
         assert!(built.get());
     }
 
     #[test]
     fn a_worker_without_analysis_never_builds_the_palm_engine() {
         let built = std::cell::Cell::new(false);
-        let registry = register(["echo", "chat", "thumbnail"], parts(&built)).unwrap();
-        check_registry(&registry, ["chat", "echo", "thumbnail"]).unwrap();
+        let registry = register([Kind::Echo, Kind::Chat, Kind::Thumbnail], parts(&built)).unwrap();
+        let mut names: Vec<_> = registry.keys().copied().collect();
+        names.sort_unstable();
+        assert_eq!(names, ["chat", "echo", "thumbnail"]);
         assert!(!built.get(), "the engine (and its model) was built");
     }
 }

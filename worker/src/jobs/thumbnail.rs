@@ -5,32 +5,33 @@ use hast_common::jobs::kinds::thumbnail::{ThumbnailPayload, THUMBNAIL_MAX_SIDE};
 use hast_common::nats::objects::{read_object, write_object, AnalysisObject};
 use serde_json::{json, Value};
 
-use super::{Handler, JobContext, JobError};
+use super::analysis::discard_deleted_analysis;
+use super::{JobContext, JobError, JobHandler};
 
 /// The `thumbnail` handler.
 #[derive(Debug)]
 pub struct Thumbnail;
 
-impl Handler for Thumbnail {
-    fn kind(&self) -> &'static str {
-        hast_common::jobs::kinds::thumbnail::KIND
-    }
+impl JobHandler for Thumbnail {
+    type Job = ThumbnailPayload;
 
-    fn run(&self, ctx: JobContext, payload: Value) -> BoxFuture<'static, Result<Value, JobError>> {
-        Box::pin(run(ctx, payload))
+    fn run(
+        &self,
+        ctx: JobContext,
+        job: ThumbnailPayload,
+    ) -> BoxFuture<'static, Result<Value, JobError>> {
+        Box::pin(run(ctx, job))
     }
 }
 
-async fn run(ctx: JobContext, payload: Value) -> Result<Value, JobError> {
-    let payload: ThumbnailPayload = serde_json::from_value(payload)
-        .map_err(|e| JobError::permanent("invalid_payload", e.to_string()))?;
-    let id = payload.analysis_id;
+async fn run(ctx: JobContext, job: ThumbnailPayload) -> Result<Value, JobError> {
+    let id = job.analysis_id;
     let Some(bytes) = read_object(&ctx.images, &AnalysisObject::Photo.name(&id))
         .await
         .map_err(|e| JobError::transient("object_store", e))?
     else {
         // The analysis is being deleted: an earlier attempt's thumbnail must not stay.
-        ctx.discard_deleted_analysis(&id).await?;
+        discard_deleted_analysis(&ctx, &id).await?;
         return Ok(json!({"analysis_id": id, "skipped": "photo deleted"}));
     };
     // The slot stays taken while this runs; the work stops at its next check.
@@ -64,7 +65,7 @@ async fn run(ctx: JobContext, payload: Value) -> Result<Value, JobError> {
         .map_err(|e| JobError::transient("database", e.to_string()))?
         .is_some();
     if !exists {
-        ctx.discard_deleted_analysis(&id).await?;
+        discard_deleted_analysis(&ctx, &id).await?;
         return Ok(json!({"analysis_id": id, "skipped": "analysis deleted"}));
     }
     Ok(json!({"analysis_id": id, "width": width, "height": height}))

@@ -1,10 +1,11 @@
 //! `analysis`: read the palm photo(s) of one analysis. Submitted by
 //! `POST /api/v1/analyses`, never by clients directly.
 
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use std::time::Duration;
 
-pub const KIND: &str = "analysis";
+use serde::{Deserialize, Serialize};
+
+use crate::jobs::{Concurrency, Job};
 
 /// One photo of an analysis.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,19 +27,22 @@ pub struct AnalysisPayload {
     pub photos: Vec<AnalysisPhoto>,
 }
 
-/// Accepts a well-formed [`AnalysisPayload`].
-pub fn validate(payload: &Value) -> Result<(), String> {
-    let parsed: AnalysisPayload =
-        serde_json::from_value(payload.clone()).map_err(|e| format!("invalid payload: {e}"))?;
-    if parsed.photos.is_empty() || parsed.photos.len() > 2 {
-        return Err("an analysis has one or two photos".into());
+impl Job for AnalysisPayload {
+    const KIND: &'static str = "analysis";
+    const TIMEOUT: Duration = Duration::from_secs(120);
+    const CONCURRENCY: Concurrency = Concurrency::PerCore(1);
+
+    fn validate(&self) -> Result<(), String> {
+        if self.photos.is_empty() || self.photos.len() > 2 {
+            return Err("an analysis has one or two photos".into());
+        }
+        if self
+            .photos
+            .iter()
+            .any(|p| !matches!(p.hand.as_deref(), None | Some("left" | "right")))
+        {
+            return Err("hand must be left, right or null".into());
+        }
+        Ok(())
     }
-    if parsed
-        .photos
-        .iter()
-        .any(|p| !matches!(p.hand.as_deref(), None | Some("left" | "right")))
-    {
-        return Err("hand must be left, right or null".into());
-    }
-    Ok(())
 }

@@ -2,10 +2,11 @@
 //! `POST /api/v1/conversations/{id}/messages`, never by clients directly. The worker
 //! stores the answer as an `assistant` message carrying the job id (at most one per job).
 
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use std::time::Duration;
 
-pub const KIND: &str = "chat";
+use serde::{Deserialize, Serialize};
+
+use crate::jobs::{Concurrency, Job};
 
 /// The job's payload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -15,12 +16,15 @@ pub struct ChatPayload {
     pub message_id: String,
 }
 
-/// Accepts a well-formed [`ChatPayload`].
-pub fn validate(payload: &Value) -> Result<(), String> {
-    let parsed: ChatPayload =
-        serde_json::from_value(payload.clone()).map_err(|e| format!("invalid payload: {e}"))?;
-    if parsed.conversation_id.is_empty() || parsed.message_id.is_empty() {
-        return Err("conversation_id and message_id must not be empty".into());
+impl Job for ChatPayload {
+    const KIND: &'static str = "chat";
+    const TIMEOUT: Duration = Duration::from_secs(120);
+    const CONCURRENCY: Concurrency = Concurrency::Fixed(64);
+
+    fn validate(&self) -> Result<(), String> {
+        if self.conversation_id.is_empty() || self.message_id.is_empty() {
+            return Err("conversation_id and message_id must not be empty".into());
+        }
+        Ok(())
     }
-    Ok(())
 }

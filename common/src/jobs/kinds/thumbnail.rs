@@ -2,10 +2,11 @@
 //! its own (the seed routed image work to its own queue) so a slow analysis never
 //! delays it.
 
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use std::time::Duration;
 
-pub const KIND: &str = "thumbnail";
+use serde::{Deserialize, Serialize};
+
+use crate::jobs::{Concurrency, Job};
 
 /// Longest side of a thumbnail, in pixels.
 pub const THUMBNAIL_MAX_SIDE: u32 = 256;
@@ -16,9 +17,8 @@ pub struct ThumbnailPayload {
     pub analysis_id: String,
 }
 
-/// Accepts a well-formed [`ThumbnailPayload`].
-pub fn validate(payload: &Value) -> Result<(), String> {
-    serde_json::from_value::<ThumbnailPayload>(payload.clone())
-        .map(|_| ())
-        .map_err(|e| format!("invalid payload: {e}"))
+impl Job for ThumbnailPayload {
+    const KIND: &'static str = "thumbnail";
+    const TIMEOUT: Duration = Duration::from_secs(30);
+    const CONCURRENCY: Concurrency = Concurrency::PerCore(2);
 }
