@@ -187,7 +187,7 @@ async fn analyses(
     photos: usize,
     deadline: Instant,
 ) -> anyhow::Result<serde_json::Value> {
-    use hast_palm::synth::{generate, to_jpeg, SynthSpec};
+    use hast_palm_synth::synth::{generate, to_jpeg, SynthSpec};
     let url = format!("{}/api/v1/analyses", args.api.trim_end_matches('/'));
     let jpegs: Vec<Vec<u8>> = (0..photos)
         .map(|n| to_jpeg(&generate(&SynthSpec::palm(n as u64)).image, 90))

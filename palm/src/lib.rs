@@ -11,24 +11,17 @@
 //! Layout: `geometry.rs` (points, the palm frame), `features.rs` (what measuring yields),
 //! `reading.rs` (the reading JSON; its JSON Schema is `palm/reading.schema.json`),
 //! `measure/` (one module per step), `interpret/` (the rule table), `overlay.rs` (lines
-//! drawn on the photo), `engine.rs` (the two stages together), `synth.rs` (synthetic
-//! palms with known lines, behind the `synth` feature) and `evaluation.rs` (scoring against
-//! their truth, and the seeded evaluation set).
+//! drawn on the photo) and `engine.rs` (the two stages together). The synthetic palms and
+//! the evaluation sets the tests use are in `hast-palm-synth` (`palm-synth/`).
 
 pub mod answer;
 pub mod engine;
-#[cfg(feature = "synth")]
-pub mod evaluation;
 pub mod features;
 pub mod geometry;
 pub mod interpret;
 pub mod measure;
 pub mod overlay;
 pub mod reading;
-#[cfg(feature = "synth")]
-pub mod synth;
-#[cfg(feature = "synth")]
-pub mod synth_heldout;
 
 pub use engine::{Engine, EngineError};
 pub use features::Features;

@@ -1,4 +1,4 @@
-//! The seeded evaluation set (`hast_palm::evaluation`): 200 synthetic palms and 45
+//! The seeded evaluation set (`hast_palm_synth::evaluation`): 200 synthetic palms and 45
 //! negative photos through the whole offline engine, with the embedded landmark model.
 //!
 //! Every negative must be judged unusable, and heart, head and life must each be found with
@@ -7,11 +7,11 @@
 //! writes them there.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use hast_palm::evaluation::{
-    evaluate, evaluation_set, positive_case_with, widened_case, Case, CaseResult, Report,
-};
 use hast_palm::features::LineId;
 use hast_palm::Engine;
+use hast_palm_synth::evaluation::{
+    evaluate, evaluation_set, positive_case_with, widened_case, Case, CaseResult, Report,
+};
 
 /// The bar for heart, head and life: the share found with the right label.
 const TARGET: f32 = 0.90;
@@ -112,7 +112,7 @@ fn palms_without_a_fate_line_get_none() {
 /// the evaluation set's variety each: (a) life lines sweeping wide to the middle of the
 /// wrist, every other palm without a fate line, no sun or Mercury line; (b) the classical
 /// life line and no fate line, a Mercury and a sun line on every other palm.
-/// `cargo test -p hast-palm --features synth --test analysis_quality -- --ignored
+/// `cargo test -p hast-palm --test analysis_quality -- --ignored
 /// --nocapture`; the tables are in docs/analysis-quality.md.
 #[test]
 #[ignore = "a measurement: docs/analysis-quality.md, baselines of issue 14"]
@@ -145,12 +145,12 @@ fn issue_14_baselines() {
 }
 
 /// Not a test: the widened tuning set (`evaluation::widened_set`), the style the engine's
-/// constants are set on. `cargo test -p hast-palm --features synth --test analysis_quality
+/// constants are set on. `cargo test -p hast-palm --test analysis_quality
 /// widened -- --ignored --nocapture`; the table is in docs/analysis-quality.md.
 #[test]
 #[ignore = "a measurement: docs/analysis-quality.md, the widened tuning set"]
 fn widened_tuning_set() {
-    let results = run(&hast_palm::evaluation::widened_set());
+    let results = run(&hast_palm_synth::evaluation::widened_set());
     if let Ok(only) = std::env::var("HAST_QUALITY_SHOW") {
         let id = LineId::ALL
             .into_iter()
@@ -178,7 +178,7 @@ fn widened_tuning_set() {
 /// landmark model alone (its prior pulls them to the average) 5 of 15 are right.
 #[test]
 fn the_element_follows_the_drawn_proportions() {
-    use hast_palm::synth::Proportions;
+    use hast_palm_synth::synth::Proportions;
     let cases: Vec<Case> = (0..16u64)
         .map(|i| {
             positive_case_with(300 + i, |s| {
@@ -296,7 +296,7 @@ fn the_head_line_is_not_taken_for_a_short_life_line() {
 /// reported, not asserted.
 #[test]
 fn the_held_out_style_keeps_the_targets_it_meets() {
-    let report = Report::from_results(&run(&hast_palm::evaluation::heldout_set()));
+    let report = Report::from_results(&run(&hast_palm_synth::evaluation::heldout_set()));
     let markdown = report.markdown();
     println!("{markdown}");
     for id in PRINCIPAL {
@@ -321,7 +321,8 @@ fn the_held_out_style_keeps_the_targets_it_meets() {
 #[test]
 fn a_held_out_photo_is_read_the_same_every_time() {
     let engine = Engine::offline().expect("embedded landmark model");
-    let synth = hast_palm::synth_heldout::generate(&hast_palm::synth_heldout::palm_spec(7));
+    let synth =
+        hast_palm_synth::synth_heldout::generate(&hast_palm_synth::synth_heldout::palm_spec(7));
     let (a, ra) = engine.read(&synth.image, None);
     let (b, rb) = engine.read(&synth.image, None);
     assert_eq!(a, b);

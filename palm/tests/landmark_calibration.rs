@@ -5,10 +5,14 @@
 //! put in `palm/src/measure/frame.rs`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use hast_palm::evaluation::{positive_case, Case, POSITIVES};
 use hast_palm::features::DetectionMethod;
+use hast_palm::geometry::Point;
 use hast_palm::measure::frame::{frame_from_landmarks, MODEL_FRAME_CALIBRATION};
-use hast_palm::Engine;
+use hast_palm::measure::landmarks::{LandmarkModel, Region, REFINE_SCALE};
+use hast_palm::{Engine, HandSide};
+use hast_palm_synth::evaluation::{positive_case, Case, POSITIVES};
+use hast_palm_synth::synth::{generate, SynthSpec};
+use image::Rgb;
 
 /// Palms in the calibration set (indices after the evaluation set's).
 const CALIBRATION_PALMS: u64 = 40;
@@ -89,5 +93,108 @@ fn model_frame_calibration_matches_the_calibration_set() {
             (measured - constant).abs() <= TOLERANCE,
             "calibration value {k}: constant {constant}, measured {measured:.3}"
         );
+    }
+}
+
+/// Experiment, not an assertion: does the model find the drawn hands of
+/// `hast_palm_synth::synth`? Prints presence, handedness and how far the landmarks are
+/// from the drawn ones (`cargo test -p hast-palm --test landmark_calibration --
+/// --nocapture`). With `LANDMARKS_DUMP_DIR` set, also writes each photo with the found
+/// (red) and true (green) landmarks drawn on it.
+#[test]
+fn landmarks_experiment_on_synthetic_palms() {
+    let dump = std::env::var_os("LANDMARKS_DUMP_DIR").map(std::path::PathBuf::from);
+    let m = LandmarkModel::embedded().expect("the embedded model loads");
+    let mut specs = Vec::new();
+    for seed in 1..=4 {
+        specs.push((format!("seed {seed} left"), SynthSpec::palm(seed)));
+    }
+    let mut right = SynthSpec::palm(1);
+    right.side = HandSide::Right;
+    specs.push(("seed 1 right".into(), right));
+    let mut tilted = SynthSpec::palm(2);
+    tilted.rotation_deg = 20.0;
+    specs.push(("seed 2 left, 20 deg".into(), tilted));
+    let mut small = SynthSpec::palm(3);
+    small.scale = 0.6;
+    specs.push(("seed 3 left, scale 0.6".into(), small));
+    for (name, spec) in specs {
+        let palm = generate(&spec);
+        let Some(truth) = palm.landmarks.clone() else {
+            continue;
+        };
+        let first = m
+            .detect_in(&palm.image, Region::whole(&palm.image))
+            .expect("runs");
+        let out = m.detect(&palm.image).expect("runs");
+        let palm_len = truth[0].distance(truth[9]);
+        let err: Vec<f32> = out
+            .points
+            .iter()
+            .zip(&truth)
+            .map(|(a, b)| a.distance(*b) / palm_len)
+            .collect();
+        let mean = err.iter().sum::<f32>() / err.len() as f32;
+        let first_mean = first
+            .points
+            .iter()
+            .zip(&truth)
+            .map(|(a, b)| a.distance(*b) / palm_len)
+            .sum::<f32>()
+            / truth.len() as f32;
+        let tips: Vec<String> = [4, 8, 12, 16, 20]
+            .iter()
+            .map(|&i| format!("{:.2}", err[i]))
+            .collect();
+        let around = Region::around(&first.points, REFINE_SCALE);
+        let zoom = around.map_or(f32::NAN, |r| Region::whole(&palm.image).side / r.side);
+        // The second pass on its own, whether or not `detect` runs it.
+        let second_mean = around
+            .and_then(|r| m.detect_in(&palm.image, r).ok())
+            .map_or(f32::NAN, |s| {
+                s.points
+                    .iter()
+                    .zip(&truth)
+                    .map(|(a, b)| a.distance(*b) / palm_len)
+                    .sum::<f32>()
+                    / truth.len() as f32
+            });
+        println!(
+            "synthetic {name}: first pass presence {:.3} (mean error {first_mean:.3}; \
+             a second pass: zoom {zoom:.2}, mean error {second_mean:.3}); \
+             detect presence {:.3} handedness {:.3} (unmirrored → {:?}, truth {:?}); \
+             landmark error / palm length: mean {mean:.3}, wrist {:.2}, middle MCP {:.2}, \
+             tips {}",
+            first.presence,
+            out.presence,
+            out.handedness,
+            out.handedness_side(false),
+            spec.side,
+            err[0],
+            err[9],
+            tips.join(" "),
+        );
+        if let Some(dir) = &dump {
+            let mut img = palm.image.clone();
+            let mut dot = |p: Point, c: [u8; 3]| {
+                for dy in -4i32..=4 {
+                    for dx in -4i32..=4 {
+                        let (x, y) = (p.x as i32 + dx, p.y as i32 + dy);
+                        if x >= 0 && y >= 0 && (x as u32) < img.width() && (y as u32) < img.height()
+                        {
+                            img.put_pixel(x as u32, y as u32, Rgb(c));
+                        }
+                    }
+                }
+            };
+            for p in &truth {
+                dot(*p, [0, 220, 0]);
+            }
+            for p in &out.points {
+                dot(*p, [230, 0, 0]);
+            }
+            let file = dir.join(format!("{}.png", name.replace([' ', ','], "_")));
+            img.save(&file).expect("writes the dump");
+        }
     }
 }

@@ -1200,7 +1200,7 @@ pub fn workspace_binary(name: &str) -> PathBuf {
 
 /// The synthetic palm of `seed` as a JPEG, in a multipart form's `image` field.
 pub fn palm_form(seed: u64) -> reqwest::multipart::Form {
-    use hast_palm::synth::{self, SynthSpec};
+    use hast_palm_synth::synth::{self, SynthSpec};
     let palm = synth::generate(&SynthSpec::palm(seed));
     reqwest::multipart::Form::new().part(
         "image",

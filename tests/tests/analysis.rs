@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use hast_common::db::Backend;
 use hast_common::jobs::JobState;
-use hast_palm::synth::{self, Subject, SynthSpec};
 use hast_palm::HandSide;
+use hast_palm_synth::synth::{self, Subject, SynthSpec};
 use hast_tests::jobs::{jobs_of_kind, status_store, wait_for};
 use hast_tests::{
     eventually, spawn_app, spawn_worker, test_settings, NatsServer, TestApp, TestDatabase,

@@ -3,7 +3,7 @@
 //! axe-core on each main view. Screenshots land in `target/screenshots/`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use hast_palm::synth::{self, SynthSpec};
+use hast_palm_synth::synth::{self, SynthSpec};
 use hast_tests::browser::Browser;
 use hast_tests::{
     spawn_app, spawn_worker, test_settings, NatsServer, TestApp, TestDatabase, TestWorker,

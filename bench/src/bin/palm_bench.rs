@@ -26,8 +26,8 @@ use std::time::{Duration, Instant};
 
 use hast_common::photo::{decode_rgb, normalise, PhotoLimits};
 use hast_palm::measure::landmarks::LandmarkModel;
-use hast_palm::synth::{self, SynthSpec};
 use hast_palm::Engine;
+use hast_palm_synth::synth::{self, SynthSpec};
 
 /// Resets the peak resident set size (`VmHWM`) to the current one (Linux: `5` written
 /// to `/proc/self/clear_refs`), so that the synthetic photo's generation does not count.

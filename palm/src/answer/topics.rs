@@ -1,10 +1,11 @@
 //! The question → what it asks about.
 //!
 //! The question is lower-cased and cut into words at anything that is not a letter or a
-//! digit ("Hriday-rekha?" → `hriday rekha`). The keyword table below is matched longest
-//! phrase first, each word used by at most one phrase, so "heart attack" is a safety
-//! phrase before "heart" can be the heart line, and "Surya parvat" is the Mount of the
-//! Sun before "surya" alone can be the sun line. A word also matches its plural in -s.
+//! digit ("Hriday-rekha?" → `hriday rekha`). The keyword table (the name tables below and
+//! the fixed phrases, data in `keywords.json`) is matched longest phrase first, each word
+//! used by at most one phrase, so "heart attack" is a safety phrase before "heart" can be
+//! the heart line, and "Surya parvat" is the Mount of the Sun before "surya" alone can be
+//! the sun line. A word also matches its plural in -s.
 //!
 //! Kinds of keyword:
 //! - strong topics (a line's name, "love", "career", a mount's name, …);
@@ -328,654 +329,82 @@ const PLANETS: &[(&[&str], LineId, &str)] = &[
 const LINE_WORDS: &[&str] = &["line", "rekha", "lekha", "रेखा"];
 const MOUNT_WORDS: &[&str] = &["mount", "parvat", "parvath", "parwat", "mound", "पर्वत"];
 
-/// Fixed phrases, each with its hit.
-fn fixed() -> Vec<(&'static str, Hit)> {
-    type A = self::Aspect;
-    type C = self::Concern;
-    use Hit::{Aspect, Concern, FollowUp, Hand, HealthLine, Strong, Timing, Weak};
-    type U = self::Unmeasured;
-    let mut out: Vec<(&'static str, Hit)> = Vec::new();
-    let mut add = |phrases: &[&'static str], hit: Hit| {
-        out.extend(phrases.iter().map(|p| (*p, hit)));
-    };
+/// The fixed phrases as data: groups of phrases, each group with the hit its phrases give
+/// (`"hit"`, named as in [`hit_named`]) and an optional `"note"`. Order matters: among
+/// phrases of the same length, the earlier one wins a tie.
+const KEYWORDS: &str = include_str!("keywords.json");
 
-    // ── safety: never answered ──
-    add(
-        &[
-            "die",
-            "dies",
-            "died",
-            "dying",
-            "death",
-            "dead",
-            "deceased",
-            "lifespan",
-            "longevity",
-            "mortality",
-            "mortal",
-            "mrityu",
-            "maut",
-            "umar",
-            "umr",
-            "aayu",
-            "aayush",
-            "afterlife",
-            "funeral",
-            "suicide",
-            "life span",
-            "life expectancy",
-            "long life",
-            "short life",
-            "live long",
-            "live longer",
-            "live to",
-            "live till",
-            "live until",
-            "die young",
-            "how long will i live",
-            "how long i will live",
-            "how long i ll live",
-            "how long do i have",
-            "how long have i got",
-            "how long will i be alive",
-            "how many years",
-            "years left",
-            "years to live",
-            "how old will i",
-            "when will i die",
-            "pass away",
-            "passed away",
-            "मृत्यु",
-            "मौत",
-            "आयु",
-            "उम्र",
-        ],
-        Concern(C::Lifespan),
-    );
-    add(
-        &[
-            "health",
-            "healthy",
-            "unhealthy",
-            "ill",
-            "illness",
-            "sick",
-            "sickness",
-            "disease",
-            "cancer",
-            "tumour",
-            "tumor",
-            "diabetes",
-            "surgery",
-            "hospital",
-            "medical",
-            "medicine",
-            "doctor",
-            "diagnosis",
-            "symptom",
-            "pregnant",
-            "pregnancy",
-            "fertility",
-            "infertile",
-            "miscarriage",
-            "depression",
-            "anxiety",
-            "bimari",
-            "beemari",
-            "bimaari",
-            "rog",
-            "heart attack",
-            "heart disease",
-            "heart problem",
-            "heart trouble",
-            "blood pressure",
-            "mental illness",
-            "बीमारी",
-            "रोग",
-            "स्वास्थ्य",
-        ],
-        Concern(C::Body),
-    );
-    add(
-        &[
-            "accident",
-            "accidents",
-            "injury",
-            "injured",
-            "crash",
-            "danger",
-            "dangerous",
-            "misfortune",
-            "disaster",
-            "tragedy",
-            "calamity",
-            "curse",
-            "cursed",
-            "doom",
-            "doomed",
-            "unlucky",
-            "bad luck",
-            "something bad",
-            "dosh",
-            "dosha",
-            "durghatna",
-            "दुर्घटना",
-        ],
-        Concern(C::Misfortune),
-    );
-    // The Budh rekha's old name; the body is still not read from it.
-    add(&["health line", "hepatica", "liver line"], HealthLine);
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Group {
+    #[serde(default, rename = "note")]
+    _note: Option<String>,
+    hit: String,
+    phrases: Vec<String>,
+}
 
-    // ── lines not traced ──
-    add(
-        &[
-            "marriage line",
-            "vivah rekha",
-            "vivaah rekha",
-            "affection line",
-            "relationship line",
-            "union line",
-        ],
-        Hit::Unmeasured(U::Marriage),
-    );
-    add(
-        &[
-            "children line",
-            "child line",
-            "children",
-            "santan",
-            "santan rekha",
-            "santaan",
-            "kids",
-        ],
-        Hit::Unmeasured(U::Children),
-    );
-    add(
-        &["travel line", "yatra rekha", "travel"],
-        Hit::Unmeasured(U::Travel),
-    );
-    add(
-        &[
-            "bracelet",
-            "bracelets",
-            "rascette",
-            "rascettes",
-            "manibandh",
-            "manibandha",
-            "wrist line",
-        ],
-        Hit::Unmeasured(U::Bracelets),
-    );
-    add(
-        &["girdle of venus", "shukra mudrika", "venus girdle"],
-        Hit::Unmeasured(U::Girdle),
-    );
-    add(
-        &["intuition line", "line of intuition"],
-        Hit::Unmeasured(U::Intuition),
-    );
-    add(
-        &[
-            "ring of solomon",
-            "solomon s ring",
-            "guru mudrika",
-            "solomon",
-        ],
-        Hit::Unmeasured(U::Solomon),
-    );
+/// The hit a group of `keywords.json` names.
+fn hit_named(name: &str) -> Option<Hit> {
+    use self::Hand as H;
+    use Aspect as A;
+    use Concern as C;
+    use Unmeasured as U;
+    Some(match name {
+        "concern.lifespan" => Hit::Concern(C::Lifespan),
+        "concern.body" => Hit::Concern(C::Body),
+        "concern.misfortune" => Hit::Concern(C::Misfortune),
+        "health_line" => Hit::HealthLine,
+        "unmeasured.marriage" => Hit::Unmeasured(U::Marriage),
+        "unmeasured.children" => Hit::Unmeasured(U::Children),
+        "unmeasured.travel" => Hit::Unmeasured(U::Travel),
+        "unmeasured.bracelets" => Hit::Unmeasured(U::Bracelets),
+        "unmeasured.girdle" => Hit::Unmeasured(U::Girdle),
+        "unmeasured.intuition" => Hit::Unmeasured(U::Intuition),
+        "unmeasured.solomon" => Hit::Unmeasured(U::Solomon),
+        "strong.heart" => Hit::Strong(HEART),
+        "strong.head" => Hit::Strong(HEAD),
+        "strong.life" => Hit::Strong(LIFE),
+        "strong.fate" => Hit::Strong(FATE),
+        "strong.sun" => Hit::Strong(SUN),
+        "strong.mercury" => Hit::Strong(MERCURY),
+        "strong.money" => Hit::Strong(MONEY),
+        "strong.shape" => Hit::Strong(SHAPE),
+        "strong.fingers" => Hit::Strong(FINGERS),
+        "strong.quality" => Hit::Strong(QUALITY),
+        "strong.summary" => Hit::Strong(SUMMARY),
+        "strong.strengths" => Hit::Strong(STRENGTHS),
+        "strong.guidance" => Hit::Strong(GUIDANCE),
+        "strong.which_hand" => Hit::Strong(WHICH_HAND),
+        "weak.summary" => Hit::Weak(Topic::Summary),
+        "weak.lines" => Hit::Weak(Topic::Lines),
+        "weak.quality" => Hit::Weak(Topic::Quality),
+        "aspect.length" => Hit::Aspect(A::Length),
+        "aspect.curvature" => Hit::Aspect(A::Curvature),
+        "aspect.depth" => Hit::Aspect(A::Depth),
+        "aspect.breaks" => Hit::Aspect(A::Breaks),
+        "aspect.marks" => Hit::Aspect(A::Marks),
+        "aspect.confidence" => Hit::Aspect(A::Confidence),
+        "follow_up" => Hit::FollowUp,
+        "timing" => Hit::Timing,
+        "hand.other" => Hit::Hand(H::Other),
+        "hand.both" => Hit::Hand(H::Both),
+        "hand.left" => Hit::Hand(H::Side(HandSide::Left)),
+        "hand.right" => Hit::Hand(H::Side(HandSide::Right)),
+        _ => return None,
+    })
+}
 
-    // ── topic words ──
-    add(
-        &[
-            "love",
-            "loving",
-            "lover",
-            "romance",
-            "romantic",
-            "relationship",
-            "partner",
-            "marriage",
-            "married",
-            "marry",
-            "wedding",
-            "spouse",
-            "husband",
-            "wife",
-            "emotion",
-            "emotional",
-            "feeling",
-            "feelings",
-            "affection",
-            "dil",
-            "prem",
-            "pyar",
-            "pyaar",
-            "ishq",
-            "shaadi",
-            "shadi",
-            "vivah",
-            "vivaah",
-            "soulmate",
-            "soul mate",
-        ],
-        Strong(HEART),
-    );
-    add(
-        &[
-            "mind",
-            "thinking",
-            "thought",
-            "intellect",
-            "intelligence",
-            "intellectual",
-            "brain",
-            "decision",
-            "decide",
-            "deciding",
-            "study",
-            "studies",
-            "studying",
-            "education",
-            "exam",
-            "learning",
-            "focus",
-            "concentration",
-            "memory",
-            "logic",
-            "reasoning",
-            "clever",
-            "smart",
-            "buddhi",
-            "dimag",
-            "dimaag",
-        ],
-        Strong(HEAD),
-    );
-    add(
-        &[
-            "lifeline",
-            "vitality",
-            "energy",
-            "energetic",
-            "stamina",
-            "vigour",
-            "vigor",
-            "enthusiasm",
-            "zest",
-            "prana",
-            "urja",
-        ],
-        Strong(LIFE),
-    );
-    add(
-        &[
-            "career",
-            "job",
-            "work",
-            "working",
-            "profession",
-            "professional",
-            "vocation",
-            "purpose",
-            "direction",
-            "calling",
-            "promotion",
-            "kismat",
-            "kismet",
-            "naukri",
-            "life path",
-        ],
-        Strong(FATE),
-    );
-    add(
-        &[
-            "successful",
-            "fame",
-            "famous",
-            "recognition",
-            "reputation",
-            "creativity",
-            "creative",
-            "art",
-            "artistic",
-            "artist",
-            "yash",
-            "prasiddhi",
-            "celebrity",
-        ],
-        Strong(SUN),
-    );
-    add(
-        &[
-            "communication",
-            "communicate",
-            "communicating",
-            "speaking",
-            "speech",
-            "writing",
-            "business",
-            "commerce",
-            "commercial",
-            "trade",
-            "trading",
-            "sales",
-            "negotiation",
-            "vyapar",
-            "vyapaar",
-            "vyaapar",
-            "vyavsay",
-        ],
-        Strong(MERCURY),
-    );
-    add(
-        &[
-            "money",
-            "wealth",
-            "finance",
-            "financial",
-            "rich",
-            "dhan",
-            "paisa",
-        ],
-        Strong(MONEY),
-    );
-    add(
-        &[
-            "hand shape",
-            "shape",
-            "hand type",
-            "type of hand",
-            "kind of hand",
-            "personality",
-            "temperament",
-            "character",
-            "nature",
-            "element",
-            "prithvi",
-            "vayu",
-            "agni",
-            "jal",
-            "jala",
-            "earth",
-            "air",
-            "fire",
-            "water",
-            "kind of person",
-            "who am i",
-            "prakriti",
-            "swabhav",
-            "swabhaav",
-            "svabhav",
-            "swabhaw",
-        ],
-        Strong(SHAPE),
-    );
-    add(
-        &[
-            "finger",
-            "index finger",
-            "ring finger",
-            "tarjani",
-            "anamika",
-            "thumb",
-            "angutha",
-            "angustha",
-            "ungli",
-            "digit ratio",
-        ],
-        Strong(FINGERS),
-    );
-    add(
-        &[
-            "quality",
-            "blurry",
-            "blurred",
-            "blur",
-            "dark",
-            "too bright",
-            "lighting",
-            "retake",
-            "unusable",
-            "unreadable",
-            "no reading",
-            "not read",
-            "could not read",
-            "couldn t read",
-            "can t read",
-            "cannot read",
-            "not visible",
-            "not found",
-            "missing",
-        ],
-        Strong(QUALITY),
-    );
-    add(
-        &[
-            "summary",
-            "summarise",
-            "summarize",
-            "overall",
-            "overview",
-            "in short",
-            "whole reading",
-            "full reading",
-        ],
-        Strong(SUMMARY),
-    );
-    add(
-        &[
-            "strength",
-            "strong point",
-            "good at",
-            "gift",
-            "best qualities",
-            "best quality",
-            "positive",
-        ],
-        Strong(STRENGTHS),
-    );
-    add(
-        &[
-            "advice",
-            "guidance",
-            "suggestion",
-            "suggest",
-            "improve",
-            "work on",
-            "tip",
-            "what should i do",
-            "upay",
-            "upaay",
-            "remedy",
-            "remedies",
-        ],
-        Strong(GUIDANCE),
-    );
-    add(
-        &[
-            "which hand",
-            "which palm",
-            "what hand",
-            "which one should i",
-            "left or right",
-            "right or left",
-            "dominant hand",
-            "kaun sa haath",
-            "konsa haath",
-            "kaunsa haath",
-        ],
-        Strong(WHICH_HAND),
-    );
-
-    // ── weak topics ──
-    add(
-        &[
-            "palm",
-            "hand",
-            "reading",
-            "haath",
-            "hath",
-            "hast",
-            "general",
-            "future",
-            "everything",
-        ],
-        Weak(Topic::Summary),
-    );
-    add(
-        &["lines", "rekhas", "rekhaen", "rekhayen"],
-        Weak(Topic::Lines),
-    );
-    add(
-        &["photo", "picture", "pic", "image", "camera", "upload"],
-        Weak(Topic::Quality),
-    );
-
-    // ── aspects of a line ──
-    add(
-        &[
-            "length", "long", "longer", "short", "shorter", "how long", "lamba", "lambi",
-        ],
-        Aspect(A::Length),
-    );
-    add(
-        &[
-            "curve",
-            "curved",
-            "curvature",
-            "curvy",
-            "straight",
-            "bend",
-            "bent",
-            "arc",
-        ],
-        Aspect(A::Curvature),
-    );
-    add(
-        &[
-            "depth", "deep", "deeper", "faint", "shallow", "strong", "weak", "clear", "clarity",
-        ],
-        Aspect(A::Depth),
-    );
-    add(
-        &[
-            "break",
-            "broken",
-            "gap",
-            "continuity",
-            "unbroken",
-            "fragmented",
-            "segment",
-            "interrupted",
-            "chain",
-            "chained",
-        ],
-        Aspect(A::Breaks),
-    );
-    add(
-        &[
-            "mark",
-            "fork",
-            "forked",
-            "island",
-            "branch",
-            "branches",
-            "branching",
-            "sign",
-            "star",
-            "cross",
-            "fused",
-            "joined",
-            "merge",
-            "merged",
-            "merging",
-        ],
-        Aspect(A::Marks),
-    );
-    add(
-        &[
-            "confidence",
-            "confident",
-            "sure",
-            "certain",
-            "accurate",
-            "accuracy",
-            "reliable",
-        ],
-        Aspect(A::Confidence),
-    );
-
-    // ── follow-ups, timing, hands ──
-    add(
-        &[
-            "it",
-            "its",
-            "it s",
-            "that",
-            "this",
-            "these",
-            "those",
-            "they",
-            "them",
-            "their",
-            "what about",
-            "how about",
-            "tell me more",
-            "more",
-            "why",
-            "explain",
-            "elaborate",
-            "go on",
-            "continue",
-            "meaning",
-            "mean",
-        ],
-        FollowUp,
-    );
-    add(
-        &[
-            "when",
-            "what age",
-            "which age",
-            "which year",
-            "what year",
-            "how soon",
-            "soon",
-            "kab",
-            "age",
-        ],
-        Timing,
-    );
-    add(
-        &[
-            "other hand",
-            "second hand",
-            "another hand",
-            "other palm",
-            "second palm",
-        ],
-        Hand(self::Hand::Other),
-    );
-    add(
-        &[
-            "both hands",
-            "two hands",
-            "both palms",
-            "compare",
-            "comparison",
-            "difference",
-        ],
-        Hand(self::Hand::Both),
-    );
-    add(
-        &["left hand", "left palm", "baya haath", "left one"],
-        Hand(self::Hand::Side(HandSide::Left)),
-    );
-    add(
-        &["right hand", "right palm", "daya haath", "right one"],
-        Hand(self::Hand::Side(HandSide::Right)),
-    );
-    out
+/// Fixed phrases, each with its hit, read from `keywords.json` (once, by [`table`]).
+fn fixed() -> Result<Vec<(String, Hit)>, String> {
+    let groups: Vec<Group> =
+        serde_json::from_str(KEYWORDS).map_err(|e| format!("keywords.json: {e}"))?;
+    let mut out = Vec::new();
+    for group in groups {
+        let hit = hit_named(&group.hit)
+            .ok_or_else(|| format!("keywords.json: unknown hit {:?}", group.hit))?;
+        out.extend(group.phrases.into_iter().map(|p| (p, hit)));
+    }
+    Ok(out)
 }
 
 /// Phrases naming a line or a mount, generated from the name tables.
@@ -1068,9 +497,9 @@ fn table() -> &'static [Entry] {
                 hit,
             });
         }
-        for (phrase, hit) in fixed() {
+        for (phrase, hit) in fixed().expect("the keyword table (keywords.json) is valid") {
             entries.push(Entry {
-                words: words(phrase),
+                words: words(&phrase),
                 hit,
             });
         }
@@ -1165,4 +594,74 @@ pub(crate) fn detect(question: &str) -> Query {
         }
     }
     q
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every hit a group of `keywords.json` may name.
+    const HITS: &[&str] = &[
+        "concern.lifespan",
+        "concern.body",
+        "concern.misfortune",
+        "health_line",
+        "unmeasured.marriage",
+        "unmeasured.children",
+        "unmeasured.travel",
+        "unmeasured.bracelets",
+        "unmeasured.girdle",
+        "unmeasured.intuition",
+        "unmeasured.solomon",
+        "strong.heart",
+        "strong.head",
+        "strong.life",
+        "strong.fate",
+        "strong.sun",
+        "strong.mercury",
+        "strong.money",
+        "strong.shape",
+        "strong.fingers",
+        "strong.quality",
+        "strong.summary",
+        "strong.strengths",
+        "strong.guidance",
+        "strong.which_hand",
+        "weak.summary",
+        "weak.lines",
+        "weak.quality",
+        "aspect.length",
+        "aspect.curvature",
+        "aspect.depth",
+        "aspect.breaks",
+        "aspect.marks",
+        "aspect.confidence",
+        "follow_up",
+        "timing",
+        "hand.other",
+        "hand.both",
+        "hand.left",
+        "hand.right",
+    ];
+
+    #[test]
+    fn the_keyword_table_parses_and_covers_every_hit() {
+        let groups: Vec<Group> = serde_json::from_str(KEYWORDS).expect("keywords.json parses");
+        let named: std::collections::BTreeSet<&str> =
+            groups.iter().map(|g| g.hit.as_str()).collect();
+        let known: std::collections::BTreeSet<&str> = HITS.iter().copied().collect();
+        assert_eq!(named, known, "the groups name each hit");
+        assert!(HITS.iter().all(|h| hit_named(h).is_some()));
+        assert!(hit_named("strong.nothing").is_none());
+
+        let fixed = fixed().expect("every group's hit is known");
+        let mut seen = std::collections::BTreeSet::new();
+        for (phrase, _) in &fixed {
+            assert!(!words(phrase).is_empty(), "{phrase:?} has words");
+            assert!(
+                seen.insert(phrase.as_str()),
+                "{phrase:?} is in the table once"
+            );
+        }
+    }
 }

@@ -18,7 +18,7 @@ pub mod compare;
 pub mod mounts;
 pub mod rules;
 
-#[cfg(all(test, feature = "test-support"))]
+#[cfg(test)]
 mod schema_tests;
 #[cfg(test)]
 pub(crate) mod test_support;

@@ -27,9 +27,6 @@ pub mod shape;
 pub mod skeleton;
 pub mod wrist;
 
-#[cfg(all(test, feature = "synth"))]
-mod tests;
-
 use std::sync::Arc;
 
 use crate::features::{Detection, DetectionMethod, Features, LineId, QualityIssue, SideSource};

@@ -1,4 +1,4 @@
-//! The held-out synthetic style (`hast_palm::synth_heldout`): determinism, truth
+//! The held-out synthetic style (`hast_palm_synth::synth_heldout`): determinism, truth
 //! conventions, the set's balance, and negatives without truth. Fast: the photos are
 //! rendered small where only geometry is checked.
 //!
@@ -8,11 +8,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use hast_palm::features::LineId;
-use hast_palm::synth_heldout::{
+use hast_palm::HandSide;
+use hast_palm_synth::synth_heldout::{
     generate, negative_spec, palm_spec, FateStart, HeadCourse, HeadStart, HeartCourse, HeldoutSpec,
     LifeLine, NEGATIVE_KINDS,
 };
-use hast_palm::HandSide;
 
 const SET: u64 = 40;
 
@@ -49,7 +49,7 @@ fn turning_a_line_on_does_not_move_the_others() {
     spec.sun = true;
     spec.fate = Some(FateStart::Wrist);
     let with = generate(&spec).truth;
-    let others = |t: &[hast_palm::synth::TrueLine]| {
+    let others = |t: &[hast_palm_synth::synth::TrueLine]| {
         t.iter()
             .filter(|l| l.id != LineId::Sun && l.id != LineId::Fate)
             .cloned()
@@ -204,11 +204,11 @@ fn print_the_set() {
     for i in 0..SET {
         let s = palm_spec(i);
         let blur = match s.blur {
-            hast_palm::synth_heldout::CameraBlur::Sharp => "-".to_string(),
-            hast_palm::synth_heldout::CameraBlur::Defocus { radius } => {
+            hast_palm_synth::synth_heldout::CameraBlur::Sharp => "-".to_string(),
+            hast_palm_synth::synth_heldout::CameraBlur::Defocus { radius } => {
                 format!("defocus {radius:.1}")
             }
-            hast_palm::synth_heldout::CameraBlur::Motion { length, .. } => {
+            hast_palm_synth::synth_heldout::CameraBlur::Motion { length, .. } => {
                 format!("motion {length:.1}")
             }
         };

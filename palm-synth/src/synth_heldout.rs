@@ -71,10 +71,10 @@
 
 use image::RgbImage;
 
-use crate::features::LineId;
-use crate::geometry::{PalmFrame, Point};
 use crate::synth::{Proportions, SynthPalm, TrueLine};
-use crate::HandSide;
+use hast_palm::features::LineId;
+use hast_palm::geometry::{PalmFrame, Point};
+use hast_palm::HandSide;
 
 // ---------------------------------------------------------------------------------------
 // Public API
@@ -339,7 +339,7 @@ pub const NEGATIVE_KINDS: [&str; 8] = [
 ];
 
 /// The `index`-th palm of the held-out set. Over `0..40` the variants are balanced (see
-/// the module docs and `palm/tests/heldout_style.rs`): 20 left and 20 right, ten hands
+/// the module docs and `palm-synth/tests/heldout_style.rs`): 20 left and 20 right, ten hands
 /// of each element, every life-line variant six or seven times, fate on half, three
 /// simian creases. Beyond 40 the variants are drawn at random.
 pub fn palm_spec(index: u64) -> HeldoutSpec {

@@ -1,5 +1,5 @@
 //! Scoring the measure stage against synthetic palms with known lines, and the fixed,
-//! seeded evaluation set behind `docs/analysis-quality.md` (feature `synth`).
+//! seeded evaluation set behind `docs/analysis-quality.md`.
 //!
 //! Scoring: a true line counts as **found** when the measured line with the *same id*
 //! - lies on it: the mean distance from the measured polyline (densified to 1 % of the
@@ -15,15 +15,15 @@
 
 use image::RgbImage;
 
-use crate::features::Element;
-use crate::features::{Features, LineId, MeasuredLine};
-use crate::geometry::Point;
 use crate::synth::{
     generate, to_jpeg, Backdrop, FateOrigin, LineSet, Proportions, SkinTone, Subject, SynthPalm,
     SynthSpec, TrueLine,
 };
 use crate::synth_heldout::{self, HeldoutSpec};
-use crate::HandSide;
+use hast_palm::features::Element;
+use hast_palm::features::{Features, LineId, MeasuredLine};
+use hast_palm::geometry::Point;
+use hast_palm::HandSide;
 
 /// Largest mean distance (palm lengths) from a measured line to the true path.
 pub const MAX_MEAN_DIST: f32 = 0.04;

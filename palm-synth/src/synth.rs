@@ -96,9 +96,9 @@
 
 use image::RgbImage;
 
-use crate::features::LineId;
-use crate::geometry::{PalmFrame, Point};
-use crate::HandSide;
+use hast_palm::features::LineId;
+use hast_palm::geometry::{PalmFrame, Point};
+use hast_palm::HandSide;
 
 // ---------------------------------------------------------------------------------------
 // Public API
@@ -407,14 +407,14 @@ pub struct Proportions {
 
 impl Proportions {
     /// The classical element of these proportions.
-    pub fn element(&self) -> crate::features::Element {
-        crate::measure::shape::element(self.palm_ratio, Some(self.finger_ratio))
+    pub fn element(&self) -> hast_palm::features::Element {
+        hast_palm::measure::shape::element(self.palm_ratio, Some(self.finger_ratio))
     }
 
     /// Whether both ratios lie at least `margin` (relative) from the element's thresholds,
     /// so that the element is clear from the hand and not a coin toss at a boundary.
     pub fn clear(&self, margin: f32) -> bool {
-        use crate::measure::shape::{LONG_FINGERS, LONG_PALM};
+        use hast_palm::measure::shape::{LONG_FINGERS, LONG_PALM};
         (self.palm_ratio / LONG_PALM - 1.0).abs() >= margin
             && (self.finger_ratio / LONG_FINGERS - 1.0).abs() >= margin
     }
@@ -2513,7 +2513,7 @@ mod tests {
         assert_eq!(small.image.dimensions(), (120, 90));
     }
 
-    /// Writes sample images for eyeballing: `cargo test -p hast-palm --features synth
+    /// Writes sample images for eyeballing: `cargo test -p hast-palm-synth
     /// synth -- --ignored`.
     #[test]
     #[ignore]

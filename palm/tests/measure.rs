@@ -1,16 +1,16 @@
 //! Measure-stage tests on synthetic palms with known lines. Scoring (what "found"
-//! means) is in [`crate::evaluation`].
+//! means) is in [`hast_palm_synth::evaluation`].
 
-use crate::evaluation::{densify, MAX_MEAN_DIST};
-use crate::features::{Features, LineId, QualityIssue};
-use crate::synth::{generate, LineSet, SkinTone, Subject, SynthPalm, SynthSpec};
-use crate::{HandSide, Measure};
+use hast_palm::features::{Features, LineId, QualityIssue};
+use hast_palm::{HandSide, Measure};
+use hast_palm_synth::evaluation::{densify, MAX_MEAN_DIST};
+use hast_palm_synth::synth::{generate, LineSet, SkinTone, Subject, SynthPalm, SynthSpec};
 
-use super::OfflineMeasure;
+use hast_palm::measure::OfflineMeasure;
 
 /// Per true line: (id, found?, mean error, coverage).
-pub(super) fn score(f: &Features, synth: &SynthPalm) -> Vec<(LineId, bool, f32, f32)> {
-    crate::evaluation::score(f, synth)
+fn score(f: &Features, synth: &SynthPalm) -> Vec<(LineId, bool, f32, f32)> {
+    hast_palm_synth::evaluation::score(f, synth)
         .into_iter()
         .map(|s| (s.id, s.found, s.mean_error, s.coverage))
         .collect()
@@ -28,7 +28,7 @@ fn measure_default_palm_finds_the_main_lines() {
     assert!(f.quality.usable, "{:?}", f.quality);
     assert_eq!(
         f.detection.method,
-        crate::features::DetectionMethod::Segmentation
+        hast_palm::features::DetectionMethod::Segmentation
     );
     for (id, ok, d, c) in &s {
         assert!(ok, "{id:?}: mean {d:.3} coverage {c:.2}; {s:?}");
@@ -233,7 +233,11 @@ fn measure_frame_and_side_for_both_hands_and_rotations() {
                 "{what}: top {ut} {vt}"
             );
             assert_eq!(f.side, Some(side), "{what}");
-            assert_eq!(f.side_source, crate::features::SideSource::Model, "{what}");
+            assert_eq!(
+                f.side_source,
+                hast_palm::features::SideSource::Model,
+                "{what}"
+            );
             // The uploader's word wins and is labelled as such.
             let other = if side == HandSide::Left {
                 HandSide::Right
@@ -243,7 +247,7 @@ fn measure_frame_and_side_for_both_hands_and_rotations() {
             let g = OfflineMeasure::new(None).measure(&synth.image, Some(other));
             assert_eq!(
                 (g.side, g.side_source),
-                (Some(other), crate::features::SideSource::Uploader)
+                (Some(other), hast_palm::features::SideSource::Uploader)
             );
         }
     }
@@ -260,7 +264,7 @@ fn measure_frame_from_landmarks_matches_truth() {
             spec.rotation_deg = rot;
             let synth = generate(&spec);
             let lm = synth.landmarks.clone().expect("landmarks");
-            let (frame, _) = super::frame::frame_from_landmarks(&lm).expect("frame");
+            let (frame, _) = hast_palm::measure::frame::frame_from_landmarks(&lm).expect("frame");
             let truth = synth.frame.expect("frame");
             for (u, v) in [(0.0, 0.5), (1.0, 0.5), (0.5, 0.0), (0.5, 1.0)] {
                 let (tu, tv) = truth.to_palm(frame.to_image(u, v));
@@ -269,9 +273,9 @@ fn measure_frame_from_landmarks_matches_truth() {
                     "{side:?} {rot}: ({u},{v}) -> ({tu},{tv})"
                 );
             }
-            assert_eq!(super::frame::side_of_frame(&frame), side);
-            let shape =
-                super::shape::hand_shape(&frame, Some(&lm), None, None, None).expect("shape");
+            assert_eq!(hast_palm::measure::frame::side_of_frame(&frame), side);
+            let shape = hast_palm::measure::shape::hand_shape(&frame, Some(&lm), None, None, None)
+                .expect("shape");
             assert!(shape.finger_ratio.is_some() && shape.index_to_ring.is_some());
         }
     }
@@ -327,7 +331,7 @@ fn measure_is_fast_enough() {
     assert!(took.as_secs_f32() < 1.0, "{took:?}");
 }
 
-/// Prints what one palm gives (for debugging): `cargo test -p hast-palm --features synth
+/// Prints what one palm gives (for debugging): `cargo test -p hast-palm --test measure
 /// measure_debug_one -- --ignored --nocapture`.
 #[test]
 #[ignore]
@@ -407,7 +411,7 @@ fn measure_debug_one() {
 /// Draws the palm grid with the crease map, the skeleton graph, the measured lines and
 /// the true lines into `path` (debugging aid).
 fn dump_grid(img: &image::RgbImage, f: &Features, synth: &SynthPalm, path: &str) {
-    use super::{creases, raster, segment};
+    use hast_palm::measure::{creases, raster, segment};
     let Some(frame) = f.frame else { return };
     let seg = segment::segment(img);
     let luma = raster::luma_full(img);
@@ -464,7 +468,7 @@ fn dump_grid(img: &image::RgbImage, f: &Features, synth: &SynthPalm, path: &str)
             put(x, y, if edge.gap { [255, 0, 0] } else { [0, 255, 0] });
         }
     }
-    let to_grid = |p: crate::geometry::Point| {
+    let to_grid = |p: hast_palm::geometry::Point| {
         let (u, v) = frame.to_palm(p);
         c.to_grid(u, v)
     };
@@ -490,16 +494,16 @@ fn dump_grid(img: &image::RgbImage, f: &Features, synth: &SynthPalm, path: &str)
     out.save(path).expect("save");
 }
 
-/// The varied synthetic set ([`crate::evaluation::varied_spec`]); every fourth photo goes
+/// The varied synthetic set ([`hast_palm_synth::evaluation::varied_spec`]); every fourth photo goes
 /// through JPEG quality 70.
-pub(super) fn varied_spec(i: u64) -> (SynthSpec, bool) {
-    (crate::evaluation::varied_spec(i), i % 4 == 3)
+fn varied_spec(i: u64) -> (SynthSpec, bool) {
+    (hast_palm_synth::evaluation::varied_spec(i), i % 4 == 3)
 }
 
-pub(super) fn render(spec: &SynthSpec, jpeg: bool) -> (SynthPalm, image::RgbImage) {
+fn render(spec: &SynthSpec, jpeg: bool) -> (SynthPalm, image::RgbImage) {
     let synth = generate(spec);
     let img = if jpeg {
-        let bytes = crate::synth::to_jpeg(&synth.image, 70);
+        let bytes = hast_palm_synth::synth::to_jpeg(&synth.image, 70);
         image::load_from_memory(&bytes).expect("decode").to_rgb8()
     } else {
         synth.image.clone()
@@ -559,7 +563,7 @@ fn quality_table_with(n: u64, m: &OfflineMeasure) -> Vec<(LineId, usize, usize, 
     rows
 }
 
-/// Prints the quality table for the docs: `cargo test -p hast-palm --features synth
+/// Prints the quality table for the docs: `cargo test -p hast-palm --test measure
 /// measure_quality_table -- --ignored --nocapture`.
 #[test]
 #[ignore]
@@ -587,7 +591,7 @@ fn measure_quality_table() {
 /// and the detection method is recorded consistently.
 #[test]
 fn measure_with_the_landmark_model() {
-    let model = super::landmarks::LandmarkModel::embedded().expect("model");
+    let model = hast_palm::measure::landmarks::LandmarkModel::embedded().expect("model");
     let m = OfflineMeasure::new(Some(std::sync::Arc::new(model)));
     for side in [HandSide::Left, HandSide::Right] {
         let mut spec = SynthSpec::palm(4);
@@ -601,11 +605,11 @@ fn measure_with_the_landmark_model() {
         );
         assert!(f.quality.usable, "{side:?}: {:?}", f.quality);
         match f.detection.method {
-            crate::features::DetectionMethod::Landmarks => {
+            hast_palm::features::DetectionMethod::Landmarks => {
                 assert_eq!(f.detection.landmarks.as_ref().map(Vec::len), Some(21));
                 assert!(f.shape.as_ref().is_some_and(|s| s.index_to_ring.is_some()));
             }
-            other => assert_eq!(other, crate::features::DetectionMethod::Segmentation),
+            other => assert_eq!(other, hast_palm::features::DetectionMethod::Segmentation),
         }
         let found = score(&f, &synth)
             .iter()
@@ -630,16 +634,17 @@ fn the_wrist_crease_moves_a_drifted_wrist_onto_it() {
         spec.rotation_deg = rot;
         let synth = generate(&spec);
         let truth = synth.frame.expect("frame");
-        let luma = super::raster::luma_full(&synth.image);
+        let luma = hast_palm::measure::raster::luma_full(&synth.image);
         for drift in [-0.15f32, 0.12] {
             let origin = truth.to_image(0.5, drift);
             let base = truth.to_image(0.5, 1.0);
-            let drifted = crate::geometry::PalmFrame {
+            let drifted = hast_palm::geometry::PalmFrame {
                 origin,
-                axis_v: crate::geometry::Point::new(base.x - origin.x, base.y - origin.y),
+                axis_v: hast_palm::geometry::Point::new(base.x - origin.x, base.y - origin.y),
                 axis_u: truth.axis_u,
             };
-            let refined = super::wrist::refine(&luma, &drifted).expect("a wrist crease");
+            let refined =
+                hast_palm::measure::wrist::refine(&luma, &drifted).expect("a wrist crease");
             let (u, v) = truth.to_palm(refined.origin);
             assert!(
                 (u - 0.5).abs() < 0.01 && (v + 0.015).abs() < 0.015,
@@ -656,13 +661,13 @@ fn the_wrist_crease_moves_a_drifted_wrist_onto_it() {
 #[test]
 fn no_wrist_crease_keeps_the_frame() {
     let img = image::RgbImage::from_pixel(600, 800, image::Rgb([224, 172, 142]));
-    let luma = super::raster::luma_full(&img);
-    let frame = crate::geometry::PalmFrame {
-        origin: crate::geometry::Point::new(300.0, 600.0),
-        axis_v: crate::geometry::Point::new(0.0, -300.0),
-        axis_u: crate::geometry::Point::new(-250.0, 0.0),
+    let luma = hast_palm::measure::raster::luma_full(&img);
+    let frame = hast_palm::geometry::PalmFrame {
+        origin: hast_palm::geometry::Point::new(300.0, 600.0),
+        axis_v: hast_palm::geometry::Point::new(0.0, -300.0),
+        axis_u: hast_palm::geometry::Point::new(-250.0, 0.0),
     };
-    assert!(super::wrist::refine(&luma, &frame).is_none());
+    assert!(hast_palm::measure::wrist::refine(&luma, &frame).is_none());
 }
 
 /// The middle finger's basal crease is found where it is drawn (a twentieth of the finger up
@@ -679,17 +684,17 @@ fn the_basal_crease_is_found_where_the_finger_leaves_the_palm() {
         let lm = synth.landmarks.expect("landmarks");
         let finger = lm[9].distance(lm[10]) + lm[10].distance(lm[11]) + lm[11].distance(lm[12]);
         let expected = 1.0 + 0.05 * finger / truth.palm_length();
-        let luma = super::raster::luma_full(&synth.image);
+        let luma = hast_palm::measure::raster::luma_full(&synth.image);
         for drift in [-0.06f32, 0.06] {
             let top = truth.to_image(0.5, 1.0 + drift);
             let origin = truth.origin;
-            let shifted = crate::geometry::PalmFrame {
+            let shifted = hast_palm::geometry::PalmFrame {
                 origin,
-                axis_v: crate::geometry::Point::new(top.x - origin.x, top.y - origin.y),
+                axis_v: hast_palm::geometry::Point::new(top.x - origin.x, top.y - origin.y),
                 axis_u: truth.axis_u,
             };
-            let crease =
-                super::finger_base::basal_crease(&luma, &shifted, lm[12]).expect("a basal crease");
+            let crease = hast_palm::measure::finger_base::basal_crease(&luma, &shifted, lm[12])
+                .expect("a basal crease");
             let (u, v) = truth.to_palm(crease);
             assert!(
                 (v - expected).abs() < 0.015 && (u - 0.5).abs() < 0.03,
