@@ -1389,6 +1389,26 @@ pub struct TestStack {
     workers: Vec<TestWorker>,
 }
 
+/// Makes an area file's `struct Stack` that wraps a [`TestStack`] in field `$field`
+/// usable as one (`Deref` and `DerefMut`), so it only adds its own helpers.
+#[macro_export]
+macro_rules! wraps_test_stack {
+    ($wrapper:ty, $field:tt) => {
+        impl std::ops::Deref for $wrapper {
+            type Target = $crate::TestStack;
+            fn deref(&self) -> &$crate::TestStack {
+                &self.$field
+            }
+        }
+
+        impl std::ops::DerefMut for $wrapper {
+            fn deref_mut(&mut self) -> &mut $crate::TestStack {
+                &mut self.$field
+            }
+        }
+    };
+}
+
 /// Builds a [`TestStack`].
 #[derive(Debug)]
 pub struct TestStackBuilder {

@@ -18,18 +18,7 @@ struct Stack {
     database: Database,
 }
 
-impl std::ops::Deref for Stack {
-    type Target = TestStack;
-    fn deref(&self) -> &TestStack {
-        &self.base
-    }
-}
-
-impl std::ops::DerefMut for Stack {
-    fn deref_mut(&mut self) -> &mut TestStack {
-        &mut self.base
-    }
-}
+hast_tests::wraps_test_stack!(Stack, base);
 
 impl Stack {
     async fn start(backend: Backend) -> Self {

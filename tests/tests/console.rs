@@ -18,18 +18,7 @@ const POLL: Duration = Duration::from_millis(50);
 
 struct Stack(TestStack);
 
-impl std::ops::Deref for Stack {
-    type Target = TestStack;
-    fn deref(&self) -> &TestStack {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for Stack {
-    fn deref_mut(&mut self) -> &mut TestStack {
-        &mut self.0
-    }
-}
+hast_tests::wraps_test_stack!(Stack, 0);
 
 impl Stack {
     /// nats-server, a database and the API (which creates the topology); no worker.

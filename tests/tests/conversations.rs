@@ -18,12 +18,7 @@ struct Stack {
     analysis: String,
 }
 
-impl std::ops::Deref for Stack {
-    type Target = TestStack;
-    fn deref(&self) -> &TestStack {
-        &self.base
-    }
-}
+hast_tests::wraps_test_stack!(Stack, base);
 
 impl Stack {
     async fn start(backend: Backend) -> Self {

@@ -17,18 +17,7 @@ const FAST: &[(&str, &str)] = hast_tests::FAST_JOBS;
 
 struct Stack(TestStack);
 
-impl std::ops::Deref for Stack {
-    type Target = TestStack;
-    fn deref(&self) -> &TestStack {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for Stack {
-    fn deref_mut(&mut self) -> &mut TestStack {
-        &mut self.0
-    }
-}
+hast_tests::wraps_test_stack!(Stack, 0);
 
 impl Stack {
     /// The API with `extra`; workers get [`FAST`] and their own settings.

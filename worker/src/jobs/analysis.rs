@@ -79,10 +79,6 @@ pub(super) async fn discard_deleted_analysis(ctx: &JobContext, id: &str) -> Resu
     Ok(())
 }
 
-fn db_error(e: hast_common::db::DbError) -> JobError {
-    JobError::transient("database", e.to_string())
-}
-
 async fn run(
     engine: Arc<Engine>,
     ai: Option<Arc<Ai>>,
@@ -90,7 +86,7 @@ async fn run(
     payload: AnalysisPayload,
 ) -> Result<Value, JobError> {
     let id = payload.analysis_id.clone();
-    let Some(_analysis) = ctx.db.find_analysis_by_id(&id).await.map_err(db_error)? else {
+    let Some(_analysis) = ctx.db.find_analysis_by_id(&id).await? else {
         // Deleted meanwhile (rows are inserted before their job is queued): nothing to
         // read, and nothing of it may stay behind, such as an earlier attempt's overlay.
         discard_deleted_analysis(&ctx, &id).await?;
@@ -99,7 +95,7 @@ async fn run(
     ctx.db
         .set_analysis_status(&id, "running")
         .await
-        .map_err(db_error)?;
+        ?;
     ctx.progress(5).await;
 
     // The model's share of this attempt's time, for every photo together.
@@ -156,7 +152,7 @@ async fn run(
         .db
         .complete_analysis(&id, &text, &primary.engine)
         .await
-        .map_err(db_error)?;
+        ?;
     if !stored {
         // Deleted while it was read: the overlay written above may postdate the API's
         // sweep of the analysis's objects.

@@ -51,10 +51,6 @@ impl JobHandler for Chat {
     }
 }
 
-fn db_error(e: hast_common::db::DbError) -> JobError {
-    JobError::transient("database", e.to_string())
-}
-
 /// One answer, before it is stored.
 #[derive(Debug)]
 pub(crate) struct Answered {
@@ -79,7 +75,7 @@ async fn run(
         .db
         .find_answer_of_job(&ctx.job_id)
         .await
-        .map_err(db_error)?
+        ?
     {
         ctx.progress(100).await;
         return Ok(json!({
@@ -93,7 +89,7 @@ async fn run(
         .db
         .chat_context(&payload.conversation_id, &payload.message_id)
         .await
-        .map_err(db_error)?
+        ?
         .map_err(|missing| JobError::permanent(missing.code(), missing.describe()))?;
     let Some((question, earlier)) = context.messages.split_last() else {
         return Err(JobError::permanent(
@@ -145,7 +141,7 @@ async fn run(
         job_id: Some(ctx.job_id.clone()),
         created_at: hast_common::db::now(),
     };
-    let Some(stored) = ctx.db.store_answer(&answer).await.map_err(db_error)? else {
+    let Some(stored) = ctx.db.store_answer(&answer).await? else {
         return Err(JobError::permanent(
             "conversation_not_found",
             "the conversation was deleted while its answer was written",

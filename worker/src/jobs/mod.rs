@@ -35,6 +35,13 @@ pub enum JobError {
     Permanent { code: String, message: String },
 }
 
+/// A database error inside a handler: transient (the next attempt may find it back).
+impl From<hast_common::db::DbError> for JobError {
+    fn from(e: hast_common::db::DbError) -> Self {
+        Self::transient("database", e.to_string())
+    }
+}
+
 impl JobError {
     pub fn transient(code: &str, message: impl Into<String>) -> Self {
         Self::Transient {
