@@ -92,10 +92,7 @@ async fn run(
         discard_deleted_analysis(&ctx, &id).await?;
         return Ok(json!({"analysis_id": id, "skipped": "analysis deleted"}));
     };
-    ctx.db
-        .set_analysis_status(&id, "running")
-        .await
-        ?;
+    ctx.db.set_analysis_status(&id, "running").await?;
     ctx.progress(5).await;
 
     // The model's share of this attempt's time, for every photo together.
@@ -151,8 +148,7 @@ async fn run(
     let stored = ctx
         .db
         .complete_analysis(&id, &text, &primary.engine)
-        .await
-        ?;
+        .await?;
     if !stored {
         // Deleted while it was read: the overlay written above may postdate the API's
         // sweep of the analysis's objects.

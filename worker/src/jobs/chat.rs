@@ -71,12 +71,7 @@ async fn run(
     ctx.progress(5).await;
 
     // A redelivery after the answer was stored: return it, answer nothing twice.
-    if let Some(existing) = ctx
-        .db
-        .find_answer_of_job(&ctx.job_id)
-        .await
-        ?
-    {
+    if let Some(existing) = ctx.db.find_answer_of_job(&ctx.job_id).await? {
         ctx.progress(100).await;
         return Ok(json!({
             "message_id": existing.id,
@@ -88,8 +83,7 @@ async fn run(
     let context = ctx
         .db
         .chat_context(&payload.conversation_id, &payload.message_id)
-        .await
-        ?
+        .await?
         .map_err(|missing| JobError::permanent(missing.code(), missing.describe()))?;
     let Some((question, earlier)) = context.messages.split_last() else {
         return Err(JobError::permanent(
