@@ -137,6 +137,40 @@ impl NatsServer {
         server
     }
 
+    /// Starts a server whose direct gets on each of `streams` are answered as a replica
+    /// that lags far behind would answer them: from the empty stream `LAGGING` (the
+    /// server maps the requests there). Direct gets are what any replica may answer;
+    /// reads through the stream's leader (`STREAM.MSG.GET`) are untouched.
+    pub async fn with_lagging_replicas(streams: &[&str]) -> Self {
+        let mappings: String = streams
+            .iter()
+            .map(|s| {
+                // By sequence or next by subject (the request in the body), and last by
+                // subject (the subject in the request's subject).
+                format!(
+                    "  \"$JS.API.DIRECT.GET.{s}\": \"$JS.API.DIRECT.GET.LAGGING\"\n  \"$JS.API.DIRECT.GET.{s}.>\": \"$JS.API.DIRECT.GET.LAGGING.>\"\n"
+                )
+            })
+            .collect();
+        let mut server = Self::unstarted("hast-test".into(), Vec::new());
+        let config = server.store.path().join("lagging.conf");
+        std::fs::write(&config, format!("mappings = {{\n{mappings}}}\n"))
+            .expect("writes the server's configuration");
+        server.cluster_args = vec!["-c".into(), config.display().to_string()];
+        server.spawn();
+        let client = async_nats::connect(server.url()).await.expect("NATS");
+        async_nats::jetstream::new(client)
+            .create_stream(async_nats::jetstream::stream::Config {
+                name: "LAGGING".into(),
+                subjects: vec!["lagging.>".into()],
+                allow_direct: true,
+                ..Default::default()
+            })
+            .await
+            .expect("the LAGGING stream");
+        server
+    }
+
     fn unstarted(name: String, cluster_args: Vec<String>) -> Self {
         Self {
             child: None,

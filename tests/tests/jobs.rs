@@ -799,31 +799,14 @@ async fn a_worker_heartbeats_within_an_ack_wait_another_process_shortened() {
 
 /// Direct gets are answered by any replica of a bucket, and a follower may not yet
 /// have a status its leader acknowledged (a job published a moment ago, a node
-/// catching up after a restart). Here every direct get on `job_status` is answered by
-/// an empty stream (the server maps the requests there), as a replica that lags would
-/// answer: the job must still be found, and a worker must still run it.
+/// catching up after a restart). Here every direct get on `job_status` answers as such
+/// a replica: the job must still be found, and a worker must still run it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_status_that_a_lagging_replica_lacks_is_still_found() {
-    let folder = tempfile::tempdir().unwrap();
-    let config = folder.path().join("nats.conf");
-    std::fs::write(
-        &config,
-        "mappings = {\n  \"$JS.API.DIRECT.GET.KV_job_status.>\": \"$JS.API.DIRECT.GET.LAGGING.>\"\n}\n",
-    )
-    .unwrap();
-    let nats = hast_tests::NatsServer::start_with_config(&config, &[]);
+    let nats = hast_tests::NatsServer::with_lagging_replicas(&["KV_job_status"]).await;
     let db = hast_tests::TestDatabase::sqlite();
     let settings = hast_tests::test_settings(&db.url, &nats.url(), FAST);
     let app = hast_tests::spawn_app(settings.clone()).await;
-    let js = async_nats::jetstream::new(async_nats::connect(nats.url()).await.unwrap());
-    js.create_stream(async_nats::jetstream::stream::Config {
-        name: "LAGGING".into(),
-        subjects: vec!["lagging.>".into()],
-        allow_direct: true,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
     let statuses = status_store(&nats.url()).await;
     let (_, job) = submit(&app, "echo", json!({"n": 1})).await;
     let id = job["id"].as_str().unwrap();

@@ -32,7 +32,10 @@ struct Stack {
 
 impl Stack {
     async fn start() -> Self {
-        let nats = NatsServer::start();
+        Self::on(NatsServer::start()).await
+    }
+
+    async fn on(nats: NatsServer) -> Self {
         let db = TestDatabase::new(Backend::Sqlite).await;
         let app = spawn_app(test_settings(&db.url, &nats.url(), &fast())).await;
         let js = jetstream::new(async_nats::connect(nats.url()).await.unwrap());
@@ -150,7 +153,10 @@ async fn the_reconciler_finds_a_job_stranded_while_no_worker_listened() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unfinished_job_without_a_message_is_failed_as_lost() {
-    let stack = Stack::start().await;
+    // Every direct get of the queue and of the statuses answers as a replica that lags
+    // far behind: a job is only judged lost on what the leaders hold.
+    let stack =
+        Stack::on(NatsServer::with_lagging_replicas(&["JOBS", "KV_job_status"]).await).await;
     let statuses = status_store(&stack.nats.url()).await;
     let hour_ago = chrono::Utc::now() - chrono::Duration::hours(1);
     let old = |id: &str| {

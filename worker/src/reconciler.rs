@@ -357,23 +357,30 @@ impl Reconciler {
         failed
     }
 
-    /// The ids of the jobs that have a message in `JOBS`; `None` if the queue is too
-    /// deep to read in one pass or did not answer.
+    /// The ids of the jobs that have a message in `JOBS`, as the stream's leader has
+    /// them; `None` if the queue is too deep to read in one pass or did not answer.
     async fn jobs_in_queue(&self, stream: &Stream) -> Option<HashSet<String>> {
         let mut ids = HashSet::new();
         let mut next = 1;
         for _ in 0..MAX_QUEUE_SCAN {
-            match stream
-                .direct_get_next_for_subject(JOBS_SUBJECTS, Some(next))
-                .await
-            {
+            // Read from the stream's leader: a replica that lags could lack a message the
+            // leader holds, and its job would be failed as lost.
+            let read = stream
+                .raw_message_builder()
+                .sequence(next)
+                .next_by_subject(JOBS_SUBJECTS)
+                .send()
+                .await;
+            match read {
                 Ok(message) => {
                     next = message.sequence + 1;
                     if let Ok(envelope) = serde_json::from_slice::<JobEnvelope>(&message.payload) {
                         ids.insert(envelope.id);
                     }
                 }
-                Err(err) if err.kind() == jetstream::stream::DirectGetErrorKind::NotFound => {
+                Err(err)
+                    if err.kind() == jetstream::stream::RawMessageErrorKind::NoMessageFound =>
+                {
                     return Some(ids);
                 }
                 Err(_) => return None,
