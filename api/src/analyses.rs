@@ -145,7 +145,7 @@ async fn store_photos(
 /// ends up with more than the cap (a race may refuse one more than needed).
 async fn check_guest_cap(state: &AppState, who: &Identity) -> ApiResult<()> {
     let analyses = state.db.count_analyses(&who.user_id).await?;
-    if analyses > i64::from(state.settings.limits.guest_max_analyses) {
+    if analyses > i64::from(state.settings.api.limits.guest_max_analyses) {
         return Err(guest_limit_reached());
     }
     Ok(())

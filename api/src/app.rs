@@ -41,14 +41,14 @@ pub struct Application {
 }
 
 impl Application {
-    /// Connects to everything and binds `settings.bind_addr`.
+    /// Connects to everything and binds `settings.api.bind_addr`.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         // The API never updates the consumers' settings: workers own them.
         let topology =
             TopologyConfig::from_settings(&settings, &kind_names()).without_consumer_updates();
         let Connected { db, nats, topology } =
             startup::connect(&settings, "hast-api", &topology).await?;
-        let (listener, local_addr) = startup::bind(settings.bind_addr).await?;
+        let (listener, local_addr) = startup::bind(settings.api.bind_addr).await?;
         Ok(Self {
             listener,
             local_addr,
@@ -68,13 +68,13 @@ impl Application {
 
     /// Serves until `shutdown` resolves, then drains connections and flushes NATS.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) {
-        let cors = cors_layer(&self.state.settings.cors_allowed_origins);
+        let cors = cors_layer(&self.state.settings.api.cors_allowed_origins);
         tracing::info!(http.addr = %self.local_addr, "hast-api listening");
         serve(
             self.listener,
             routes(self.state.clone()),
             cors,
-            &self.state.settings.http,
+            &self.state.settings.api.http,
             shutdown,
         )
         .await;

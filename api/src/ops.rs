@@ -76,9 +76,9 @@ fn submitter(settings: &Settings, topology: &Topology) -> Submitter {
         topology.jetstream.clone(),
         StatusStore::of(topology),
         topology.idempotency.clone(),
-        settings.job_max_attempts,
+        settings.jobs.max_attempts,
     )
-    .with_timeout(settings.job_submit_timeout)
+    .with_timeout(settings.jobs.submit_timeout)
 }
 
 /// An RFC 3339 date, or a duration counted from now: forward for `Later`, back for

@@ -77,20 +77,20 @@ impl AppState {
             topology.jetstream.clone(),
             statuses.clone(),
             topology.idempotency.clone(),
-            settings.job_max_attempts,
+            settings.jobs.max_attempts,
         )
-        .with_timeout(settings.job_submit_timeout);
+        .with_timeout(settings.jobs.submit_timeout);
         let sessions = SessionStore::new(
             topology.sessions.clone(),
-            settings.session_secret.clone(),
-            settings.session_ttl,
+            settings.api.session_secret.clone(),
+            settings.api.session_ttl,
         );
         let limiter = Limiter::new(topology.rate_limits.clone());
-        let hasher = Hasher::new(settings.limits.password_hash_concurrency);
+        let hasher = Hasher::new(settings.api.limits.password_hash_concurrency);
         let photo_slots = Arc::new(tokio::sync::Semaphore::new(
-            settings.limits.photo_decode_slots,
+            settings.api.limits.photo_decode_slots,
         ));
-        let streams = crate::stream_slots::StreamSlots::new(settings.http.sse_streams_per_user);
+        let streams = crate::stream_slots::StreamSlots::new(settings.api.http.sse_streams_per_user);
         Self(Arc::new(AppStateInner {
             sessions,
             limiter,

@@ -60,23 +60,24 @@ impl Worker {
         )
         .await?;
         let identity = Arc::new(WorkerIdentity::new(
-            &settings.worker_pools,
-            settings.job_ack_wait,
+            &settings.worker.pools,
+            settings.jobs.ack_wait,
         ));
-        let ai = match settings.analyzer {
+        let ai = match settings.worker.analyzer {
             Analyzer::Offline => None,
             Analyzer::OpenAi => {
                 // The lease of a slot: twice the deadline of one request.
-                let lease = settings.openai.timeout.saturating_mul(2);
+                let lease = settings.worker.openai.timeout.saturating_mul(2);
                 let slots =
                     ensure_ai_slots(&topology.jetstream, settings.jobs_replicas, Some(lease))
                         .await
                         .map_err(startup::StartupError::from)?;
-                let gate = NatsGate::new(slots, settings.openai.max_concurrency, &identity.id);
+                let gate =
+                    NatsGate::new(slots, settings.worker.openai.max_concurrency, &identity.id);
                 Some(Arc::new(Ai::new(&settings, Arc::new(gate))?))
             }
         };
-        let echo = match &settings.echo_execution_log {
+        let echo = match &settings.worker.echo_execution_log {
             Some(path) => crate::jobs::echo::Echo::with_execution_log(path)
                 .map_err(|e| StartupError::Registry(format!("ECHO_EXECUTION_LOG: {e}")))?,
             None => crate::jobs::echo::Echo::default(),
@@ -87,14 +88,14 @@ impl Worker {
             ai,
             echo,
         };
-        let registry = register(settings.worker_pools.kinds(), parts)?;
-        let (metrics_listener, _) = startup::bind(settings.worker_metrics_addr).await?;
+        let registry = register(settings.worker.pools.kinds(), parts)?;
+        let (metrics_listener, _) = startup::bind(settings.worker.metrics_addr).await?;
         tracing::info!(
             worker.id = %identity.id,
             db.backend = ?db.backend(),
             nats.url = %settings.nats_url_redacted(),
-            analyzer = ?settings.analyzer,
-            kinds = ?settings.worker_pools.iter().collect::<Vec<_>>(),
+            analyzer = ?settings.worker.analyzer,
+            kinds = ?settings.worker.pools.iter().collect::<Vec<_>>(),
             "hast-worker ready"
         );
         Ok(Self {
@@ -152,9 +153,9 @@ impl Worker {
                 statuses: StatusStore::of(&self.topology),
                 leases: self.topology.leases.clone(),
                 holder: self.identity.id.clone(),
-                interval: self.settings.reconcile_interval,
-                lost_after: self.settings.job_lost_after,
-                results_retention: self.settings.job_results_retention,
+                interval: self.settings.worker.reconcile_interval,
+                lost_after: self.settings.worker.lost_after,
+                results_retention: self.settings.jobs.results_retention,
             }
             .run(stop_rx.clone()),
         );
@@ -171,7 +172,7 @@ impl Worker {
             Ok(Err(err)) => tracing::error!(error = %err, "job loop failed"),
             Err(err) => tracing::error!(error = %err, "job loop ended abnormally"),
         }
-        let grace = self.settings.shutdown_grace;
+        let grace = self.settings.worker.shutdown_grace;
         let drained = tokio::time::timeout(grace, runner.wait_idle()).await;
         if drained.is_err() {
             tracing::warn!(

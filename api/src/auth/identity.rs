@@ -115,7 +115,7 @@ async fn resolve(
 ) -> Result<Option<Identity>, ApiError> {
     let (token, credential) = match (
         bearer(headers),
-        cookie::read(headers, state.settings.cookie_secure),
+        cookie::read(headers, state.settings.api.cookie_secure),
     ) {
         (Some(token), _) => (SecretString::from(token), Credential::Bearer),
         (None, Some(token)) => (SecretString::from(token), Credential::Cookie),
@@ -123,7 +123,7 @@ async fn resolve(
     };
     if credential == Credential::Cookie
         && csrf::is_unsafe(method)
-        && !csrf::origin_allowed(headers, &state.settings.cors_allowed_origins)
+        && !csrf::origin_allowed(headers, &state.settings.api.cors_allowed_origins)
     {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,

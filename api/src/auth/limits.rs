@@ -230,9 +230,9 @@ pub fn client_address(
     let Some(peer) = client.0.map(|a| a.ip().to_canonical()) else {
         return "unknown".into();
     };
-    let trusted = |ip: &IpAddr| settings.trusted_proxies.iter().any(|n| n.contains(ip));
+    let trusted = |ip: &IpAddr| settings.api.trusted_proxies.iter().any(|n| n.contains(ip));
     let mut address = peer;
-    if settings.trust_forwarded_for && trusted(&peer) {
+    if settings.api.trust_forwarded_for && trusted(&peer) {
         let hops: Vec<IpAddr> = headers
             .get_all("x-forwarded-for")
             .iter()
@@ -289,7 +289,7 @@ mod tests {
             (k == "TRUSTED_PROXIES").then(|| "127.0.0.1/32,10.0.0.0/8".to_owned())
         })
         .unwrap();
-        settings.trust_forwarded_for = trust;
+        settings.api.trust_forwarded_for = trust;
         let mut headers = HeaderMap::new();
         for value in forwarded {
             headers.append("x-forwarded-for", value.parse().unwrap());

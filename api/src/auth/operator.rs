@@ -23,7 +23,7 @@ pub enum OperatorAccess {
 
 /// The access of a request with `headers`.
 pub fn access(settings: &Settings, headers: &HeaderMap) -> OperatorAccess {
-    let Some(token) = &settings.metrics_token else {
+    let Some(token) = &settings.api.metrics_token else {
         return if settings.app_env == AppEnv::Development {
             OperatorAccess::Full
         } else {

@@ -63,7 +63,7 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = R
     let image = warp::path!("api" / "v1" / "analyses" / String / "image");
     let overlay = warp::path!("api" / "v1" / "analyses" / String / "overlay");
     let thumbnail = warp::path!("api" / "v1" / "analyses" / String / "thumbnail");
-    let max_body = state.settings.max_upload_bytes + MULTIPART_OVERHEAD;
+    let max_body = state.settings.api.max_upload_bytes + MULTIPART_OVERHEAD;
 
     let upload = collection
         .and(warp::post())
@@ -281,7 +281,7 @@ async fn check_upload_limits(
     who: Option<&Identity>,
     address: &str,
 ) -> ApiResult<()> {
-    let limits = &state.settings.limits;
+    let limits = &state.settings.api.limits;
     let hour = std::time::Duration::from_secs(3600);
     let unavailable = |e: crate::auth::limits::LimitsUnavailable| {
         tracing::warn!(error = %e, "rate-limit store unavailable");
@@ -330,17 +330,24 @@ async fn upload(
     // Without a session this upload would set a new guest's cookie: not for a page
     // of another site, which would replace its visitor's session.
     if who.is_none()
-        && crate::auth::csrf::cross_site_anonymous(&headers, &state.settings.cors_allowed_origins)
+        && crate::auth::csrf::cross_site_anonymous(
+            &headers,
+            &state.settings.api.cors_allowed_origins,
+        )
     {
         return Err(crate::auth::identity::cross_site_refused());
     }
     let address = client_address(&state.settings, client, &headers);
     check_upload_limits(&state, who.as_ref(), &address).await?;
     // Read and check the photos before creating anything.
-    let parts = read_parts(form, state.settings.max_upload_bytes).await?;
+    let parts = read_parts(form, state.settings.api.max_upload_bytes).await?;
     let mut photos: Vec<(String, NormalisedPhoto)> = Vec::with_capacity(parts.len());
     for (field, bytes) in parts {
-        let _slot = photo_slot(&state.photo_slots, state.settings.limits.photo_decode_wait).await?;
+        let _slot = photo_slot(
+            &state.photo_slots,
+            state.settings.api.limits.photo_decode_wait,
+        )
+        .await?;
         let normalised =
             tokio::task::spawn_blocking(move || photo::normalise(&bytes, &PhotoLimits::default()))
                 .await
@@ -366,7 +373,9 @@ async fn upload(
     let mut response =
         warp::reply::with_status(warp::reply::json(&body), StatusCode::ACCEPTED).into_response();
     if let Some(token) = new_token {
-        if let Ok(value) = crate::auth::cookie::set(&token, state.settings.cookie_secure).parse() {
+        if let Ok(value) =
+            crate::auth::cookie::set(&token, state.settings.api.cookie_secure).parse()
+        {
             response.headers_mut().insert(header::SET_COOKIE, value);
         }
     }

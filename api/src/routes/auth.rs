@@ -137,7 +137,7 @@ fn signed_in(
 ) -> warp::reply::Response {
     let body = json!({"user": user_json(user), "token": token.expose_secret()});
     let mut response = warp::reply::with_status(warp::reply::json(&body), status).into_response();
-    if let Ok(value) = cookie::set(token, state.settings.cookie_secure).parse() {
+    if let Ok(value) = cookie::set(token, state.settings.api.cookie_secure).parse() {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
     response
@@ -192,7 +192,7 @@ async fn register(
         .hit("register_address", &address, REGISTRATION_WINDOW)
         .await
         .map_err(limits_unavailable)?;
-    if count.value > u64::from(state.settings.limits.registrations_per_hour) {
+    if count.value > u64::from(state.settings.api.limits.registrations_per_hour) {
         tracing::warn!("registration refused: too many from one address");
         return Err(ApiError::too_many_requests(
             "too many registrations from this address; try again later",
@@ -288,7 +288,7 @@ async fn login(
     let admitted = state.hasher.admit()?;
     // Reserve a failure before checking, so parallel guesses cannot all slip past a
     // limit; a successful sign-in gives the reservation back.
-    let throttle = Throttle::new(&state.limiter, &state.settings.limits);
+    let throttle = Throttle::new(&state.limiter, &state.settings.api.limits);
     let reservation = reserve_attempt(
         &throttle,
         &email,
@@ -335,7 +335,7 @@ async fn logout(state: AppState, who: Option<Identity>) -> ApiResult<warp::reply
         tracing::info!(user.id = %who.user_id, "signed out");
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
-    if let Ok(value) = cookie::clear(state.settings.cookie_secure).parse() {
+    if let Ok(value) = cookie::clear(state.settings.api.cookie_secure).parse() {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
     Ok(response)
@@ -376,7 +376,7 @@ async fn delete_me(
     accounts::delete_account(&state, &who.user_id).await?;
     tracing::info!(user.id = %who.user_id, "account deleted");
     let mut response = StatusCode::NO_CONTENT.into_response();
-    if let Ok(value) = cookie::clear(state.settings.cookie_secure).parse() {
+    if let Ok(value) = cookie::clear(state.settings.api.cookie_secure).parse() {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
     Ok(response)
@@ -403,7 +403,7 @@ async fn reauthenticate(
         .ok_or_else(crate::auth::identity::unauthenticated)?;
     let email = user.email.clone().unwrap_or_default();
     let admitted = state.hasher.admit()?;
-    let throttle = Throttle::new(&state.limiter, &state.settings.limits);
+    let throttle = Throttle::new(&state.limiter, &state.settings.api.limits);
     let reservation = reserve_attempt(
         &throttle,
         &email,

@@ -368,7 +368,7 @@ async fn check_message_quota(state: &AppState, user_id: &str) -> ApiResult<()> {
             tracing::warn!(error = %e, "rate-limit store unavailable");
             ApiError::unavailable("rate_limit_unavailable", "try again shortly")
         })?;
-    if count.value > u64::from(state.settings.limits.messages_per_hour) {
+    if count.value > u64::from(state.settings.api.limits.messages_per_hour) {
         return Err(ApiError::too_many_requests(
             "too many questions this hour; try again later",
             count.resets_in,
@@ -388,7 +388,7 @@ const IN_FLIGHT_WINDOW: chrono::Duration = chrono::Duration::minutes(30);
 async fn check_questions_in_flight(state: &AppState, user_id: &str) -> ApiResult<()> {
     let since = db::now() - IN_FLIGHT_WINDOW;
     let waiting = state.db.unanswered_questions(user_id, since).await?;
-    if waiting >= state.settings.limits.questions_in_flight as usize {
+    if waiting >= state.settings.api.limits.questions_in_flight as usize {
         return Err(ApiError {
             retry_after: Some(5),
             ..ApiError::new(

@@ -127,7 +127,7 @@ async fn submit(
 /// is kept for days (its status, result and any dead letter), so one user must not be able
 /// to fill the shared store.
 async fn check_job_quota(state: &AppState, user_id: &str) -> ApiResult<()> {
-    let per_hour = state.settings.limits.jobs_per_hour;
+    let per_hour = state.settings.api.limits.jobs_per_hour;
     if per_hour == 0 {
         return Ok(());
     }
@@ -192,7 +192,7 @@ async fn events_stream(
                 "too many event streams open; close one first",
             )
         })?;
-    let lifetime = state.settings.http.sse_max_lifetime;
+    let lifetime = state.settings.api.http.sse_max_lifetime;
     let statuses = with_timeout(async { state.statuses.follow(&id).await }).await?;
     // warp needs a `Sync` stream and the KV watch is not one: forward it through a
     // channel. The forwarder ends when the client goes away or the job finishes.

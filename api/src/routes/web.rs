@@ -53,7 +53,7 @@ fn is_page(path: &str) -> bool {
 pub fn routes(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
     let index = Bytes::from(embedded::INDEX_HTML.replace(
         "%MAX_UPLOAD_BYTES%",
-        &state.settings.max_upload_bytes.to_string(),
+        &state.settings.api.max_upload_bytes.to_string(),
     ));
     let page = warp::path::full()
         .and_then(|path: warp::path::FullPath| async move {

@@ -99,15 +99,15 @@ impl TopologyConfig {
     pub fn from_settings(settings: &Settings, kinds: &[&str]) -> Self {
         Self {
             replicas: settings.jobs_replicas,
-            ack_wait: settings.job_ack_wait,
-            max_attempts: settings.job_max_attempts,
-            max_ack_pending: settings.job_max_ack_pending,
-            session_ttl: settings.session_ttl,
+            ack_wait: settings.jobs.ack_wait,
+            max_attempts: settings.jobs.max_attempts,
+            max_ack_pending: settings.jobs.max_ack_pending,
+            session_ttl: settings.api.session_ttl,
             kinds: kinds.iter().map(|k| (*k).to_owned()).collect(),
             consumers: ConsumerOwnership::Reconcile,
             storage_budget: settings.jetstream_max_bytes,
-            status_retention: settings.job_status_retention,
-            dlq_retention: settings.dlq_retention,
+            status_retention: settings.jobs.status_retention,
+            dlq_retention: settings.jobs.dlq_retention,
         }
     }
 

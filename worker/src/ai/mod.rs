@@ -67,12 +67,12 @@ pub enum AiSetupError {
 }
 
 impl Ai {
-    /// The client for `settings.openai`, admitting every HTTP attempt through `gate`.
+    /// The client for `settings.worker.openai`, admitting every HTTP attempt through `gate`.
     pub fn new(
         settings: &Settings,
         gate: Arc<dyn hast_openai::Gate>,
     ) -> Result<Self, AiSetupError> {
-        let openai = &settings.openai;
+        let openai = &settings.worker.openai;
         let mut config = ClientConfig::new(openai.base_url.clone(), openai.model.clone());
         config.api_key = openai.api_key.clone();
         config.request_timeout = openai.timeout;

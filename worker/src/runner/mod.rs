@@ -134,7 +134,7 @@ impl Runner {
             slots: registry
                 .keys()
                 .map(|kind| {
-                    let size = settings.worker_pools.slots(kind).unwrap_or(1);
+                    let size = settings.worker.pools.slots(kind).unwrap_or(1);
                     metrics::gauge!("hast_worker_slots", "kind" => *kind).set(size as f64);
                     (
                         *kind,
@@ -177,8 +177,8 @@ impl Runner {
             .ack_waits
             .get(kind)
             .map(|ms| Duration::from_millis(ms.load(Ordering::Relaxed)))
-            .unwrap_or(self.settings.job_ack_wait);
-        (actual.min(self.settings.job_ack_wait) / 3).max(Duration::from_millis(100))
+            .unwrap_or(self.settings.jobs.ack_wait);
+        (actual.min(self.settings.jobs.ack_wait) / 3).max(Duration::from_millis(100))
     }
 
     /// Records `kind`'s consumer `ack_wait` as the server reports it.
@@ -238,7 +238,7 @@ impl Runner {
             if *stop.borrow() {
                 break;
             }
-            if refreshed.elapsed() >= ACK_WAIT_REFRESH.min(self.settings.job_ack_wait) {
+            if refreshed.elapsed() >= ACK_WAIT_REFRESH.min(self.settings.jobs.ack_wait) {
                 self.refresh_ack_wait(kind, &mut consumer).await;
                 refreshed = Instant::now();
             }

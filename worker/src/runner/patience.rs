@@ -70,7 +70,7 @@ impl Runner {
     {
         let mut abandon = delivery.abandon.clone();
         let started = Instant::now();
-        let budget = self.settings.job_infra_retry_budget;
+        let budget = self.settings.worker.infra_retry_budget;
         let every = self.heartbeat_every(&delivery.kind);
         let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         let mut pause = Duration::from_millis(100);
@@ -136,7 +136,7 @@ impl Runner {
         tracing::error!(
             step,
             error = %error,
-            budget_s = self.settings.job_infra_retry_budget.as_secs(),
+            budget_s = self.settings.worker.infra_retry_budget.as_secs(),
             "step kept failing; handing the message back"
         );
         metrics::counter!("hast_jobs_handed_back_total", "kind" => delivery.kind.clone())

@@ -327,8 +327,8 @@ impl Runner {
     ) {
         let delay = retry_delay(
             attempt,
-            self.settings.job_backoff_base,
-            self.settings.job_backoff_cap,
+            self.settings.jobs.backoff_base,
+            self.settings.jobs.backoff_cap,
         );
         let next = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
         let failure = JobFailure {
