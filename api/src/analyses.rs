@@ -6,8 +6,8 @@
 
 use hast_common::db::models::Analysis;
 use hast_common::db::{self};
-use hast_common::jobs::kinds::analysis::{AnalysisPayload, AnalysisPhoto};
-use hast_common::jobs::kinds::thumbnail::ThumbnailPayload;
+use hast_common::jobs::payloads::analysis::{AnalysisPayload, AnalysisPhoto};
+use hast_common::jobs::payloads::thumbnail::ThumbnailPayload;
 use hast_common::jobs::{JobState, JobStatus, NewJob};
 use hast_common::nats::objects::{delete_analysis_objects, write_object, AnalysisObject};
 use hast_common::photo::NormalisedPhoto;

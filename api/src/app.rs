@@ -9,7 +9,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 
 use hast_common::config::Settings;
-use hast_common::jobs::kind_names;
+use hast_common::jobs::Kind;
 use hast_common::nats::bootstrap::TopologyConfig;
 use hast_common::startup::{self, Connected};
 use tokio::net::TcpListener;
@@ -45,7 +45,7 @@ impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         // The API never updates the consumers' settings: workers own them.
         let topology =
-            TopologyConfig::from_settings(&settings, &kind_names()).without_consumer_updates();
+            TopologyConfig::from_settings(&settings, &Kind::names()).without_consumer_updates();
         let Connected { db, nats, topology } =
             startup::connect(&settings, "hast-api", &topology).await?;
         let (listener, local_addr) = startup::bind(settings.api.bind_addr).await?;

@@ -19,7 +19,7 @@ use async_nats::jetstream::kv;
 use async_nats::jetstream::stream::DirectGetErrorKind;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-use crate::jobs::kind_names;
+use crate::jobs::Kind;
 use crate::nats::names::{consumer_name, job_subject, DLQ_STREAM, JOBS_STREAM};
 use crate::workers::{live_workers, HeartbeatError};
 
@@ -55,7 +55,7 @@ pub fn install() -> PrometheusHandle {
 pub async fn refresh_queue_gauges(js: &jetstream::Context) {
     if let Ok(stream) = js.get_stream(JOBS_STREAM).await {
         let _ = tokio::time::timeout(SCRAPE_READ_LIMIT, refresh_oldest_ages(&stream)).await;
-        for kind in kind_names() {
+        for kind in Kind::names() {
             let consumer: Result<jetstream::consumer::PullConsumer, _> =
                 stream.get_consumer(&consumer_name(kind)).await;
             if let Ok(mut consumer) = consumer {
@@ -95,7 +95,7 @@ pub async fn oldest_job_ages(
         .map(|d| d.as_nanos() as f64)
         .unwrap_or_default();
     let mut ages = Vec::new();
-    for kind in kind_names() {
+    for kind in Kind::names() {
         match stream.direct_get_first_for_subject(job_subject(kind)).await {
             Ok(message) => {
                 let published = message.time.unix_timestamp_nanos() as f64;
@@ -128,7 +128,7 @@ pub async fn live_workers_by_kind(
     workers: &kv::Store,
 ) -> Result<Vec<(&'static str, usize)>, HeartbeatError> {
     let live = live_workers(workers).await?;
-    Ok(kind_names()
+    Ok(Kind::names()
         .into_iter()
         .map(|kind| {
             let count = live

@@ -416,7 +416,8 @@ async fn chat_sends_the_reading_and_the_newest_turns(backend: Backend) {
         contents.push((message.id, content));
     }
     // Room for the system message, the question and two earlier exchanges, not three.
-    let system = hast_openai::Message::system(hast_worker::ai::chat::system_prompt(&reading_text));
+    let system =
+        hast_openai::Message::system(hast_worker::ai::answer::system_prompt(&reading_text));
     let per_message =
         hast_openai::estimate_tokens(&hast_openai::Message::user(contents[0].1.clone()));
     let budget = hast_openai::estimate_tokens(&system) + 5 * per_message + per_message / 2;

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use hast_common::jobs::kind_names;
+use hast_common::jobs::Kind;
 use hast_common::nats::bootstrap::{bootstrap, ConsumerOwnership, TopologyConfig};
 use hast_common::nats::names::{consumer_name, JOBS_STREAM};
 use hast_tests::{test_settings, NatsServer};
@@ -16,7 +16,7 @@ fn config(ack_wait: Duration) -> TopologyConfig {
         max_attempts: 5,
         max_ack_pending: 100,
         session_ttl: Duration::from_secs(3600),
-        kinds: kind_names().iter().map(|k| (*k).to_owned()).collect(),
+        kinds: Kind::names().iter().map(|k| (*k).to_owned()).collect(),
         consumers: ConsumerOwnership::Reconcile,
         storage_budget: 1024 * 1024 * 1024,
         status_retention: Duration::from_secs(7 * 24 * 3600),
@@ -52,7 +52,7 @@ async fn bootstrap_twice_is_idempotent_and_reconciles_a_changed_setting() {
     );
     assert_eq!(
         stream.info().await.unwrap().state.consumer_count,
-        kind_names().len()
+        Kind::names().len()
     );
     let status = topology.job_status.status().await.unwrap();
     assert_eq!(status.history(), 10);
@@ -113,7 +113,7 @@ async fn the_api_creates_missing_consumers() {
     let mut stream = topology.jetstream.get_stream(JOBS_STREAM).await.unwrap();
     assert_eq!(
         stream.info().await.unwrap().state.consumer_count,
-        kind_names().len()
+        Kind::names().len()
     );
 }
 
@@ -124,7 +124,7 @@ async fn the_monitoring_endpoint_shows_the_work_queue_and_its_consumers() {
     let settings = test_settings("sqlite://unused.db", &nats.url(), &[]);
     bootstrap(
         client,
-        &TopologyConfig::from_settings(&settings, &kind_names()),
+        &TopologyConfig::from_settings(&settings, &Kind::names()),
     )
     .await
     .unwrap();

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use hast_common::db::Backend;
-use hast_common::jobs::kinds::chat::ChatPayload;
+use hast_common::jobs::payloads::chat::ChatPayload;
 use hast_common::jobs::{JobEnvelope, JobState};
 use hast_tests::jobs::{status_store, wait_for};
 use hast_tests::{bearer_client, TestApp, TestStack};

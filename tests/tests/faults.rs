@@ -120,7 +120,7 @@ async fn no_job_is_terminated_before_its_dead_letter_is_stored() {
     let settings = test_settings(&stack.db.url, &stack.nats.url(), &fast());
     bootstrap(
         async_nats::connect(stack.nats.url()).await.unwrap(),
-        &TopologyConfig::from_settings(&settings, &hast_common::jobs::kind_names()),
+        &TopologyConfig::from_settings(&settings, &hast_common::jobs::Kind::names()),
     )
     .await
     .unwrap();

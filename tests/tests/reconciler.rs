@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_nats::jetstream::{self, AckKind};
 use futures::StreamExt;
 use hast_common::db::Backend;
-use hast_common::jobs::{dlq, kind_names, JobState, JobStatus};
+use hast_common::jobs::{dlq, JobState, JobStatus, Kind};
 use hast_common::nats::bootstrap::{consumer_config, TopologyConfig};
 use hast_tests::jobs::{status_store, submit_ok, wait_for};
 use hast_tests::{
@@ -46,7 +46,7 @@ impl Stack {
     /// or a long outage would leave a job with no delivery left.
     async fn one_delivery_only(&self) {
         let settings = test_settings(&self.db.url, &self.nats.url(), &fast());
-        let topology = TopologyConfig::from_settings(&settings, &kind_names());
+        let topology = TopologyConfig::from_settings(&settings, &Kind::names());
         let mut config = consumer_config(&topology, "echo");
         config.max_deliver = 1;
         self.js

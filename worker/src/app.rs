@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use hast_common::config::{Analyzer, Settings};
 use hast_common::db::Database;
-use hast_common::jobs::kind_names;
+use hast_common::jobs::Kind;
 use hast_common::nats::bootstrap::{ensure_ai_slots, Topology, TopologyConfig};
 use hast_common::startup::{self, Connected};
 use tokio::net::TcpListener;
@@ -56,7 +56,7 @@ impl Worker {
         let Connected { db, nats, topology } = startup::connect(
             &settings,
             "hast-worker",
-            &TopologyConfig::from_settings(&settings, &kind_names()),
+            &TopologyConfig::from_settings(&settings, &Kind::names()),
         )
         .await?;
         let identity = Arc::new(WorkerIdentity::new(

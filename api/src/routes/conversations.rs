@@ -18,7 +18,7 @@
 
 use hast_common::db::models::{Conversation, Message};
 use hast_common::db::{self, DbError};
-use hast_common::jobs::kinds::chat::ChatPayload;
+use hast_common::jobs::payloads::chat::ChatPayload;
 use hast_common::jobs::NewJob;
 use serde::Deserialize;
 use serde_json::{json, Value};

@@ -90,8 +90,8 @@ async fn submit(
     idempotency_key: Option<String>,
     request: SubmitRequest,
 ) -> ApiResult<warp::reply::Response> {
-    let spec =
-        hast_common::jobs::public_kind(&request.kind, state.settings.app_env).ok_or_else(|| {
+    let spec = hast_common::jobs::KindSpec::submittable(&request.kind, state.settings.app_env)
+        .ok_or_else(|| {
             ApiError::bad_request(
                 "unknown_kind",
                 format!("no public job kind named {:?}", request.kind),

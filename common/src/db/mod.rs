@@ -10,8 +10,8 @@
 //! and one file per table with its queries (`users.rs`, `analyses.rs`, …).
 
 mod analyses;
-mod chat;
-pub use chat::{ChatContext, ChatLookup};
+mod chat_job;
+pub use chat_job::{ChatContext, ChatLookup};
 mod conversations;
 mod job_results;
 mod migrate;

@@ -64,6 +64,19 @@ pub struct KindSpec {
 }
 
 impl KindSpec {
+    /// The spec of the kind named `name`, if it is one.
+    pub fn named(name: &str) -> Option<&'static KindSpec> {
+        super::KINDS.iter().find(|k| k.name == name)
+    }
+
+    /// The spec of the kind named `name` if clients may submit it through the API in
+    /// `env` (public, and not development-only outside development).
+    pub fn submittable(name: &str, env: crate::config::AppEnv) -> Option<&'static KindSpec> {
+        Self::named(name).filter(|k| {
+            k.public && (!k.development_only || env == crate::config::AppEnv::Development)
+        })
+    }
+
     /// The spec of job type `J`.
     pub const fn of<J: Job>() -> Self {
         Self {

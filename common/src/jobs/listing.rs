@@ -126,7 +126,7 @@ impl QueueCursor {
 
 fn checked_kind(kind: Option<&str>) -> Result<Option<&'static str>, ListError> {
     kind.map(|k| {
-        super::kind(k)
+        super::KindSpec::named(k)
             .map(|spec| spec.name)
             .ok_or_else(|| ListError::UnknownKind(k.to_owned()))
     })

@@ -11,9 +11,9 @@
 pub mod dlq;
 pub mod envelope;
 pub mod job;
-pub mod kinds;
 pub mod listing;
 pub mod owner_index;
+pub mod payloads;
 pub mod pools;
 pub mod queues;
 pub mod retry;
@@ -50,11 +50,11 @@ macro_rules! job_kinds {
 }
 
 job_kinds! {
-    Analysis(kinds::analysis::AnalysisPayload),
-    Chat(kinds::chat::ChatPayload),
-    Echo(kinds::echo::EchoPayload),
-    Health(kinds::health::HealthPayload),
-    Thumbnail(kinds::thumbnail::ThumbnailPayload),
+    Analysis(payloads::analysis::AnalysisPayload),
+    Chat(payloads::chat::ChatPayload),
+    Echo(payloads::echo::EchoPayload),
+    Health(payloads::health::HealthPayload),
+    Thumbnail(payloads::thumbnail::ThumbnailPayload),
 }
 
 impl Kind {
@@ -72,22 +72,11 @@ impl Kind {
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.iter().copied().find(|k| k.name() == name)
     }
-}
 
-/// The spec of `name`, if it is a known kind.
-pub fn kind(name: &str) -> Option<&'static KindSpec> {
-    KINDS.iter().find(|k| k.name == name)
-}
-
-/// The spec of `name` if clients may submit it through the API in `env`.
-pub fn public_kind(name: &str, env: crate::config::AppEnv) -> Option<&'static KindSpec> {
-    kind(name)
-        .filter(|k| k.public && (!k.development_only || env == crate::config::AppEnv::Development))
-}
-
-/// The names of every kind.
-pub fn kind_names() -> Vec<&'static str> {
-    KINDS.iter().map(|k| k.name).collect()
+    /// The names of every kind.
+    pub fn names() -> Vec<&'static str> {
+        KINDS.iter().map(|k| k.name).collect()
+    }
 }
 
 #[cfg(test)]
@@ -101,7 +90,7 @@ mod tests {
             assert_eq!(Kind::from_name(kind.name()), Some(*kind));
         }
         assert_eq!(
-            kind_names(),
+            Kind::names(),
             ["analysis", "chat", "echo", "health", "thumbnail"]
         );
         assert_eq!(Kind::Echo.spec().name, "echo");

@@ -34,7 +34,7 @@ impl Concurrency {
 /// Why `WORKER_KINDS` or `WORKER_CONCURRENCY` was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PoolsError {
-    #[error("{0:?} is not a job kind (known: {known})", known = super::kind_names().join(", "))]
+    #[error("{0:?} is not a job kind (known: {known})", known = super::Kind::names().join(", "))]
     UnknownKind(String),
     #[error("{0:?} is not a job count of at least 1")]
     BadCount(String),

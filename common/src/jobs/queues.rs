@@ -41,7 +41,7 @@ fn nats(err: impl std::fmt::Display) -> QueueError {
 }
 
 fn checked(kind: &str) -> Result<&'static str, QueueError> {
-    super::kind(kind)
+    super::KindSpec::named(kind)
         .map(|spec| spec.name)
         .ok_or_else(|| QueueError::UnknownKind(kind.to_owned()))
 }

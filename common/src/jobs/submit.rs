@@ -208,8 +208,8 @@ impl Submitter {
 
     /// Validates and submits `job` within the submit budget.
     pub async fn submit(&self, job: NewJob) -> Result<Submitted, SubmitError> {
-        let spec =
-            super::kind(&job.kind).ok_or_else(|| SubmitError::UnknownKind(job.kind.clone()))?;
+        let spec = super::KindSpec::named(&job.kind)
+            .ok_or_else(|| SubmitError::UnknownKind(job.kind.clone()))?;
         (spec.validate)(&job.payload).map_err(SubmitError::InvalidPayload)?;
         if let Some(key) = &job.idempotency_key {
             // Printable ASCII, not starting or ending with a space (the OpenAPI document's

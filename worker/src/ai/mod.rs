@@ -19,7 +19,7 @@
 //! The API key lives only in the client's configuration (a `SecretString`): it is never
 //! logged, stored or put in a result.
 
-pub mod chat;
+pub mod answer;
 pub mod gate;
 pub mod reading;
 

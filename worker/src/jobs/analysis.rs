@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use hast_common::jobs::kinds::analysis::{AnalysisPayload, AnalysisPhoto};
+use hast_common::jobs::payloads::analysis::{AnalysisPayload, AnalysisPhoto};
 use hast_common::jobs::Kind;
 use hast_common::nats::objects::{read_object, write_object, AnalysisObject};
 use hast_palm::{Engine, HandSide};

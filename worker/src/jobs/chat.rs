@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use hast_common::db::models::Message;
-use hast_common::jobs::kinds::chat::ChatPayload;
+use hast_common::jobs::payloads::chat::ChatPayload;
 use hast_palm::answer::{Role, Turn};
 use hast_palm::Reading;
 use serde_json::{json, Value};

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use hast_common::jobs::kinds::echo::EchoPayload;
+use hast_common::jobs::payloads::echo::EchoPayload;
 use serde_json::Value;
 
 use super::{JobContext, JobError, JobHandler};

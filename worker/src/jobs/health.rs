@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
-use hast_common::jobs::kinds::health::HealthPayload;
+use hast_common::jobs::payloads::health::HealthPayload;
 use serde_json::{json, Value};
 
 use super::{JobContext, JobError, JobHandler};

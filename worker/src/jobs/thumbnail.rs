@@ -1,7 +1,7 @@
 //! `thumbnail`: a small JPEG preview of an analysis's (first) photo for history lists.
 
 use futures::future::BoxFuture;
-use hast_common::jobs::kinds::thumbnail::{ThumbnailPayload, THUMBNAIL_MAX_SIDE};
+use hast_common::jobs::payloads::thumbnail::{ThumbnailPayload, THUMBNAIL_MAX_SIDE};
 use hast_common::nats::objects::{read_object, write_object, AnalysisObject};
 use serde_json::{json, Value};
 

@@ -194,7 +194,7 @@ impl Runner {
         if status.status != JobState::Running || holder == self.identity.id {
             return Holder::Free { abandoned: None };
         }
-        let deadline = hast_common::jobs::kind(&envelope.kind)
+        let deadline = hast_common::jobs::KindSpec::named(&envelope.kind)
             .map(|k| k.timeout)
             .unwrap_or_default();
         let bound = deadline + self.heartbeat_every(&delivery.kind) * 6;

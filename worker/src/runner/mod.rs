@@ -423,7 +423,7 @@ impl Runner {
                 format!("no handler for {}", envelope.kind),
             )));
         };
-        let timeout = hast_common::jobs::kind(&envelope.kind)
+        let timeout = hast_common::jobs::KindSpec::named(&envelope.kind)
             .map(|k| k.timeout)
             .unwrap_or(Duration::from_secs(60));
         let cancel = CancelFlag::default();
