@@ -272,33 +272,14 @@ async fn dead_letters(settings: &Settings, command: DlqCommand) -> anyhow::Resul
                     .transpose()?,
             };
             let letters = dlq::find(js, &filter, limit).await?;
-            let mut output = Output::default();
             if dry_run {
+                let mut output = Output::default();
                 for letter in &letters {
                     output.push(letter)?;
                 }
                 return Ok(output);
             }
-            let submitter = submitter(settings, &topology);
-            let db = database(settings)?;
-            for letter in letters {
-                let replayed = replay_one(js, &submitter, &db, letter.sequence, force).await;
-                let mut line = json!({
-                    "sequence": letter.sequence,
-                    "job_id": letter.job_id,
-                    "kind": letter.kind,
-                    "error_code": letter.error_code,
-                });
-                match replayed {
-                    Ok(submitted) => line["job"] = serde_json::to_value(&submitted.status)?,
-                    Err(err) => {
-                        output.failures += 1;
-                        line["error"] = Value::String(format!("{err:#}"));
-                    }
-                }
-                output.lines.push(line);
-            }
-            Ok(output)
+            replay_all(settings, &topology, letters, force).await
         }
         DlqCommand::Delete { sequence } => {
             dlq::delete(js, sequence).await?;
@@ -316,6 +297,38 @@ async fn dead_letters(settings: &Settings, command: DlqCommand) -> anyhow::Resul
             Output::one(&json!({ "purged": purged }))
         }
     }
+}
+
+/// Replays `letters` one by one: a line per letter with the job it became or why it
+/// could not be replayed (counted in `failures`).
+async fn replay_all(
+    settings: &Settings,
+    topology: &Topology,
+    letters: Vec<dlq::DeadLetter>,
+    force: bool,
+) -> anyhow::Result<Output> {
+    let submitter = submitter(settings, topology);
+    let db = database(settings)?;
+    let mut output = Output::default();
+    for letter in letters {
+        let replayed =
+            replay_one(&topology.jetstream, &submitter, &db, letter.sequence, force).await;
+        let mut line = json!({
+            "sequence": letter.sequence,
+            "job_id": letter.job_id,
+            "kind": letter.kind,
+            "error_code": letter.error_code,
+        });
+        match replayed {
+            Ok(submitted) => line["job"] = serde_json::to_value(&submitted.status)?,
+            Err(err) => {
+                output.failures += 1;
+                line["error"] = Value::String(format!("{err:#}"));
+            }
+        }
+        output.lines.push(line);
+    }
+    Ok(output)
 }
 
 /// Replays one dead letter; without `force`, refuses a job whose result says it

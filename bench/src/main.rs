@@ -239,16 +239,7 @@ async fn main() -> anyhow::Result<()> {
     let completions = Arc::new(Completions::default());
     watch(&args.nats, completions.clone()).await?;
     let token = bench_account(&args.api).await?;
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(
-        reqwest::header::AUTHORIZATION,
-        format!("Bearer {token}").parse()?,
-    );
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.concurrency)
-        .timeout(Duration::from_secs(30))
-        .default_headers(headers)
-        .build()?;
+    let client = http_client(&token, args.concurrency)?;
     let url = format!("{}/api/v1/jobs", args.api.trim_end_matches('/'));
     let deadline = Instant::now() + Duration::from_secs(args.timeout_s);
     if let Some(photos) = args.photos {
@@ -256,14 +247,63 @@ async fn main() -> anyhow::Result<()> {
         println!("{report}");
         return Ok(());
     }
+    let load = load_phase(&args, &client, &url, &completions, deadline).await?;
+    // Serial phase: one job at a time, submit to completion.
+    let mut serial_lat = Vec::with_capacity(args.serial);
+    for n in 0..args.serial {
+        let t0 = Instant::now();
+        let id = submit(&client, &url, n).await?;
+        let done = wait_all(&completions, std::slice::from_ref(&id), deadline).await?;
+        serial_lat.push(done.saturating_duration_since(t0));
+    }
+    serial_lat.sort_unstable();
+    let report = load_report(&args, &load, &serial_lat, completions.count());
+    println!("{report}");
+    Ok(())
+}
 
-    // Load phase.
+/// The HTTP client of the bench account: `concurrency` idle connections kept.
+fn http_client(token: &str, concurrency: usize) -> anyhow::Result<reqwest::Client> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse()?,
+    );
+    Ok(reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .timeout(Duration::from_secs(30))
+        .default_headers(headers)
+        .build()?)
+}
+
+/// What the load phase measured.
+struct Load {
+    /// Submit → 202 of each job, sorted.
+    submit_lat: Vec<Duration>,
+    /// Submit → completion seen in KV of each job, sorted.
+    e2e_lat: Vec<Duration>,
+    /// Seconds from the first submit to the last 202.
+    submit_wall: f64,
+    /// Seconds from the first submit to the last completion.
+    load_wall: f64,
+    /// CPU seconds this process spent meanwhile.
+    load_cpu: f64,
+}
+
+/// `args.jobs` jobs from `args.concurrency` tasks, then waits for every completion.
+async fn load_phase(
+    args: &Args,
+    client: &reqwest::Client,
+    url: &str,
+    completions: &Completions,
+    deadline: Instant,
+) -> anyhow::Result<Load> {
     let cpu0 = cpu_seconds();
     let started = Instant::now();
     let next = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for _ in 0..args.concurrency {
-        let (client, url, next) = (client.clone(), url.clone(), next.clone());
+        let (client, url, next) = (client.clone(), url.to_owned(), next.clone());
         let jobs = args.jobs;
         tasks.push(tokio::spawn(async move {
             let mut out = Vec::new();
@@ -285,9 +325,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let submit_end = submitted.iter().map(|s| s.2).max().unwrap_or(started);
     let ids: Vec<String> = submitted.iter().map(|s| s.0.clone()).collect();
-    let last_completion = wait_all(&completions, &ids, deadline).await?;
-    let load_wall = last_completion.duration_since(started).as_secs_f64();
-    let load_cpu = cpu_seconds() - cpu0;
+    let last_completion = wait_all(completions, &ids, deadline).await?;
     let mut submit_lat: Vec<Duration> = submitted.iter().map(|s| s.2 - s.1).collect();
     let mut e2e_lat: Vec<Duration> = submitted
         .iter()
@@ -299,28 +337,34 @@ async fn main() -> anyhow::Result<()> {
         .collect();
     submit_lat.sort_unstable();
     e2e_lat.sort_unstable();
+    Ok(Load {
+        submit_lat,
+        e2e_lat,
+        submit_wall: submit_end.duration_since(started).as_secs_f64(),
+        load_wall: last_completion.duration_since(started).as_secs_f64(),
+        load_cpu: cpu_seconds() - cpu0,
+    })
+}
 
-    // Serial phase.
-    let mut serial_lat = Vec::with_capacity(args.serial);
-    for n in 0..args.serial {
-        let t0 = Instant::now();
-        let id = submit(&client, &url, n).await?;
-        let done = wait_all(&completions, std::slice::from_ref(&id), deadline).await?;
-        serial_lat.push(done.saturating_duration_since(t0));
-    }
-    serial_lat.sort_unstable();
-
+/// The JSON report of both phases (also summarised on stderr).
+fn load_report(
+    args: &Args,
+    load: &Load,
+    serial_lat: &[Duration],
+    seen: usize,
+) -> serde_json::Value {
+    let (submit_lat, e2e_lat) = (&load.submit_lat, &load.e2e_lat);
     let report = json!({
         "jobs": args.jobs,
         "concurrency": args.concurrency,
-        "submit_per_s": args.jobs as f64 / submit_end.duration_since(started).as_secs_f64(),
-        "end_to_end_jobs_per_s": args.jobs as f64 / load_wall,
-        "submit_ms": {"p50": percentile(&submit_lat, 50.0), "p99": percentile(&submit_lat, 99.0)},
-        "end_to_end_ms": {"p50": percentile(&e2e_lat, 50.0), "p99": percentile(&e2e_lat, 99.0)},
+        "submit_per_s": args.jobs as f64 / load.submit_wall,
+        "end_to_end_jobs_per_s": args.jobs as f64 / load.load_wall,
+        "submit_ms": {"p50": percentile(submit_lat, 50.0), "p99": percentile(submit_lat, 99.0)},
+        "end_to_end_ms": {"p50": percentile(e2e_lat, 50.0), "p99": percentile(e2e_lat, 99.0)},
         "serial_jobs": args.serial,
-        "serial_ms": {"p50": percentile(&serial_lat, 50.0), "p99": percentile(&serial_lat, 99.0)},
-        "load_generator_cpu_percent_of_one_core": 100.0 * load_cpu / load_wall,
-        "completions_seen": completions.count(),
+        "serial_ms": {"p50": percentile(serial_lat, 50.0), "p99": percentile(serial_lat, 99.0)},
+        "load_generator_cpu_percent_of_one_core": 100.0 * load.load_cpu / load.load_wall,
+        "completions_seen": seen,
     });
     eprintln!(
         "load: {} jobs, c={}: submit {:.0}/s, end-to-end {:.0} jobs/s; submit p50 {:.2} ms p99 {:.2} ms; e2e p50 {:.2} ms p99 {:.2} ms; generator CPU {:.0}% of a core\nserial: {} jobs: p50 {:.2} ms p99 {:.2} ms",
@@ -328,15 +372,14 @@ async fn main() -> anyhow::Result<()> {
         args.concurrency,
         report["submit_per_s"].as_f64().unwrap_or_default(),
         report["end_to_end_jobs_per_s"].as_f64().unwrap_or_default(),
-        percentile(&submit_lat, 50.0),
-        percentile(&submit_lat, 99.0),
-        percentile(&e2e_lat, 50.0),
-        percentile(&e2e_lat, 99.0),
+        percentile(submit_lat, 50.0),
+        percentile(submit_lat, 99.0),
+        percentile(e2e_lat, 50.0),
+        percentile(e2e_lat, 99.0),
         report["load_generator_cpu_percent_of_one_core"].as_f64().unwrap_or_default(),
         args.serial,
-        percentile(&serial_lat, 50.0),
-        percentile(&serial_lat, 99.0),
+        percentile(serial_lat, 50.0),
+        percentile(serial_lat, 99.0),
     );
-    println!("{report}");
-    Ok(())
+    report
 }

@@ -81,13 +81,16 @@ const STAGES: [&str; 8] = [
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let runs = args
-        .iter()
-        .position(|a| a == "--runs")
-        .and_then(|i| args.get(i + 1))
+    let option = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+    };
+    let runs = option("--runs")
         .and_then(|v| v.parse::<usize>().ok())
         .unwrap_or(10)
         .max(1);
+    let save = option("--save-uploads").map(std::path::PathBuf::from);
     let load = Instant::now();
     let model = Arc::new(LandmarkModel::embedded()?);
     let engine = Engine::with_model(Some(model.clone()));
@@ -108,11 +111,6 @@ fn main() -> anyhow::Result<()> {
         "lines",
         "RSS"
     );
-    let save = args
-        .iter()
-        .position(|a| a == "--save-uploads")
-        .and_then(|i| args.get(i + 1))
-        .map(std::path::PathBuf::from);
     for (label, width, height, noise) in SIZES {
         let mut spec = SynthSpec::palm(42);
         spec.width = width;
@@ -125,69 +123,23 @@ fn main() -> anyhow::Result<()> {
         // Peak memory of the pipeline alone (the generator's buffers are freed by now).
         let rss_reset = reset_peak_rss();
         let rss_before = peak_rss_mib();
-        let mut times: Vec<Vec<Duration>> = vec![Vec::with_capacity(runs); STAGES.len()];
-        let mut lines = 0;
-        let mut detection = serde_json::Value::Null;
-        let mut overlay_bytes = 0;
-        let mut working = (0, 0);
-        for _ in 0..runs {
-            let t0 = Instant::now();
-            let stored = normalise(&upload, &PhotoLimits::default())?;
-            let t1 = Instant::now();
-            let image = decode_rgb(&stored.jpeg)?;
-            let t2 = Instant::now();
-            let (features, _reading) = engine.read(&image, None);
-            let t3 = Instant::now();
-            let overlay = hast_palm::overlay::render(&image, &features);
-            let t4 = Instant::now();
-            let encoded = hast_palm::overlay::to_png(&overlay)?;
-            let t5 = Instant::now();
-            // The landmark passes on their own (outside the total).
-            let l0 = Instant::now();
-            let _ = model.detect(&image);
-            let landmarks = l0.elapsed();
-
-            lines = features.lines.len();
-            detection = serde_json::json!({
-                "method": features.detection.method,
-                "confidence": features.detection.confidence,
-            });
-            overlay_bytes = encoded.len();
-            working = (image.width(), image.height());
-            for (i, d) in [
-                t1 - t0,
-                t2 - t1,
-                landmarks,
-                t3 - t2,
-                t4 - t3,
-                t5 - t4,
-                t5 - t1,
-                t5 - t0,
-            ]
-            .into_iter()
-            .enumerate()
-            {
-                times[i].push(d);
-            }
-        }
-        for v in &mut times {
-            v.sort();
-        }
+        let measured = measure_upload(&engine, &model, &upload, runs)?;
+        let times = &measured.times;
         let mut report = serde_json::json!({
             "size": label,
             "upload_pixels": width * height,
             "upload_bytes": upload.len(),
-            "working_size": [working.0, working.1],
+            "working_size": [measured.working.0, measured.working.1],
             "runs": runs,
             "total_ms_max": percentile(&times[STAGES.len() - 1], 1.0),
             "peak_rss_mib": peak_rss_mib(),
             "peak_rss_mib_before": rss_before,
             "peak_rss_reset": rss_reset,
-            "overlay_bytes": overlay_bytes,
-            "lines_found": lines,
-            "detection": detection,
+            "overlay_bytes": measured.overlay_bytes,
+            "lines_found": measured.lines,
+            "detection": measured.detection,
         });
-        for (stage, t) in STAGES.iter().zip(&times) {
+        for (stage, t) in STAGES.iter().zip(times) {
             report[format!("{stage}_ms_p50")] = serde_json::json!(percentile(t, 0.5));
         }
         println!("{report}");
@@ -200,10 +152,79 @@ fn main() -> anyhow::Result<()> {
                 .collect::<Vec<_>>()
                 .join(""),
             percentile(&times[STAGES.len() - 1], 1.0),
-            overlay_bytes,
-            lines,
+            measured.overlay_bytes,
+            measured.lines,
             peak_rss_mib()
         );
     }
     Ok(())
+}
+
+/// `runs` passes of one upload through the pipeline.
+struct Measured {
+    /// Each stage's durations (in the order of [`STAGES`]), sorted.
+    times: Vec<Vec<Duration>>,
+    lines: usize,
+    detection: serde_json::Value,
+    overlay_bytes: usize,
+    /// The working image's width and height.
+    working: (u32, u32),
+}
+
+/// Runs `upload` through normalise, decode, read, overlay and PNG `runs` times, timing
+/// each stage (and the landmark passes on their own, outside the total).
+fn measure_upload(
+    engine: &Engine,
+    model: &LandmarkModel,
+    upload: &[u8],
+    runs: usize,
+) -> anyhow::Result<Measured> {
+    let mut measured = Measured {
+        times: vec![Vec::with_capacity(runs); STAGES.len()],
+        lines: 0,
+        detection: serde_json::Value::Null,
+        overlay_bytes: 0,
+        working: (0, 0),
+    };
+    for _ in 0..runs {
+        let t0 = Instant::now();
+        let stored = normalise(upload, &PhotoLimits::default())?;
+        let t1 = Instant::now();
+        let image = decode_rgb(&stored.jpeg)?;
+        let t2 = Instant::now();
+        let (features, _reading) = engine.read(&image, None);
+        let t3 = Instant::now();
+        let overlay = hast_palm::overlay::render(&image, &features);
+        let t4 = Instant::now();
+        let encoded = hast_palm::overlay::to_png(&overlay)?;
+        let t5 = Instant::now();
+        let l0 = Instant::now();
+        let _ = model.detect(&image);
+        let landmarks = l0.elapsed();
+
+        measured.lines = features.lines.len();
+        measured.detection = serde_json::json!({
+            "method": features.detection.method,
+            "confidence": features.detection.confidence,
+        });
+        measured.overlay_bytes = encoded.len();
+        measured.working = (image.width(), image.height());
+        let stages = [
+            t1 - t0,
+            t2 - t1,
+            landmarks,
+            t3 - t2,
+            t4 - t3,
+            t5 - t4,
+            t5 - t1,
+            t5 - t0,
+        ];
+        for (i, d) in stages.into_iter().enumerate() {
+            measured.times[i].push(d);
+        }
+    }
+    for v in &mut measured.times {
+        v.sort();
+    }
+    Ok(measured)
 }

@@ -308,33 +308,15 @@ impl Submitter {
         ours: &JobEnvelope,
         deadline: Instant,
     ) -> Result<Submitted, SubmitError> {
-        let entry = until(deadline, |_| async {
-            match self.idempotency.entry(key).await {
-                Ok(entry) => Try::<_, ()>::Done(entry),
-                Err(e) => Try::Again(e.to_string()),
-            }
-        })
-        .await
-        .map_err(|e| SubmitError::Unavailable(e.err().unwrap_or_default()))?;
-        let Some(entry) = entry.filter(|e| e.operation == kv::Operation::Put) else {
+        let Some(record) = self.read_record(key, deadline).await? else {
             // Released between our create and this read: submit afresh.
             return Box::pin(self.submit_inner(job.clone(), deadline)).await;
         };
-        let record: IdempotencyRecord = serde_json::from_slice(&entry.value)
-            .map_err(|e| SubmitError::Unavailable(e.to_string()))?;
         if record.envelope.kind != job.kind || record.envelope.payload != job.payload {
             return Err(SubmitError::IdempotencyMismatch);
         }
         let created_here = record.envelope.id == ours.id;
-        let status = until(deadline, |_| async {
-            match self.statuses.get(&record.envelope.id).await {
-                Ok((status, _)) => Try::Done(Some(status)),
-                Err(StatusError::NotFound) => Try::Done(None),
-                Err(e) => Try::<_, ()>::Again(e.to_string()),
-            }
-        })
-        .await
-        .map_err(|e| SubmitError::Unavailable(e.err().unwrap_or_default()))?;
+        let status = self.read_status(&record.envelope.id, deadline).await?;
         let key_if_ours = created_here.then_some(key);
         match status {
             // Our own earlier try wrote the status: this is still the first submission.
@@ -392,6 +374,45 @@ impl Submitter {
                     ..s
                 }),
         }
+    }
+
+    /// The idempotency record under `key`; `None` once it was released.
+    async fn read_record(
+        &self,
+        key: &str,
+        deadline: Instant,
+    ) -> Result<Option<IdempotencyRecord>, SubmitError> {
+        let entry = until(deadline, |_| async {
+            match self.idempotency.entry(key).await {
+                Ok(entry) => Try::<_, ()>::Done(entry),
+                Err(e) => Try::Again(e.to_string()),
+            }
+        })
+        .await
+        .map_err(|e| SubmitError::Unavailable(e.err().unwrap_or_default()))?;
+        let Some(entry) = entry.filter(|e| e.operation == kv::Operation::Put) else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&entry.value)
+            .map(Some)
+            .map_err(|e| SubmitError::Unavailable(e.to_string()))
+    }
+
+    /// Job `id`'s status; `None` if it has none (yet).
+    async fn read_status(
+        &self,
+        id: &str,
+        deadline: Instant,
+    ) -> Result<Option<JobStatus>, SubmitError> {
+        until(deadline, |_| async {
+            match self.statuses.get(id).await {
+                Ok((status, _)) => Try::Done(Some(status)),
+                Err(StatusError::NotFound) => Try::Done(None),
+                Err(e) => Try::<_, ()>::Again(e.to_string()),
+            }
+        })
+        .await
+        .map_err(|e| SubmitError::Unavailable(e.err().unwrap_or_default()))
     }
 
     /// Writes the `queued` status and publishes. `own_key` is the idempotency record this

@@ -230,66 +230,27 @@ impl Ai {
                 usage: Usage::default(),
             });
         }
-        let mut for_model = short_floats(&offline);
-        if let Value::Object(map) = &mut for_model {
-            map.remove("second_hand");
-        }
-        let context = serde_json::json!({
-            "measurements": short_floats(features),
-            "offline_reading": for_model,
-        });
-        let first = Message::user_with_images(
-            format!(
-                "Measurements and the rule-based reading (JSON):\n{}",
-                serde_json::to_string(&context).unwrap_or_default()
-            ),
-            [jpeg],
-        );
+        let first = first_prompt(features, &offline, jpeg);
         let mut messages = vec![Message::system(READING_RULES), first];
         let mut usage = Usage::default();
         let mut problem = String::new();
         for attempt in 0..2 {
-            let request = ChatRequest::new()
-                .messages(messages.clone())
-                .json_schema("palm_reading_prose", self.schema.json.clone())
-                .max_tokens(READING_MAX_TOKENS)
-                .temperature(0.4);
-            match self.complete(Kind::Analysis, &request, deadline).await {
-                Ok(completion) => {
-                    usage += completion.usage;
-                    match self.schema.check(&completion.content, &offline) {
-                        Ok(reading) => {
-                            return Ok(Refined {
-                                reading,
-                                note: None,
-                                usage,
-                            })
-                        }
-                        Err(errors) => {
-                            problem = format!("reply invalid: {}", errors.join("; "));
-                            messages.push(Message::assistant(completion.content));
-                            messages.push(Message::user(format!(
-                                "Your reply does not match the schema. Errors:\n- {}\nReply \
-                                 again with the corrected JSON document only.",
-                                errors.join("\n- ")
-                            )));
-                        }
-                    }
+            match self.ask(&messages, &offline, deadline, &mut usage).await {
+                Reply::Valid(reading) => {
+                    return Ok(Refined {
+                        reading: *reading,
+                        note: None,
+                        usage,
+                    })
                 }
-                Err(AiError::InvalidReply {
-                    kind,
-                    detail,
-                    usage: spent,
-                    ..
-                }) => {
-                    usage += spent;
-                    problem = format!("reply unusable ({kind}): {detail}");
-                    messages.push(Message::user(format!(
-                        "Your previous reply could not be used ({kind}). Reply with one JSON \
-                         document matching the schema, nothing else."
-                    )));
+                Reply::Repair {
+                    problem: why,
+                    follow_up,
+                } => {
+                    problem = why;
+                    messages.extend(follow_up);
                 }
-                Err(err) => {
+                Reply::Failed(err) => {
                     if let Some(retry) = self.retry_later(ctx, &err) {
                         return Err(retry);
                     }
@@ -312,6 +273,89 @@ impl Ai {
             usage,
         })
     }
+
+    /// One request for the reading's prose with `messages`, its tokens added to `usage`.
+    async fn ask(
+        &self,
+        messages: &[Message],
+        offline: &Reading,
+        deadline: tokio::time::Instant,
+        usage: &mut Usage,
+    ) -> Reply {
+        let request = ChatRequest::new()
+            .messages(messages.to_vec())
+            .json_schema("palm_reading_prose", self.schema.json.clone())
+            .max_tokens(READING_MAX_TOKENS)
+            .temperature(0.4);
+        match self.complete(Kind::Analysis, &request, deadline).await {
+            Ok(completion) => {
+                *usage += completion.usage;
+                match self.schema.check(&completion.content, offline) {
+                    Ok(reading) => Reply::Valid(Box::new(reading)),
+                    Err(errors) => Reply::Repair {
+                        problem: format!("reply invalid: {}", errors.join("; ")),
+                        follow_up: vec![
+                            Message::assistant(completion.content),
+                            Message::user(format!(
+                                "Your reply does not match the schema. Errors:\n- {}\nReply \
+                                 again with the corrected JSON document only.",
+                                errors.join("\n- ")
+                            )),
+                        ],
+                    },
+                }
+            }
+            Err(AiError::InvalidReply {
+                kind,
+                detail,
+                usage: spent,
+                ..
+            }) => {
+                *usage += spent;
+                Reply::Repair {
+                    problem: format!("reply unusable ({kind}): {detail}"),
+                    follow_up: vec![Message::user(format!(
+                        "Your previous reply could not be used ({kind}). Reply with one JSON \
+                         document matching the schema, nothing else."
+                    ))],
+                }
+            }
+            Err(err) => Reply::Failed(err),
+        }
+    }
+}
+
+/// What one request for the reading's prose came to.
+enum Reply {
+    /// A reading that passed the schema check.
+    Valid(Box<Reading>),
+    /// An unusable or invalid reply: why, and the messages that ask for a repair.
+    Repair {
+        problem: String,
+        follow_up: Vec<Message>,
+    },
+    /// The request failed.
+    Failed(AiError),
+}
+
+/// The first user message: the measurements and the offline reading (JSON, without the
+/// second hand's reading) with the photo.
+fn first_prompt(features: &Features, offline: &Reading, jpeg: Bytes) -> Message {
+    let mut for_model = short_floats(offline);
+    if let Value::Object(map) = &mut for_model {
+        map.remove("second_hand");
+    }
+    let context = serde_json::json!({
+        "measurements": short_floats(features),
+        "offline_reading": for_model,
+    });
+    Message::user_with_images(
+        format!(
+            "Measurements and the rule-based reading (JSON):\n{}",
+            serde_json::to_string(&context).unwrap_or_default()
+        ),
+        [jpeg],
+    )
 }
 
 /// `value` as JSON with its `f32`s written as they are stored (`0.69`, not the widened

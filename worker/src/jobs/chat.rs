@@ -63,13 +63,24 @@ pub(crate) struct Answered {
     pub note: Option<String>,
 }
 
+/// The question to answer and everything it is answered from.
+struct Question {
+    conversation_id: String,
+    /// The user message being answered.
+    message: Message,
+    /// The conversation before it.
+    history: Vec<Turn>,
+    reading: Reading,
+    /// The reading as stored (JSON), for the model's prompt.
+    reading_text: String,
+}
+
 async fn run(
     ai: Option<Arc<Ai>>,
     ctx: JobContext,
     payload: ChatPayload,
 ) -> Result<Value, JobError> {
     ctx.progress(5).await;
-
     // A redelivery after the answer was stored: return it, answer nothing twice.
     if let Some(existing) = ctx.db.find_answer_of_job(&ctx.job_id).await? {
         ctx.progress(100).await;
@@ -79,7 +90,49 @@ async fn run(
             "replayed": true,
         }));
     }
+    let question = load_question(&ctx, &payload).await?;
+    ctx.progress(20).await;
+    let answered = match &ai {
+        Some(ai) => {
+            ai.answer(
+                &ctx,
+                &question.reading,
+                &question.reading_text,
+                &question.history,
+                &question.message.content,
+            )
+            .await?
+        }
+        None => offline_answer(
+            &question.reading,
+            &question.message.content,
+            &question.history,
+        ),
+    };
+    ctx.progress(80).await;
+    let stored = store_answer(&ctx, &question, answered.text).await?;
+    ctx.progress(100).await;
+    tracing::info!(
+        conversation.id = %stored.conversation_id,
+        message.id = %stored.id,
+        engine = answered.engine,
+        "question answered"
+    );
+    Ok(json!({
+        "message_id": stored.id,
+        "conversation_id": stored.conversation_id,
+        "question_id": question.message.id,
+        "engine": answered.engine,
+        "topics": answered.topics,
+        "covered": answered.covered,
+        "usage": answered.usage,
+        "note": answered.note,
+    }))
+}
 
+/// The payload's user message, the conversation before it and the analysis's reading;
+/// a permanent failure when any of them is missing or is not what a question needs.
+async fn load_question(ctx: &JobContext, payload: &ChatPayload) -> Result<Question, JobError> {
     let context = ctx
         .db
         .chat_context(&payload.conversation_id, &payload.message_id)
@@ -97,17 +150,15 @@ async fn run(
             "only a user message can be answered",
         ));
     }
-    let Some(reading_text) = context.analysis.reading.as_deref() else {
+    let Some(reading_text) = context.analysis.reading.clone() else {
         return Err(JobError::permanent(
             "reading_unavailable",
             "the analysis has no reading yet",
         ));
     };
-    let reading: Reading = serde_json::from_str(reading_text)
+    let reading: Reading = serde_json::from_str(&reading_text)
         .map_err(|e| JobError::permanent("reading_invalid", e.to_string()))?;
-    ctx.progress(20).await;
-
-    let history: Vec<Turn> = earlier
+    let history = earlier
         .iter()
         .map(|m| Turn {
             role: if m.role == "assistant" {
@@ -118,46 +169,36 @@ async fn run(
             content: m.content.clone(),
         })
         .collect();
-    let answered = match &ai {
-        Some(ai) => {
-            ai.answer(&ctx, &reading, reading_text, &history, &question.content)
-                .await?
-        }
-        None => offline_answer(&reading, &question.content, &history),
-    };
-    ctx.progress(80).await;
+    Ok(Question {
+        conversation_id: context.conversation.id.clone(),
+        message: question.clone(),
+        history,
+        reading,
+        reading_text,
+    })
+}
 
+/// Stores `text` as the `assistant` message of this job (once: `messages.job_id` is
+/// unique), or fails permanently when the conversation was deleted meanwhile.
+async fn store_answer(
+    ctx: &JobContext,
+    question: &Question,
+    text: String,
+) -> Result<Message, JobError> {
     let answer = Message {
         id: hast_common::db::new_id(),
-        conversation_id: context.conversation.id.clone(),
+        conversation_id: question.conversation_id.clone(),
         role: "assistant".into(),
-        content: answered.text,
+        content: text,
         job_id: Some(ctx.job_id.clone()),
         created_at: hast_common::db::now(),
     };
-    let Some(stored) = ctx.db.store_answer(&answer).await? else {
-        return Err(JobError::permanent(
+    ctx.db.store_answer(&answer).await?.ok_or_else(|| {
+        JobError::permanent(
             "conversation_not_found",
             "the conversation was deleted while its answer was written",
-        ));
-    };
-    ctx.progress(100).await;
-    tracing::info!(
-        conversation.id = %stored.conversation_id,
-        message.id = %stored.id,
-        engine = answered.engine,
-        "question answered"
-    );
-    Ok(json!({
-        "message_id": stored.id,
-        "conversation_id": stored.conversation_id,
-        "question_id": question.id,
-        "engine": answered.engine,
-        "topics": answered.topics,
-        "covered": answered.covered,
-        "usage": answered.usage,
-        "note": answered.note,
-    }))
+        )
+    })
 }
 
 /// The offline answerer's answer.
