@@ -798,17 +798,20 @@ async fn a_worker_heartbeats_within_an_ack_wait_another_process_shortened() {
 }
 
 /// Direct gets are answered by any replica of a bucket, and a follower may not yet
-/// have a status its leader acknowledged (a job published a moment ago, a node
-/// catching up after a restart). Here every direct get on `job_status` answers as such
-/// a replica: the job must still be found, and a worker must still run it.
+/// have an entry its leader acknowledged (written a moment ago, or while the node
+/// catches up after a restart). Here every direct get on the statuses, the sessions and
+/// the idempotency keys answers as such a replica: the signed-in user stays signed in,
+/// the job is found, a repeated submit is the same job, and a worker still runs it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_status_that_a_lagging_replica_lacks_is_still_found() {
-    let nats = hast_tests::NatsServer::with_lagging_replicas(&["KV_job_status"]).await;
+async fn what_a_lagging_replica_lacks_is_still_found() {
+    let lagging = ["KV_job_status", "KV_sessions", "KV_idempotency"];
+    let nats = hast_tests::NatsServer::with_lagging_replicas(&lagging).await;
     let db = hast_tests::TestDatabase::sqlite();
     let settings = hast_tests::test_settings(&db.url, &nats.url(), FAST);
     let app = hast_tests::spawn_app(settings.clone()).await;
     let statuses = status_store(&nats.url()).await;
-    let (_, job) = submit(&app, "echo", json!({"n": 1})).await;
+    let (code, job) = submit_with(&app, "echo", json!({"n": 1}), Some("key-1")).await;
+    assert_eq!(code, 202, "the session is found: {job}");
     let id = job["id"].as_str().unwrap();
     assert!(
         statuses.bucket().entry(id).await.unwrap().is_none(),
@@ -821,8 +824,9 @@ async fn a_status_that_a_lagging_replica_lacks_is_still_found() {
         statuses.get("01a00000-0000-7000-8000-000000000000").await,
         Err(hast_common::jobs::StatusError::NotFound)
     ));
-    let answer = app.get(&format!("/api/v1/jobs/{id}")).await;
-    assert_eq!(answer.status(), 200);
+    assert_eq!(app.get(&format!("/api/v1/jobs/{id}")).await.status(), 200);
+    let (code, again) = submit_with(&app, "echo", json!({"n": 1}), Some("key-1")).await;
+    assert_eq!((code, &again["id"]), (202, &job["id"]), "{again}");
 
     // A worker whose every read of a status may lag still runs the job.
     let worker = hast_tests::spawn_worker(settings).await;

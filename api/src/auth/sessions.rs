@@ -174,7 +174,7 @@ impl SessionStore {
         let deadline = tokio::time::Instant::now() + LOOKUP_BUDGET;
         let mut pause = Duration::from_millis(50);
         loop {
-            match bounded(self.bucket.entry(key)).await {
+            match bounded(hast_common::nats::kv_read::entry(&self.bucket, key)).await {
                 Ok(entry) => return Ok(entry),
                 Err(err) if tokio::time::Instant::now() + pause >= deadline => return Err(err),
                 Err(_) => {

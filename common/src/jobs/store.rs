@@ -25,9 +25,6 @@ pub enum StatusError {
     Corrupt(String),
 }
 
-/// The header a KV entry's operation (`PUT`, `DEL`, `PURGE`) travels in.
-const KV_OPERATION: &str = "KV-Operation";
-
 /// How many times a transition re-reads and retries after losing a CAS race.
 const CAS_RETRIES: usize = 16;
 
@@ -89,57 +86,21 @@ impl StatusStore {
         created
     }
 
-    /// The current status and its revision.
-    ///
-    /// Read by direct get, which any replica of the bucket answers. A follower may not
-    /// yet have applied a status the leader acknowledged (a job published a moment ago,
-    /// a node catching up after a restart), so "no such key" is confirmed by the
-    /// bucket's leader before it becomes [`StatusError::NotFound`]: a worker drops a
-    /// job whose status is gone, and must never drop one on a replica's lag. A stale
-    /// older status is harmless: every change is a compare-and-swap that the leader
-    /// refuses on a stale revision.
+    /// The current status and its revision. "Not found" is the bucket leader's answer
+    /// ([`crate::nats::kv_read`]): a worker drops a job whose status is gone, and must
+    /// never drop one on a replica's lag.
     pub async fn get(&self, id: &str) -> Result<(JobStatus, u64), StatusError> {
         if !valid_key(id) {
             return Err(StatusError::NotFound);
         }
-        let entry = self
-            .bucket
-            .entry(id)
+        let entry = crate::nats::kv_read::entry(&self.bucket, id)
             .await
-            .map_err(|e| StatusError::Unavailable(e.to_string()))?;
-        let (value, revision) = match entry {
-            Some(entry) if entry.operation == kv::Operation::Put => (entry.value, entry.revision),
-            Some(_) => return Err(StatusError::NotFound),
-            None => self.leader_entry(id).await?,
-        };
-        Ok((decode(&value)?, revision))
-    }
-
-    /// The last value of `id` and its revision as the bucket's leader has it (a
-    /// request the leader alone answers, unlike a direct get).
-    async fn leader_entry(&self, id: &str) -> Result<(bytes::Bytes, u64), StatusError> {
-        use async_nats::jetstream::stream::LastRawMessageErrorKind;
-        let subject = format!("{}{}", self.bucket.prefix, id);
-        let message = match self
-            .bucket
-            .stream
-            .get_last_raw_message_by_subject(&subject)
-            .await
-        {
-            Ok(message) => message,
-            Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => {
-                return Err(StatusError::NotFound)
-            }
-            Err(e) => return Err(StatusError::Unavailable(e.to_string())),
-        };
-        let deleted = message
-            .headers
-            .get(KV_OPERATION)
-            .is_some_and(|op| op.as_str() != "PUT");
-        if deleted {
+            .map_err(|e| StatusError::Unavailable(e.to_string()))?
+            .ok_or(StatusError::NotFound)?;
+        if entry.operation != kv::Operation::Put {
             return Err(StatusError::NotFound);
         }
-        Ok((message.payload, message.sequence))
+        Ok((decode(&entry.value)?, entry.revision))
     }
 
     /// Applies `change` to the current status with compare-and-swap, retrying when

@@ -383,7 +383,7 @@ impl Submitter {
         deadline: Instant,
     ) -> Result<Option<IdempotencyRecord>, SubmitError> {
         let entry = until(deadline, |_| async {
-            match self.idempotency.entry(key).await {
+            match crate::nats::kv_read::entry(&self.idempotency, key).await {
                 Ok(entry) => Try::<_, ()>::Done(entry),
                 Err(e) => Try::Again(e.to_string()),
             }

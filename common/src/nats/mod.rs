@@ -2,6 +2,7 @@
 //! ([`bootstrap`]). Names live in [`names`].
 
 pub mod bootstrap;
+pub mod kv_read;
 pub mod names;
 pub mod objects;
 pub mod storage;

@@ -205,7 +205,7 @@ impl Runner {
         if running_for > bound {
             return abandoned;
         }
-        match self.workers.entry(holder.as_str()).await {
+        match hast_common::nats::kv_read::entry(&self.workers, holder.as_str()).await {
             Ok(Some(entry)) if entry.operation == async_nats::jetstream::kv::Operation::Put => {
                 Holder::Live
             }
