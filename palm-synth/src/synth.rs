@@ -1289,6 +1289,52 @@ fn uv(wr: f32, u: f32, v: f32) -> V2 {
     v2((u - 0.5) * wr, v)
 }
 
+/// What every principal line is drawn with: the spec's seed, the hand's placement and
+/// the creases' darkness and width.
+struct LinePen<'a> {
+    seed: u64,
+    xf: &'a Xform,
+    /// The hand's palm width (canonical units).
+    wr: f32,
+    /// Crease darkness, 0–1.
+    depth: f32,
+    /// Crease width, pixels.
+    width: f32,
+}
+
+impl LinePen<'_> {
+    /// The Gaussian sigma of a crease `factor` times the spec's width.
+    fn sigma(&self, factor: f32) -> f32 {
+        (self.width * factor / 2.355).max(0.45)
+    }
+
+    /// Jittered control points, one random stream per line.
+    fn ctrl(&self, id: u64, pts: &[(f32, f32)]) -> Vec<V2> {
+        let mut rng = Rng::new(self.seed, STREAM_LINE + id);
+        pts.iter()
+            .map(|&(u, v)| {
+                uv(
+                    self.wr,
+                    u + rng.range(-0.012, 0.012),
+                    v + rng.range(-0.012, 0.012),
+                )
+            })
+            .collect()
+    }
+}
+
+/// A drawn line's truth with no breaks, forks or fusion.
+fn true_line(id: LineId, points: Vec<Point>) -> TrueLine {
+    TrueLine {
+        id,
+        points,
+        breaks: 0,
+        forks: 0,
+        fused_with: None,
+    }
+}
+
+/// Draws the principal lines the spec asks for and returns what was drawn.
 fn draw_principal_lines(
     spec: &SynthSpec,
     hand: &Hand,
@@ -1297,47 +1343,30 @@ fn draw_principal_lines(
     px: f32,
 ) -> Vec<TrueLine> {
     let lines = &spec.lines;
-    let depth = lines.crease_depth.clamp(0.0, 1.0);
-    let width = lines.crease_width.max(0.0) * px;
-    let sigma = |factor: f32| (width * factor / 2.355).max(0.45);
-    let wr = hand.wr;
+    let pen = LinePen {
+        seed: spec.seed,
+        xf,
+        wr: hand.wr,
+        depth: lines.crease_depth.clamp(0.0, 1.0),
+        width: lines.crease_width.max(0.0) * px,
+    };
+    let depth = pen.depth;
     let mut truth = Vec::new();
 
-    // Jittered control points, one random stream per line.
-    let ctrl = |id: u64, pts: &[(f32, f32)]| -> Vec<V2> {
-        let mut rng = Rng::new(spec.seed, STREAM_LINE + id);
-        pts.iter()
-            .map(|&(u, v)| {
-                uv(
-                    wr,
-                    u + rng.range(-0.012, 0.012),
-                    v + rng.range(-0.012, 0.012),
-                )
-            })
-            .collect()
-    };
-    let line = |id: LineId, points: Vec<Point>| TrueLine {
-        id,
-        points,
-        breaks: 0,
-        forks: 0,
-        fused_with: None,
-    };
-
     if lines.fused_head_heart {
-        let c = ctrl(
+        let c = pen.ctrl(
             7,
             &[(0.03, 0.715), (0.35, 0.705), (0.65, 0.695), (0.95, 0.68)],
         );
         let pts = trace(&c, xf);
-        let drawn = draw_line(canvas, &pts, sigma(1.05), depth, None);
+        let drawn = draw_line(canvas, &pts, pen.sigma(1.05), depth, None);
         truth.push(TrueLine {
             fused_with: Some(LineId::Head),
-            ..line(LineId::Heart, drawn)
+            ..true_line(LineId::Heart, drawn)
         });
     } else {
         if lines.heart {
-            let c = ctrl(
+            let c = pen.ctrl(
                 1,
                 &[
                     (0.03, 0.80),
@@ -1347,114 +1376,15 @@ fn draw_principal_lines(
                     (0.67, 0.935),
                 ],
             );
-            let drawn = draw_line(canvas, &trace(&c, xf), sigma(1.0), depth, None);
-            truth.push(line(LineId::Heart, drawn));
+            let drawn = draw_line(canvas, &trace(&c, xf), pen.sigma(1.0), depth, None);
+            truth.push(true_line(LineId::Heart, drawn));
         }
         if lines.head {
-            let c = ctrl(2, &head_points(lines));
-            let pts = trace(&c, xf);
-            let drawn = draw_line(canvas, &pts, sigma(1.0), depth, None);
-            let mut t = line(LineId::Head, drawn);
-            if lines.head_fork && pts.len() > 4 {
-                // Branch leaving at 80 % of the head line, dipping towards the wrist.
-                let s = arc_lengths(&pts);
-                let total = s.last().copied().unwrap_or(0.0);
-                let idx = s
-                    .iter()
-                    .position(|&x| x >= 0.8 * total)
-                    .unwrap_or(pts.len() - 1);
-                let start = xf.inv(pts[idx].x, pts[idx].y);
-                let branch = [
-                    start,
-                    start + v2(-0.06 * wr, -0.035),
-                    start + v2(-0.11 * wr, -0.085),
-                ];
-                let bpts = trace(&branch, xf);
-                let n = bpts.len();
-                // Full strength where it leaves the line, fading towards its tip.
-                let strength: Vec<f32> = (0..n)
-                    .map(|i| depth * 0.85 * (1.0 - 0.5 * i as f32 / n.max(1) as f32))
-                    .collect();
-                canvas.splat(&bpts, &strength, sigma(0.85));
-                t.forks = 1;
-            }
-            truth.push(t);
+            truth.push(draw_head_line(&pen, lines, canvas));
         }
     }
     if lines.life {
-        const CLASSICAL: [(f32, f32); 6] = [
-            (0.95, 0.625),
-            (0.855, 0.545),
-            (0.77, 0.44),
-            (0.71, 0.31),
-            (0.675, 0.18),
-            (0.665, 0.05),
-        ];
-        const WIDE: [(f32, f32); 6] = [
-            (0.95, 0.625),
-            (0.84, 0.55),
-            (0.72, 0.45),
-            (0.62, 0.32),
-            (0.55, 0.18),
-            (0.50, 0.05),
-        ];
-        const CLOSE: [(f32, f32); 6] = [
-            (0.95, 0.625),
-            (0.88, 0.55),
-            (0.82, 0.44),
-            (0.785, 0.31),
-            (0.765, 0.18),
-            (0.76, 0.08),
-        ];
-        // Beyond the wide sweep: an arc bulging into the middle of the palm, its lower
-        // half running down the palm's middle to the wrist.
-        const BULGE: [(f32, f32); 6] = [
-            (0.95, 0.625),
-            (0.79, 0.565),
-            (0.645, 0.465),
-            (0.55, 0.33),
-            (0.505, 0.19),
-            (0.495, 0.05),
-        ];
-        let sweep = if lines.life_sweep.is_finite() {
-            lines.life_sweep.clamp(-1.0, 2.0)
-        } else {
-            0.0
-        };
-        let (from, toward, t) = match sweep {
-            s if s < 0.0 => (&CLASSICAL, &CLOSE, -s),
-            s if s <= 1.0 => (&CLASSICAL, &WIDE, s),
-            s => (&WIDE, &BULGE, s - 1.0),
-        };
-        let points: Vec<(f32, f32)> = from
-            .iter()
-            .zip(toward.iter())
-            .map(|(a, b)| (a.0 + t * (b.0 - a.0), a.1 + t * (b.1 - a.1)))
-            .collect();
-        let c = ctrl(3, &points);
-        let full = trace(&c, xf);
-        let pts = truncate(&full, lines.life_end);
-        if lines.life_double {
-            // A sister line on the thumb mount, inside the life line's lower two thirds.
-            let inner: Vec<V2> = points[2..]
-                .iter()
-                .map(|&(u, v)| uv(wr, u + 0.05, v + 0.01))
-                .collect();
-            let sister = truncate(&trace(&inner, xf), lines.life_end);
-            draw_line(canvas, &sister, sigma(0.8), depth * 0.6, None);
-        }
-        let gap = if lines.life_break {
-            let total = arc_lengths(&pts).last().copied().unwrap_or(0.0);
-            let half = 0.03 * xf.lp;
-            Some((0.5 * total - half, 0.5 * total + half))
-        } else {
-            None
-        };
-        let drawn = draw_line(canvas, &pts, sigma(1.0), depth, gap);
-        truth.push(TrueLine {
-            breaks: u32::from(gap.is_some()),
-            ..line(LineId::Life, drawn)
-        });
+        truth.push(draw_life_line(&pen, lines, canvas));
     }
     if lines.fate {
         let points: &[(f32, f32)] = match lines.fate_origin {
@@ -1462,21 +1392,138 @@ fn draw_principal_lines(
             FateOrigin::LifeLine => &[(0.66, 0.27), (0.585, 0.42), (0.52, 0.60), (0.50, 0.80)],
             FateOrigin::MidPalm => &[(0.50, 0.36), (0.495, 0.55), (0.50, 0.80)],
         };
-        let c = ctrl(4, points);
-        let drawn = draw_line(canvas, &trace(&c, xf), sigma(0.85), depth * 0.8, None);
-        truth.push(line(LineId::Fate, drawn));
+        let c = pen.ctrl(4, points);
+        let drawn = draw_line(canvas, &trace(&c, xf), pen.sigma(0.85), depth * 0.8, None);
+        truth.push(true_line(LineId::Fate, drawn));
     }
     if lines.sun {
-        let c = ctrl(5, &[(0.30, 0.45), (0.295, 0.60), (0.30, 0.75)]);
-        let drawn = draw_line(canvas, &trace(&c, xf), sigma(0.75), depth * 0.7, None);
-        truth.push(line(LineId::Sun, drawn));
+        let c = pen.ctrl(5, &[(0.30, 0.45), (0.295, 0.60), (0.30, 0.75)]);
+        let drawn = draw_line(canvas, &trace(&c, xf), pen.sigma(0.75), depth * 0.7, None);
+        truth.push(true_line(LineId::Sun, drawn));
     }
     if lines.mercury {
-        let c = ctrl(6, &[(0.55, 0.10), (0.42, 0.28), (0.27, 0.50), (0.12, 0.75)]);
-        let drawn = draw_line(canvas, &trace(&c, xf), sigma(0.75), depth * 0.7, None);
-        truth.push(line(LineId::Mercury, drawn));
+        let c = pen.ctrl(6, &[(0.55, 0.10), (0.42, 0.28), (0.27, 0.50), (0.12, 0.75)]);
+        let drawn = draw_line(canvas, &trace(&c, xf), pen.sigma(0.75), depth * 0.7, None);
+        truth.push(true_line(LineId::Mercury, drawn));
     }
     truth
+}
+
+/// Draws the head line (and its fork, when asked for) and returns its truth.
+fn draw_head_line(pen: &LinePen, lines: &LineSet, canvas: &mut Canvas) -> TrueLine {
+    let (xf, wr, depth) = (pen.xf, pen.wr, pen.depth);
+    let c = pen.ctrl(2, &head_points(lines));
+    let pts = trace(&c, xf);
+    let drawn = draw_line(canvas, &pts, pen.sigma(1.0), depth, None);
+    let mut t = true_line(LineId::Head, drawn);
+    if lines.head_fork && pts.len() > 4 {
+        // Branch leaving at 80 % of the head line, dipping towards the wrist.
+        let s = arc_lengths(&pts);
+        let total = s.last().copied().unwrap_or(0.0);
+        let idx = s
+            .iter()
+            .position(|&x| x >= 0.8 * total)
+            .unwrap_or(pts.len() - 1);
+        let start = xf.inv(pts[idx].x, pts[idx].y);
+        let branch = [
+            start,
+            start + v2(-0.06 * wr, -0.035),
+            start + v2(-0.11 * wr, -0.085),
+        ];
+        let bpts = trace(&branch, xf);
+        let n = bpts.len();
+        // Full strength where it leaves the line, fading towards its tip.
+        let strength: Vec<f32> = (0..n)
+            .map(|i| depth * 0.85 * (1.0 - 0.5 * i as f32 / n.max(1) as f32))
+            .collect();
+        canvas.splat(&bpts, &strength, pen.sigma(0.85));
+        t.forks = 1;
+    }
+    t
+}
+
+/// The life line's control points for its sweep (see [`LineSet`]): between the
+/// classical course and hugging the thumb, sweeping wide, or bulging into the palm.
+fn life_points(lines: &LineSet) -> Vec<(f32, f32)> {
+    const CLASSICAL: [(f32, f32); 6] = [
+        (0.95, 0.625),
+        (0.855, 0.545),
+        (0.77, 0.44),
+        (0.71, 0.31),
+        (0.675, 0.18),
+        (0.665, 0.05),
+    ];
+    const WIDE: [(f32, f32); 6] = [
+        (0.95, 0.625),
+        (0.84, 0.55),
+        (0.72, 0.45),
+        (0.62, 0.32),
+        (0.55, 0.18),
+        (0.50, 0.05),
+    ];
+    const CLOSE: [(f32, f32); 6] = [
+        (0.95, 0.625),
+        (0.88, 0.55),
+        (0.82, 0.44),
+        (0.785, 0.31),
+        (0.765, 0.18),
+        (0.76, 0.08),
+    ];
+    // Beyond the wide sweep: an arc bulging into the middle of the palm, its lower
+    // half running down the palm's middle to the wrist.
+    const BULGE: [(f32, f32); 6] = [
+        (0.95, 0.625),
+        (0.79, 0.565),
+        (0.645, 0.465),
+        (0.55, 0.33),
+        (0.505, 0.19),
+        (0.495, 0.05),
+    ];
+    let sweep = if lines.life_sweep.is_finite() {
+        lines.life_sweep.clamp(-1.0, 2.0)
+    } else {
+        0.0
+    };
+    let (from, toward, t) = match sweep {
+        s if s < 0.0 => (&CLASSICAL, &CLOSE, -s),
+        s if s <= 1.0 => (&CLASSICAL, &WIDE, s),
+        s => (&WIDE, &BULGE, s - 1.0),
+    };
+    from.iter()
+        .zip(toward.iter())
+        .map(|(a, b)| (a.0 + t * (b.0 - a.0), a.1 + t * (b.1 - a.1)))
+        .collect()
+}
+
+/// Draws the life line (with its sister line and its break, when asked for) and returns
+/// its truth.
+fn draw_life_line(pen: &LinePen, lines: &LineSet, canvas: &mut Canvas) -> TrueLine {
+    let (xf, wr, depth) = (pen.xf, pen.wr, pen.depth);
+    let points = life_points(lines);
+    let c = pen.ctrl(3, &points);
+    let full = trace(&c, xf);
+    let pts = truncate(&full, lines.life_end);
+    if lines.life_double {
+        // A sister line on the thumb mount, inside the life line's lower two thirds.
+        let inner: Vec<V2> = points[2..]
+            .iter()
+            .map(|&(u, v)| uv(wr, u + 0.05, v + 0.01))
+            .collect();
+        let sister = truncate(&trace(&inner, xf), lines.life_end);
+        draw_line(canvas, &sister, pen.sigma(0.8), depth * 0.6, None);
+    }
+    let gap = if lines.life_break {
+        let total = arc_lengths(&pts).last().copied().unwrap_or(0.0);
+        let half = 0.03 * xf.lp;
+        Some((0.5 * total - half, 0.5 * total + half))
+    } else {
+        None
+    };
+    let drawn = draw_line(canvas, &pts, pen.sigma(1.0), depth, gap);
+    TrueLine {
+        breaks: u32::from(gap.is_some()),
+        ..true_line(LineId::Life, drawn)
+    }
 }
 
 /// The head line's control points for its start and slope (see [`LineSet`]).
