@@ -2026,123 +2026,142 @@ fn paint_sleeve(canvas: &mut Canvas, spec: &HeldoutSpec, hand: &Hand, colour: [u
 // Backgrounds and non-hand scenes
 // ---------------------------------------------------------------------------------------
 
+/// A backdrop: its colour (0–1 RGB) at pixel `(x, y)`.
+type Paint = Box<dyn Fn(f32, f32) -> [f32; 3]>;
+
+/// Fills the canvas with the spec's backdrop.
 fn paint_backdrop(canvas: &mut Canvas, spec: &HeldoutSpec) {
     let mut rng = Pcg32::new(spec.seed, Stream::Backdrop);
     let noise = ValueNoise::new(spec.seed, 4);
     let w = canvas.w;
-    let paint: Box<dyn Fn(f32, f32) -> [f32; 3]> = match spec.background {
-        Backdrop::Wood => {
-            const WOODS: [[f32; 3]; 4] = [
-                [0.55, 0.38, 0.22],
-                [0.36, 0.22, 0.13],
-                [0.72, 0.55, 0.35],
-                [0.45, 0.2, 0.13],
-            ];
-            let wood = WOODS[rng.below(WOODS.len())].map(|c| c * rng.range(0.9, 1.1));
-            let plank = rng.range(140.0, 260.0);
-            let a = rng.range(-0.3, 0.3);
-            Box::new(move |x, y| {
-                let along = x * a.cos() + y * a.sin();
-                let across = y * a.cos() - x * a.sin();
-                let board = (across / plank).floor();
-                let edge = (across - board * plank).min((board + 1.0) * plank - across);
-                let seam = smoothstep(0.0, 3.0, edge);
-                // Fine grain lines bent by a slow warp, and slower bands of late wood.
-                let warp = noise.fbm(along * 0.003, across * 0.01 + board * 7.0, 3);
-                let fine = (across * 0.35 + 14.0 * warp).sin();
-                let bands = (across * 0.05 + 5.0 * warp).sin();
-                let tone = 0.1 * (noise.at(board * 3.1, 0.5) - 0.5);
-                let g = 1.0 + 0.06 * fine + 0.12 * bands + tone;
-                wood.map(|c| c * g * (0.55 + 0.45 * seam))
-            })
-        }
-        Backdrop::Cloth => {
-            const CLOTHS: [[f32; 3]; 5] = [
-                [0.2, 0.3, 0.5],
-                [0.35, 0.45, 0.3],
-                [0.5, 0.18, 0.2],
-                [0.62, 0.6, 0.55],
-                [0.3, 0.3, 0.33],
-            ];
-            let base = CLOTHS[rng.below(CLOTHS.len())];
-            let period = rng.range(3.0, 6.0);
-            Box::new(move |x, y| {
-                let weave = 0.5
-                    + 0.5
-                        * (x * std::f32::consts::TAU / period).sin()
-                        * (y * std::f32::consts::TAU / period).sin();
-                let wrinkle = noise.fbm(x * 0.006, y * 0.006, 3);
-                base.map(|c| c * (0.85 + 0.12 * weave) * (0.75 + 0.5 * wrinkle))
-            })
-        }
-        Backdrop::Gradient => {
-            let a = [
-                rng.range(0.1, 0.9),
-                rng.range(0.1, 0.9),
-                rng.range(0.1, 0.9),
-            ];
-            let b = [
-                rng.range(0.0, 0.5),
-                rng.range(0.0, 0.5),
-                rng.range(0.0, 0.6),
-            ];
-            let angle = rng.range(0.0, std::f32::consts::TAU);
-            let (wf, hf) = (canvas.w as f32, canvas.h as f32);
-            Box::new(move |x, y| {
-                let t = 0.5 + ((x / wf - 0.5) * angle.cos() + (y / hf - 0.5) * angle.sin());
-                let t = t.clamp(0.0, 1.0);
-                [
-                    lerp(a[0], b[0], t),
-                    lerp(a[1], b[1], t),
-                    lerp(a[2], b[2], t),
-                ]
-            })
-        }
-        Backdrop::Tiles => {
-            let tile = [
-                rng.range(0.5, 0.9),
-                rng.range(0.55, 0.9),
-                rng.range(0.6, 0.95),
-            ];
-            let size = rng.range(90.0, 180.0);
-            Box::new(move |x, y| {
-                let (tx, ty) = ((x / size).fract(), (y / size).fract());
-                let grout = tx.min(1.0 - tx).min(ty.min(1.0 - ty)) * size;
-                let k = smoothstep(1.0, 3.0, grout);
-                let speck = 0.96 + 0.08 * noise.at(x * 0.2, y * 0.2);
-                tile.map(|c| lerp(0.35, c * speck, k))
-            })
-        }
-        Backdrop::Dots => {
-            let fabric = [
-                rng.range(0.05, 0.5),
-                rng.range(0.05, 0.5),
-                rng.range(0.1, 0.6),
-            ];
-            let dot = [
-                rng.range(0.7, 1.0),
-                rng.range(0.7, 1.0),
-                rng.range(0.6, 0.95),
-            ];
-            let pitch = rng.range(40.0, 80.0);
-            Box::new(move |x, y| {
-                let row = (y / pitch).floor();
-                let xs = x / pitch + 0.5 * (row % 2.0);
-                let (dx, dy) = (xs.fract() - 0.5, (y / pitch).fract() - 0.5);
-                let r = (dx * dx + dy * dy).sqrt() * pitch;
-                let k = 1.0 - smoothstep(0.18 * pitch, 0.18 * pitch + 1.5, r);
-                let fold = 0.85 + 0.3 * noise.fbm(x * 0.005, y * 0.005, 2);
-                [
-                    lerp(fabric[0], dot[0], k) * fold,
-                    lerp(fabric[1], dot[1], k) * fold,
-                    lerp(fabric[2], dot[2], k) * fold,
-                ]
-            })
-        }
+    let paint: Paint = match spec.background {
+        Backdrop::Wood => wood_paint(&mut rng, noise),
+        Backdrop::Cloth => cloth_paint(&mut rng, noise),
+        Backdrop::Gradient => gradient_paint(&mut rng, canvas.w, canvas.h),
+        Backdrop::Tiles => tiles_paint(&mut rng, noise),
+        Backdrop::Dots => dots_paint(&mut rng, noise),
     };
     for (i, p) in canvas.px.iter_mut().enumerate() {
         *p = paint((i % w) as f32, (i / w) as f32);
     }
+}
+
+/// Wooden boards with grain and seams, in one of a few wood tones.
+fn wood_paint(rng: &mut Pcg32, noise: ValueNoise) -> Paint {
+    const WOODS: [[f32; 3]; 4] = [
+        [0.55, 0.38, 0.22],
+        [0.36, 0.22, 0.13],
+        [0.72, 0.55, 0.35],
+        [0.45, 0.2, 0.13],
+    ];
+    let wood = WOODS[rng.below(WOODS.len())].map(|c| c * rng.range(0.9, 1.1));
+    let plank = rng.range(140.0, 260.0);
+    let a = rng.range(-0.3, 0.3);
+    Box::new(move |x, y| {
+        let along = x * a.cos() + y * a.sin();
+        let across = y * a.cos() - x * a.sin();
+        let board = (across / plank).floor();
+        let edge = (across - board * plank).min((board + 1.0) * plank - across);
+        let seam = smoothstep(0.0, 3.0, edge);
+        // Fine grain lines bent by a slow warp, and slower bands of late wood.
+        let warp = noise.fbm(along * 0.003, across * 0.01 + board * 7.0, 3);
+        let fine = (across * 0.35 + 14.0 * warp).sin();
+        let bands = (across * 0.05 + 5.0 * warp).sin();
+        let tone = 0.1 * (noise.at(board * 3.1, 0.5) - 0.5);
+        let g = 1.0 + 0.06 * fine + 0.12 * bands + tone;
+        wood.map(|c| c * g * (0.55 + 0.45 * seam))
+    })
+}
+
+/// Woven cloth with soft wrinkles, in one of a few colours.
+fn cloth_paint(rng: &mut Pcg32, noise: ValueNoise) -> Paint {
+    const CLOTHS: [[f32; 3]; 5] = [
+        [0.2, 0.3, 0.5],
+        [0.35, 0.45, 0.3],
+        [0.5, 0.18, 0.2],
+        [0.62, 0.6, 0.55],
+        [0.3, 0.3, 0.33],
+    ];
+    let base = CLOTHS[rng.below(CLOTHS.len())];
+    let period = rng.range(3.0, 6.0);
+    Box::new(move |x, y| {
+        let weave = 0.5
+            + 0.5
+                * (x * std::f32::consts::TAU / period).sin()
+                * (y * std::f32::consts::TAU / period).sin();
+        let wrinkle = noise.fbm(x * 0.006, y * 0.006, 3);
+        base.map(|c| c * (0.85 + 0.12 * weave) * (0.75 + 0.5 * wrinkle))
+    })
+}
+
+/// A linear gradient between two random colours across a `w`×`h` canvas.
+fn gradient_paint(rng: &mut Pcg32, w: usize, h: usize) -> Paint {
+    let a = [
+        rng.range(0.1, 0.9),
+        rng.range(0.1, 0.9),
+        rng.range(0.1, 0.9),
+    ];
+    let b = [
+        rng.range(0.0, 0.5),
+        rng.range(0.0, 0.5),
+        rng.range(0.0, 0.6),
+    ];
+    let angle = rng.range(0.0, std::f32::consts::TAU);
+    let (wf, hf) = (w as f32, h as f32);
+    Box::new(move |x, y| {
+        let t = 0.5 + ((x / wf - 0.5) * angle.cos() + (y / hf - 0.5) * angle.sin());
+        let t = t.clamp(0.0, 1.0);
+        [
+            lerp(a[0], b[0], t),
+            lerp(a[1], b[1], t),
+            lerp(a[2], b[2], t),
+        ]
+    })
+}
+
+/// Square tiles with grout lines.
+fn tiles_paint(rng: &mut Pcg32, noise: ValueNoise) -> Paint {
+    let tile = [
+        rng.range(0.5, 0.9),
+        rng.range(0.55, 0.9),
+        rng.range(0.6, 0.95),
+    ];
+    let size = rng.range(90.0, 180.0);
+    Box::new(move |x, y| {
+        let (tx, ty) = ((x / size).fract(), (y / size).fract());
+        let grout = tx.min(1.0 - tx).min(ty.min(1.0 - ty)) * size;
+        let k = smoothstep(1.0, 3.0, grout);
+        let speck = 0.96 + 0.08 * noise.at(x * 0.2, y * 0.2);
+        tile.map(|c| lerp(0.35, c * speck, k))
+    })
+}
+
+/// Polka-dot fabric with slow folds.
+fn dots_paint(rng: &mut Pcg32, noise: ValueNoise) -> Paint {
+    let fabric = [
+        rng.range(0.05, 0.5),
+        rng.range(0.05, 0.5),
+        rng.range(0.1, 0.6),
+    ];
+    let dot = [
+        rng.range(0.7, 1.0),
+        rng.range(0.7, 1.0),
+        rng.range(0.6, 0.95),
+    ];
+    let pitch = rng.range(40.0, 80.0);
+    Box::new(move |x, y| {
+        let row = (y / pitch).floor();
+        let xs = x / pitch + 0.5 * (row % 2.0);
+        let (dx, dy) = (xs.fract() - 0.5, (y / pitch).fract() - 0.5);
+        let r = (dx * dx + dy * dy).sqrt() * pitch;
+        let k = 1.0 - smoothstep(0.18 * pitch, 0.18 * pitch + 1.5, r);
+        let fold = 0.85 + 0.3 * noise.fbm(x * 0.005, y * 0.005, 2);
+        [
+            lerp(fabric[0], dot[0], k) * fold,
+            lerp(fabric[1], dot[1], k) * fold,
+            lerp(fabric[2], dot[2], k) * fold,
+        ]
+    })
 }
 
 /// A close-up texture filling the frame: mottled stone, sand or leather with cracks.
