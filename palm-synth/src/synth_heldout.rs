@@ -350,31 +350,8 @@ pub fn palm_spec(index: u64) -> HeldoutSpec {
     } else {
         HandSide::Right
     };
-    let (long_palm, long_fingers) = match (index / 2) % 4 {
-        0 => (false, false),
-        1 => (false, true),
-        2 => (true, false),
-        _ => (true, true),
-    };
-    let palm_ratio = if long_palm {
-        rng.range(1.28, 1.45)
-    } else {
-        rng.range(1.0, 1.12)
-    };
-    let finger_ratio = if long_fingers {
-        rng.range(0.86, 1.0)
-    } else {
-        rng.range(0.65, 0.74)
-    };
-    let life = LifeLine::ALL[pick(SALT_LIFE, LifeLine::ALL.len())];
-    let head_start = if life == LifeLine::Wide || pick(SALT_HEAD_START, 2) == 0 {
-        HeadStart::Joined
-    } else {
-        HeadStart::Separate
-    };
-    let fate_rank = balanced(index, SALT_FATE);
-    let fate = (fate_rank >= HELDOUT_PALMS as usize / 2)
-        .then(|| [FateStart::Wrist, FateStart::LifeLine, FateStart::MidPalm][fate_rank % 3]);
+    let (palm_ratio, finger_ratio) = palm_proportions(index, &mut rng);
+    let (life, head_start, fate) = line_variants(index);
     let heavy = balanced(index, SALT_WRINKLES) < HEAVY_WRINKLE_PALMS;
     let skin = Skin::ALL[pick(SALT_SKIN, Skin::ALL.len())];
     let rotation_deg =
@@ -412,18 +389,62 @@ pub fn palm_spec(index: u64) -> HeldoutSpec {
         background: Backdrop::ALL[pick(SALT_BACKDROP, Backdrop::ALL.len())],
         sleeve: (balanced(index, SALT_SLEEVE) < SLEEVE_PALMS).then(|| sleeve_colour(&mut rng)),
         lighting: capped(random_lighting(&mut rng), skin),
-        blur: match pick(SALT_BLUR, 4) {
-            0 => CameraBlur::Defocus {
-                radius: rng.range(0.6, 1.3),
-            },
-            1 => CameraBlur::Motion {
-                length: rng.range(1.5, 3.0),
-                angle_deg: rng.range(0.0, 180.0),
-            },
-            _ => CameraBlur::Sharp,
-        },
+        blur: random_blur(pick(SALT_BLUR, 4), &mut rng),
         noise: rng.range(0.008, 0.03),
         jpeg_quality: (balanced(index, SALT_JPEG) < JPEG_PALMS).then(|| 70 + rng.below(21) as u8),
+    }
+}
+
+/// The palm ratio and finger ratio of the `index`-th palm: which of the four elements
+/// cycles with the index, the ratios within it are drawn from `rng`.
+fn palm_proportions(index: u64, rng: &mut Pcg32) -> (f32, f32) {
+    let (long_palm, long_fingers) = match (index / 2) % 4 {
+        0 => (false, false),
+        1 => (false, true),
+        2 => (true, false),
+        _ => (true, true),
+    };
+    let palm_ratio = if long_palm {
+        rng.range(1.28, 1.45)
+    } else {
+        rng.range(1.0, 1.12)
+    };
+    let finger_ratio = if long_fingers {
+        rng.range(0.86, 1.0)
+    } else {
+        rng.range(0.65, 0.74)
+    };
+    (palm_ratio, finger_ratio)
+}
+
+/// The `index`-th palm's life line, where its head line starts and where its fate line
+/// starts (if it has one), balanced over the set.
+fn line_variants(index: u64) -> (LifeLine, HeadStart, Option<FateStart>) {
+    let pick = |salt: u64, n: usize| balanced(index, salt) % n;
+    let life = LifeLine::ALL[pick(SALT_LIFE, LifeLine::ALL.len())];
+    let head_start = if life == LifeLine::Wide || pick(SALT_HEAD_START, 2) == 0 {
+        HeadStart::Joined
+    } else {
+        HeadStart::Separate
+    };
+    let fate_rank = balanced(index, SALT_FATE);
+    let fate = (fate_rank >= HELDOUT_PALMS as usize / 2)
+        .then(|| [FateStart::Wrist, FateStart::LifeLine, FateStart::MidPalm][fate_rank % 3]);
+    (life, head_start, fate)
+}
+
+/// A camera blur of kind `kind` (0 defocus, 1 motion, otherwise sharp), its size drawn
+/// from `rng`.
+fn random_blur(kind: usize, rng: &mut Pcg32) -> CameraBlur {
+    match kind {
+        0 => CameraBlur::Defocus {
+            radius: rng.range(0.6, 1.3),
+        },
+        1 => CameraBlur::Motion {
+            length: rng.range(1.5, 3.0),
+            angle_deg: rng.range(0.0, 180.0),
+        },
+        _ => CameraBlur::Sharp,
     }
 }
 
@@ -1528,7 +1549,6 @@ fn line_rng(spec: &HeldoutSpec, id: Option<LineId>) -> Pcg32 {
 /// The principal lines of a palm, in [`LineId::ALL`] order, and the sister line if any.
 fn plan_lines(spec: &HeldoutSpec, hand: &Hand) -> (Vec<PlannedLine>, Option<Vec<Point>>) {
     // One stream per line: turning one line on or off never moves another.
-    let mut head_rng = line_rng(spec, Some(LineId::Head));
     let start = {
         let j = jittered(&mut line_rng(spec, None), &[LIFE_START]);
         j[0]
@@ -1566,44 +1586,13 @@ fn plan_lines(spec: &HeldoutSpec, hand: &Hand) -> (Vec<PlannedLine>, Option<Vec<
             ),
             1.0,
         ));
-        let head_start = match spec.head_start {
-            HeadStart::Joined => start,
-            HeadStart::Separate => jittered(&mut head_rng, &[HEAD_SEPARATE_START])[0],
-        };
-        let body = match spec.head_course {
-            HeadCourse::Sloping => &HEAD_SLOPING,
-            HeadCourse::Straight => &HEAD_STRAIGHT,
-        };
-        let mut c = vec![head_start];
-        c.extend(jittered(&mut head_rng, body));
-        if spec.head_start == HeadStart::Separate {
-            c[1].1 += 0.025;
-        }
-        lines.push(simple_line(LineId::Head, line_path(hand, &c), 1.0));
+        lines.push(head_line(spec, hand, start));
     }
     let life = life_line(spec, hand, &life_full);
     let life_drawn = life.truth.points.clone();
     lines.push(life);
     if let Some(fate) = spec.fate {
-        let c = match fate {
-            FateStart::Wrist => jittered(&mut line_rng(spec, Some(LineId::Fate)), &FATE_WRIST),
-            FateStart::MidPalm => jittered(&mut line_rng(spec, Some(LineId::Fate)), &FATE_MID),
-            FateStart::LifeLine => {
-                // Out of the life line as drawn (a short one included), then upwards only.
-                let k = (life_drawn.len().saturating_sub(1) as f32 * FATE_FROM_LIFE_AT) as usize;
-                let start = life_drawn
-                    .get(k)
-                    .map_or(LIFE_START, |&p| hand.frame.to_palm(p));
-                let rest = jittered(
-                    &mut line_rng(spec, Some(LineId::Fate)),
-                    &FATE_FROM_LIFE_REST,
-                );
-                let mut c = vec![start];
-                c.extend(rest.into_iter().filter(|p| p.1 > start.1 + FATE_RISE));
-                c
-            }
-        };
-        lines.push(simple_line(LineId::Fate, line_path(hand, &c), FATE_DEPTH));
+        lines.push(fate_line(spec, hand, fate, &life_drawn));
     }
     if spec.sun {
         let path = line_path(
@@ -1621,6 +1610,50 @@ fn plan_lines(spec: &HeldoutSpec, hand: &Hand) -> (Vec<PlannedLine>, Option<Vec<
     }
     let sister = (spec.life == LifeLine::Doubled).then(|| sister_line(hand, &life_full));
     (lines, sister)
+}
+
+/// The head line, starting at the life line's start (`start`) or apart from it, sloping
+/// or straight.
+fn head_line(spec: &HeldoutSpec, hand: &Hand, start: (f32, f32)) -> PlannedLine {
+    let mut head_rng = line_rng(spec, Some(LineId::Head));
+    let head_start = match spec.head_start {
+        HeadStart::Joined => start,
+        HeadStart::Separate => jittered(&mut head_rng, &[HEAD_SEPARATE_START])[0],
+    };
+    let body = match spec.head_course {
+        HeadCourse::Sloping => &HEAD_SLOPING,
+        HeadCourse::Straight => &HEAD_STRAIGHT,
+    };
+    let mut c = vec![head_start];
+    c.extend(jittered(&mut head_rng, body));
+    if spec.head_start == HeadStart::Separate {
+        c[1].1 += 0.025;
+    }
+    simple_line(LineId::Head, line_path(hand, &c), 1.0)
+}
+
+/// The fate line from where `fate` says it starts (`life_drawn`: the life line's points
+/// as drawn).
+fn fate_line(spec: &HeldoutSpec, hand: &Hand, fate: FateStart, life_drawn: &[Point]) -> PlannedLine {
+    let c = match fate {
+        FateStart::Wrist => jittered(&mut line_rng(spec, Some(LineId::Fate)), &FATE_WRIST),
+        FateStart::MidPalm => jittered(&mut line_rng(spec, Some(LineId::Fate)), &FATE_MID),
+        FateStart::LifeLine => {
+            // Out of the life line as drawn (a short one included), then upwards only.
+            let k = (life_drawn.len().saturating_sub(1) as f32 * FATE_FROM_LIFE_AT) as usize;
+            let start = life_drawn
+                .get(k)
+                .map_or(LIFE_START, |&p| hand.frame.to_palm(p));
+            let rest = jittered(
+                &mut line_rng(spec, Some(LineId::Fate)),
+                &FATE_FROM_LIFE_REST,
+            );
+            let mut c = vec![start];
+            c.extend(rest.into_iter().filter(|p| p.1 > start.1 + FATE_RISE));
+            c
+        }
+    };
+    simple_line(LineId::Fate, line_path(hand, &c), FATE_DEPTH)
 }
 
 /// The life line, cut short or broken as the variant asks.
