@@ -534,7 +534,11 @@ fn within_5(v: &[f32]) -> f32 {
 
 /// Counts a negative photo of `kind` (and whether it was judged unusable) in its row,
 /// adding the row when the kind is new.
-fn count_negative(negatives: &mut Vec<(&'static str, usize, usize)>, kind: &'static str, usable: bool) {
+fn count_negative(
+    negatives: &mut Vec<(&'static str, usize, usize)>,
+    kind: &'static str,
+    usable: bool,
+) {
     let at = match negatives.iter().position(|n| n.0 == kind) {
         Some(at) => at,
         None => {

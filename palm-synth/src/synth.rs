@@ -1873,7 +1873,13 @@ struct Shader<'a> {
 }
 
 impl<'a> Shader<'a> {
-    fn new(spec: &'a SynthSpec, hand: &'a Hand, blob: &'a Blob, xf: &Xform, crease: &'a [f32]) -> Self {
+    fn new(
+        spec: &'a SynthSpec,
+        hand: &'a Hand,
+        blob: &'a Blob,
+        xf: &Xform,
+        crease: &'a [f32],
+    ) -> Self {
         let tex_seed = Rng::new(spec.seed, STREAM_TEXTURE).next_u64();
         let (n1, n2, n3, n4, nb) = (
             tex_seed,
@@ -1950,7 +1956,11 @@ impl<'a> Shader<'a> {
         if alpha > 0.0 {
             col = lerp3(col, self.skin(p, d, at), alpha);
         }
-        if let Some(sleeve) = self.spec.sleeve.filter(|_| self.spec.subject == Subject::Palm) {
+        if let Some(sleeve) = self
+            .spec
+            .sleeve
+            .filter(|_| self.spec.subject == Subject::Palm)
+        {
             let a = sleeve_cover(self.hand, p, self.lp);
             if a > 0.0 {
                 let fabric = 1.0 + 0.04 * value_noise(self.n4, p.x * 40.0, p.y * 40.0);

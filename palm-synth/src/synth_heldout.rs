@@ -1634,7 +1634,12 @@ fn head_line(spec: &HeldoutSpec, hand: &Hand, start: (f32, f32)) -> PlannedLine 
 
 /// The fate line from where `fate` says it starts (`life_drawn`: the life line's points
 /// as drawn).
-fn fate_line(spec: &HeldoutSpec, hand: &Hand, fate: FateStart, life_drawn: &[Point]) -> PlannedLine {
+fn fate_line(
+    spec: &HeldoutSpec,
+    hand: &Hand,
+    fate: FateStart,
+    life_drawn: &[Point],
+) -> PlannedLine {
     let c = match fate {
         FateStart::Wrist => jittered(&mut line_rng(spec, Some(LineId::Fate)), &FATE_WRIST),
         FateStart::MidPalm => jittered(&mut line_rng(spec, Some(LineId::Fate)), &FATE_MID),

@@ -371,11 +371,7 @@ fn little_side_width(
 /// The thumb side about the final axis: (+1 on the side of `perp`, −1 on the other;
 /// confidence 0–1), from the outline's cue, else the uploader's claim, else a guess
 /// with no confidence.
-fn thumb_side_about(
-    g: &HandGeometry,
-    perp: (f32, f32),
-    claimed: Option<HandSide>,
-) -> (f32, f32) {
+fn thumb_side_about(g: &HandGeometry, perp: (f32, f32), claimed: Option<HandSide>) -> (f32, f32) {
     // Thumb side.
     if g.thumb_sign != 0.0 {
         // The geometric cue was measured against the finger direction; re-express it

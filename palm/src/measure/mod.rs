@@ -93,7 +93,11 @@ fn no_hand(image: &image::RgbImage, side: Option<HandSide>, extra: &[QualityIssu
 }
 
 /// Features for a photo in which no palm frame was found.
-fn no_frame(image: &image::RgbImage, side: Option<HandSide>, seg: Option<&Segmentation>) -> Features {
+fn no_frame(
+    image: &image::RgbImage,
+    side: Option<HandSide>,
+    seg: Option<&Segmentation>,
+) -> Features {
     let (iw, ih) = (image.width(), image.height());
     // A small, evenly coloured skin region: probably a hand too small to make out.
     let small = seg.is_some_and(|s| {
@@ -405,8 +409,7 @@ impl Measure for OfflineMeasure {
         };
         // A hand is skin: a "hand" the model finds in a grey surface (cracks in stone read
         // as fingers and creases) is none.
-        if segment::palm_chroma(image, &located.frame)
-            .is_some_and(|c| c < segment::MIN_SKIN_CHROMA)
+        if segment::palm_chroma(image, &located.frame).is_some_and(|c| c < segment::MIN_SKIN_CHROMA)
         {
             return no_hand(image, side, &[]);
         }
@@ -437,8 +440,7 @@ impl Measure for OfflineMeasure {
         if issues.is_empty() && few_palm_creases(&lines, contradiction) {
             issues.push(QualityIssue::BackOfHand);
         }
-        let quality =
-            quality::verdict(issues, e.brightness, e.clipped, sharpness, e.hand_fraction);
+        let quality = quality::verdict(issues, e.brightness, e.clipped, sharpness, e.hand_fraction);
         // An unreadable photo reports no lines (they would be guesses).
         if !quality.usable {
             lines.clear();
