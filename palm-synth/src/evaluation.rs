@@ -475,6 +475,17 @@ pub struct LineRow {
 }
 
 impl LineRow {
+    /// Turns the summed coverage and error into means (over the palms the line was drawn
+    /// on, and the ones it was found on).
+    fn finish_means(&mut self) {
+        if self.drawn > 0 {
+            self.mean_coverage /= self.drawn as f32;
+        }
+        if self.found > 0 {
+            self.mean_error /= self.found as f32;
+        }
+    }
+
     /// found / drawn (0 when never drawn).
     pub fn rate(&self) -> f32 {
         if self.drawn == 0 {
@@ -521,6 +532,60 @@ fn within_5(v: &[f32]) -> f32 {
     v.iter().filter(|r| (*r - 1.0).abs() <= 0.05).count() as f32 / v.len().max(1) as f32
 }
 
+/// Counts a negative photo of `kind` (and whether it was judged unusable) in its row,
+/// adding the row when the kind is new.
+fn count_negative(
+    negatives: &mut Vec<(&'static str, usize, usize)>,
+    kind: &'static str,
+    usable: bool,
+) {
+    let at = match negatives.iter().position(|n| n.0 == kind) {
+        Some(at) => at,
+        None => {
+            negatives.push((kind, 0, 0));
+            negatives.len() - 1
+        }
+    };
+    negatives[at].1 += 1;
+    negatives[at].2 += usize::from(!usable);
+}
+
+/// Adds one palm's line scores to the rows (sums: [`LineRow::finish_means`] turns
+/// them into means).
+fn add_line_scores(lines: &mut [LineRow], scores: &[LineScore]) {
+    for s in scores {
+        let Some(row) = lines.iter_mut().find(|row| row.id == s.id) else {
+            continue;
+        };
+        row.drawn += 1;
+        row.mean_coverage += s.coverage;
+        if s.found {
+            row.found += 1;
+            row.mean_error += s.mean_error;
+        }
+        row.mislabelled += usize::from(s.mislabelled_as.is_some());
+    }
+}
+
+/// The medians and shares within 5 % of the measured / true ratios; `None` when no
+/// palm had them.
+fn ratio_errors(results: &[CaseResult]) -> Option<RatioErrors> {
+    let palm: Vec<f32> = results
+        .iter()
+        .filter_map(|r| r.ratio_errors.map(|e| e.0))
+        .collect();
+    let finger: Vec<f32> = results
+        .iter()
+        .filter_map(|r| r.ratio_errors.and_then(|e| e.1))
+        .collect();
+    (!palm.is_empty()).then(|| RatioErrors {
+        palm_within_5: within_5(&palm),
+        finger_within_5: within_5(&finger),
+        palm_median: median(palm),
+        finger_median: median(finger),
+    })
+}
+
 impl Report {
     /// Aggregates case results.
     pub fn from_results(results: &[CaseResult]) -> Self {
@@ -548,15 +613,7 @@ impl Report {
                 elements.1 += usize::from(measured == Some(truth));
             }
             if let Some(kind) = r.negative {
-                let at = match negatives.iter().position(|n| n.0 == kind) {
-                    Some(at) => at,
-                    None => {
-                        negatives.push((kind, 0, 0));
-                        negatives.len() - 1
-                    }
-                };
-                negatives[at].1 += 1;
-                negatives[at].2 += usize::from(!r.usable);
+                count_negative(&mut negatives, kind, r.usable);
                 continue;
             }
             positives += 1;
@@ -568,43 +625,13 @@ impl Report {
                     row.2 += usize::from(r.phantoms.contains(&row.0));
                 }
             }
-            for s in &r.lines {
-                let Some(row) = lines.iter_mut().find(|row| row.id == s.id) else {
-                    continue;
-                };
-                row.drawn += 1;
-                row.mean_coverage += s.coverage;
-                if s.found {
-                    row.found += 1;
-                    row.mean_error += s.mean_error;
-                }
-                row.mislabelled += usize::from(s.mislabelled_as.is_some());
-            }
+            add_line_scores(&mut lines, &r.lines);
         }
         for row in &mut lines {
-            if row.drawn > 0 {
-                row.mean_coverage /= row.drawn as f32;
-            }
-            if row.found > 0 {
-                row.mean_error /= row.found as f32;
-            }
+            row.finish_means();
         }
-        let palm: Vec<f32> = results
-            .iter()
-            .filter_map(|r| r.ratio_errors.map(|e| e.0))
-            .collect();
-        let finger: Vec<f32> = results
-            .iter()
-            .filter_map(|r| r.ratio_errors.and_then(|e| e.1))
-            .collect();
-        let ratio_errors = (!palm.is_empty()).then(|| RatioErrors {
-            palm_within_5: within_5(&palm),
-            finger_within_5: within_5(&finger),
-            palm_median: median(palm),
-            finger_median: median(finger),
-        });
         Self {
-            ratio_errors,
+            ratio_errors: ratio_errors(results),
             positives,
             positives_unusable,
             lines,

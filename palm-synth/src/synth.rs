@@ -451,6 +451,40 @@ pub fn generate(spec: &SynthSpec) -> SynthPalm {
         };
     }
 
+    let hand = posed_hand(spec);
+    let (xf, lp) = placement(spec, w, h);
+
+    let mut canvas = Canvas {
+        buf: vec![0.0; w * h],
+        w,
+        h,
+    };
+    let px = lp / DEFAULT_PALM_PX;
+    let drawn = draw_subject(spec, &hand, &xf, &mut canvas, px);
+
+    let blob = Blob::new(&mut Rng::new(spec.seed, STREAM_BLOB));
+    let mut rgb = render(spec, &hand, &blob, &xf, &canvas.buf);
+    post_process(spec, &mut rgb, w, h);
+
+    // Round half up; `as` saturates (and maps NaN to 0).
+    let bytes: Vec<u8> = rgb.iter().map(|&v| (v + 0.5) as u8).collect();
+    let image = match RgbImage::from_raw(spec.width, spec.height, bytes) {
+        Some(image) => image,
+        // Unreachable: the buffer has exactly width × height × 3 bytes.
+        None => RgbImage::new(spec.width, spec.height),
+    };
+    SynthPalm {
+        image,
+        truth: drawn.truth,
+        frame: drawn.frame,
+        landmarks: drawn.landmarks,
+        proportions: drawn.proportions,
+    }
+}
+
+/// The spec's hand: drawn from its seed, reshaped to its proportions and with its thumb
+/// turned in, when the spec says so.
+fn posed_hand(spec: &SynthSpec) -> Hand {
     let mut hand = Hand::new(&mut Rng::new(spec.seed, STREAM_HAND));
     if let Some(p) = spec.proportions {
         hand.reshape(p);
@@ -458,6 +492,12 @@ pub fn generate(spec: &SynthSpec) -> SynthPalm {
     if spec.thumb_adduction_deg.is_finite() && spec.thumb_adduction_deg != 0.0 {
         hand.adduct_thumb(spec.thumb_adduction_deg.clamp(-10.0, 35.0));
     }
+    hand
+}
+
+/// Where the hand lies in the `w`×`h` photo (side, rotation, scale), and its palm
+/// length in pixels.
+fn placement(spec: &SynthSpec, w: usize, h: usize) -> (Xform, f32) {
     let scale = if spec.scale.is_finite() {
         spec.scale.clamp(0.05, 3.0)
     } else {
@@ -477,57 +517,54 @@ pub fn generate(spec: &SynthSpec) -> SynthPalm {
     } else {
         0.0
     };
-    let xf = Xform::new(w, h, rotation, sx, lp);
+    (Xform::new(w, h, rotation, sx, lp), lp)
+}
 
-    let mut canvas = Canvas {
-        buf: vec![0.0; w * h],
-        w,
-        h,
+/// What was drawn on the canvas, as [`SynthPalm`] reports it.
+struct Drawn {
+    truth: Vec<TrueLine>,
+    frame: Option<PalmFrame>,
+    landmarks: Option<Vec<Point>>,
+    proportions: Option<Proportions>,
+}
+
+/// Draws the spec's subject's creases (or cracks) on the canvas, and what they truly
+/// are.
+fn draw_subject(spec: &SynthSpec, hand: &Hand, xf: &Xform, canvas: &mut Canvas, px: f32) -> Drawn {
+    let mut drawn = Drawn {
+        truth: Vec::new(),
+        frame: None,
+        landmarks: None,
+        proportions: None,
     };
-    let px = lp / DEFAULT_PALM_PX;
-    let mut truth = Vec::new();
-    let (mut frame, mut landmarks, mut proportions) = (None, None, None);
     match spec.subject {
         Subject::Palm => {
-            truth = draw_principal_lines(spec, &hand, &xf, &mut canvas, px);
-            draw_palm_wrinkles(spec, &hand, &xf, &mut canvas, px);
-            frame = Some(xf.frame(hand.wr));
-            landmarks = Some(hand.landmarks().iter().map(|&p| xf.fwd(p)).collect());
-            // Measured as anthropometry does: the palm from the wrist crease to the middle
-            // finger's basal crease (drawn a twentieth of the finger up from its root), the
-            // finger from that crease to its tip.
-            let finger = hand.fingers[1].len;
-            let crease = BASAL_CREASE_AT * finger;
-            proportions = Some(Proportions {
-                palm_ratio: (1.0 + crease) / hand.breadth(),
-                finger_ratio: (finger - crease) / (1.0 + crease),
-            });
+            drawn.truth = draw_principal_lines(spec, hand, xf, canvas, px);
+            draw_palm_wrinkles(spec, hand, xf, canvas, px);
+            drawn.frame = Some(xf.frame(hand.wr));
+            drawn.landmarks = Some(hand.landmarks().iter().map(|&p| xf.fwd(p)).collect());
+            drawn.proportions = Some(drawn_proportions(hand));
         }
         Subject::BackOfHand => {
-            draw_back_wrinkles(spec.seed, &hand, &xf, &mut canvas, px);
-            frame = Some(xf.frame(hand.wr));
+            draw_back_wrinkles(spec.seed, hand, xf, canvas, px);
+            drawn.frame = Some(xf.frame(hand.wr));
         }
-        Subject::Stone => draw_cracks(spec.seed, &xf, &mut canvas, px),
+        Subject::Stone => draw_cracks(spec.seed, xf, canvas, px),
         Subject::Blank | Subject::Noise | Subject::NonHandShape => {}
     }
+    drawn
+}
 
-    let blob = Blob::new(&mut Rng::new(spec.seed, STREAM_BLOB));
-    let mut rgb = render(spec, &hand, &blob, &xf, &canvas.buf);
-    post_process(spec, &mut rgb, w, h);
-
-    // Round half up; `as` saturates (and maps NaN to 0).
-    let bytes: Vec<u8> = rgb.iter().map(|&v| (v + 0.5) as u8).collect();
-    let image = match RgbImage::from_raw(spec.width, spec.height, bytes) {
-        Some(image) => image,
-        // Unreachable: the buffer has exactly width × height × 3 bytes.
-        None => RgbImage::new(spec.width, spec.height),
-    };
-    SynthPalm {
-        image,
-        truth,
-        frame,
-        landmarks,
-        proportions,
+/// The drawn hand's proportions.
+fn drawn_proportions(hand: &Hand) -> Proportions {
+    // Measured as anthropometry does: the palm from the wrist crease to the middle
+    // finger's basal crease (drawn a twentieth of the finger up from its root), the
+    // finger from that crease to its tip.
+    let finger = hand.fingers[1].len;
+    let crease = BASAL_CREASE_AT * finger;
+    Proportions {
+        palm_ratio: (1.0 + crease) / hand.breadth(),
+        finger_ratio: (finger - crease) / (1.0 + crease),
     }
 }
 
@@ -1252,6 +1289,52 @@ fn uv(wr: f32, u: f32, v: f32) -> V2 {
     v2((u - 0.5) * wr, v)
 }
 
+/// What every principal line is drawn with: the spec's seed, the hand's placement and
+/// the creases' darkness and width.
+struct LinePen<'a> {
+    seed: u64,
+    xf: &'a Xform,
+    /// The hand's palm width (canonical units).
+    wr: f32,
+    /// Crease darkness, 0–1.
+    depth: f32,
+    /// Crease width, pixels.
+    width: f32,
+}
+
+impl LinePen<'_> {
+    /// The Gaussian sigma of a crease `factor` times the spec's width.
+    fn sigma(&self, factor: f32) -> f32 {
+        (self.width * factor / 2.355).max(0.45)
+    }
+
+    /// Jittered control points, one random stream per line.
+    fn ctrl(&self, id: u64, pts: &[(f32, f32)]) -> Vec<V2> {
+        let mut rng = Rng::new(self.seed, STREAM_LINE + id);
+        pts.iter()
+            .map(|&(u, v)| {
+                uv(
+                    self.wr,
+                    u + rng.range(-0.012, 0.012),
+                    v + rng.range(-0.012, 0.012),
+                )
+            })
+            .collect()
+    }
+}
+
+/// A drawn line's truth with no breaks, forks or fusion.
+fn true_line(id: LineId, points: Vec<Point>) -> TrueLine {
+    TrueLine {
+        id,
+        points,
+        breaks: 0,
+        forks: 0,
+        fused_with: None,
+    }
+}
+
+/// Draws the principal lines the spec asks for and returns what was drawn.
 fn draw_principal_lines(
     spec: &SynthSpec,
     hand: &Hand,
@@ -1260,47 +1343,30 @@ fn draw_principal_lines(
     px: f32,
 ) -> Vec<TrueLine> {
     let lines = &spec.lines;
-    let depth = lines.crease_depth.clamp(0.0, 1.0);
-    let width = lines.crease_width.max(0.0) * px;
-    let sigma = |factor: f32| (width * factor / 2.355).max(0.45);
-    let wr = hand.wr;
+    let pen = LinePen {
+        seed: spec.seed,
+        xf,
+        wr: hand.wr,
+        depth: lines.crease_depth.clamp(0.0, 1.0),
+        width: lines.crease_width.max(0.0) * px,
+    };
+    let depth = pen.depth;
     let mut truth = Vec::new();
 
-    // Jittered control points, one random stream per line.
-    let ctrl = |id: u64, pts: &[(f32, f32)]| -> Vec<V2> {
-        let mut rng = Rng::new(spec.seed, STREAM_LINE + id);
-        pts.iter()
-            .map(|&(u, v)| {
-                uv(
-                    wr,
-                    u + rng.range(-0.012, 0.012),
-                    v + rng.range(-0.012, 0.012),
-                )
-            })
-            .collect()
-    };
-    let line = |id: LineId, points: Vec<Point>| TrueLine {
-        id,
-        points,
-        breaks: 0,
-        forks: 0,
-        fused_with: None,
-    };
-
     if lines.fused_head_heart {
-        let c = ctrl(
+        let c = pen.ctrl(
             7,
             &[(0.03, 0.715), (0.35, 0.705), (0.65, 0.695), (0.95, 0.68)],
         );
         let pts = trace(&c, xf);
-        let drawn = draw_line(canvas, &pts, sigma(1.05), depth, None);
+        let drawn = draw_line(canvas, &pts, pen.sigma(1.05), depth, None);
         truth.push(TrueLine {
             fused_with: Some(LineId::Head),
-            ..line(LineId::Heart, drawn)
+            ..true_line(LineId::Heart, drawn)
         });
     } else {
         if lines.heart {
-            let c = ctrl(
+            let c = pen.ctrl(
                 1,
                 &[
                     (0.03, 0.80),
@@ -1310,114 +1376,15 @@ fn draw_principal_lines(
                     (0.67, 0.935),
                 ],
             );
-            let drawn = draw_line(canvas, &trace(&c, xf), sigma(1.0), depth, None);
-            truth.push(line(LineId::Heart, drawn));
+            let drawn = draw_line(canvas, &trace(&c, xf), pen.sigma(1.0), depth, None);
+            truth.push(true_line(LineId::Heart, drawn));
         }
         if lines.head {
-            let c = ctrl(2, &head_points(lines));
-            let pts = trace(&c, xf);
-            let drawn = draw_line(canvas, &pts, sigma(1.0), depth, None);
-            let mut t = line(LineId::Head, drawn);
-            if lines.head_fork && pts.len() > 4 {
-                // Branch leaving at 80 % of the head line, dipping towards the wrist.
-                let s = arc_lengths(&pts);
-                let total = s.last().copied().unwrap_or(0.0);
-                let idx = s
-                    .iter()
-                    .position(|&x| x >= 0.8 * total)
-                    .unwrap_or(pts.len() - 1);
-                let start = xf.inv(pts[idx].x, pts[idx].y);
-                let branch = [
-                    start,
-                    start + v2(-0.06 * wr, -0.035),
-                    start + v2(-0.11 * wr, -0.085),
-                ];
-                let bpts = trace(&branch, xf);
-                let n = bpts.len();
-                // Full strength where it leaves the line, fading towards its tip.
-                let strength: Vec<f32> = (0..n)
-                    .map(|i| depth * 0.85 * (1.0 - 0.5 * i as f32 / n.max(1) as f32))
-                    .collect();
-                canvas.splat(&bpts, &strength, sigma(0.85));
-                t.forks = 1;
-            }
-            truth.push(t);
+            truth.push(draw_head_line(&pen, lines, canvas));
         }
     }
     if lines.life {
-        const CLASSICAL: [(f32, f32); 6] = [
-            (0.95, 0.625),
-            (0.855, 0.545),
-            (0.77, 0.44),
-            (0.71, 0.31),
-            (0.675, 0.18),
-            (0.665, 0.05),
-        ];
-        const WIDE: [(f32, f32); 6] = [
-            (0.95, 0.625),
-            (0.84, 0.55),
-            (0.72, 0.45),
-            (0.62, 0.32),
-            (0.55, 0.18),
-            (0.50, 0.05),
-        ];
-        const CLOSE: [(f32, f32); 6] = [
-            (0.95, 0.625),
-            (0.88, 0.55),
-            (0.82, 0.44),
-            (0.785, 0.31),
-            (0.765, 0.18),
-            (0.76, 0.08),
-        ];
-        // Beyond the wide sweep: an arc bulging into the middle of the palm, its lower
-        // half running down the palm's middle to the wrist.
-        const BULGE: [(f32, f32); 6] = [
-            (0.95, 0.625),
-            (0.79, 0.565),
-            (0.645, 0.465),
-            (0.55, 0.33),
-            (0.505, 0.19),
-            (0.495, 0.05),
-        ];
-        let sweep = if lines.life_sweep.is_finite() {
-            lines.life_sweep.clamp(-1.0, 2.0)
-        } else {
-            0.0
-        };
-        let (from, toward, t) = match sweep {
-            s if s < 0.0 => (&CLASSICAL, &CLOSE, -s),
-            s if s <= 1.0 => (&CLASSICAL, &WIDE, s),
-            s => (&WIDE, &BULGE, s - 1.0),
-        };
-        let points: Vec<(f32, f32)> = from
-            .iter()
-            .zip(toward.iter())
-            .map(|(a, b)| (a.0 + t * (b.0 - a.0), a.1 + t * (b.1 - a.1)))
-            .collect();
-        let c = ctrl(3, &points);
-        let full = trace(&c, xf);
-        let pts = truncate(&full, lines.life_end);
-        if lines.life_double {
-            // A sister line on the thumb mount, inside the life line's lower two thirds.
-            let inner: Vec<V2> = points[2..]
-                .iter()
-                .map(|&(u, v)| uv(wr, u + 0.05, v + 0.01))
-                .collect();
-            let sister = truncate(&trace(&inner, xf), lines.life_end);
-            draw_line(canvas, &sister, sigma(0.8), depth * 0.6, None);
-        }
-        let gap = if lines.life_break {
-            let total = arc_lengths(&pts).last().copied().unwrap_or(0.0);
-            let half = 0.03 * xf.lp;
-            Some((0.5 * total - half, 0.5 * total + half))
-        } else {
-            None
-        };
-        let drawn = draw_line(canvas, &pts, sigma(1.0), depth, gap);
-        truth.push(TrueLine {
-            breaks: u32::from(gap.is_some()),
-            ..line(LineId::Life, drawn)
-        });
+        truth.push(draw_life_line(&pen, lines, canvas));
     }
     if lines.fate {
         let points: &[(f32, f32)] = match lines.fate_origin {
@@ -1425,21 +1392,138 @@ fn draw_principal_lines(
             FateOrigin::LifeLine => &[(0.66, 0.27), (0.585, 0.42), (0.52, 0.60), (0.50, 0.80)],
             FateOrigin::MidPalm => &[(0.50, 0.36), (0.495, 0.55), (0.50, 0.80)],
         };
-        let c = ctrl(4, points);
-        let drawn = draw_line(canvas, &trace(&c, xf), sigma(0.85), depth * 0.8, None);
-        truth.push(line(LineId::Fate, drawn));
+        let c = pen.ctrl(4, points);
+        let drawn = draw_line(canvas, &trace(&c, xf), pen.sigma(0.85), depth * 0.8, None);
+        truth.push(true_line(LineId::Fate, drawn));
     }
     if lines.sun {
-        let c = ctrl(5, &[(0.30, 0.45), (0.295, 0.60), (0.30, 0.75)]);
-        let drawn = draw_line(canvas, &trace(&c, xf), sigma(0.75), depth * 0.7, None);
-        truth.push(line(LineId::Sun, drawn));
+        let c = pen.ctrl(5, &[(0.30, 0.45), (0.295, 0.60), (0.30, 0.75)]);
+        let drawn = draw_line(canvas, &trace(&c, xf), pen.sigma(0.75), depth * 0.7, None);
+        truth.push(true_line(LineId::Sun, drawn));
     }
     if lines.mercury {
-        let c = ctrl(6, &[(0.55, 0.10), (0.42, 0.28), (0.27, 0.50), (0.12, 0.75)]);
-        let drawn = draw_line(canvas, &trace(&c, xf), sigma(0.75), depth * 0.7, None);
-        truth.push(line(LineId::Mercury, drawn));
+        let c = pen.ctrl(6, &[(0.55, 0.10), (0.42, 0.28), (0.27, 0.50), (0.12, 0.75)]);
+        let drawn = draw_line(canvas, &trace(&c, xf), pen.sigma(0.75), depth * 0.7, None);
+        truth.push(true_line(LineId::Mercury, drawn));
     }
     truth
+}
+
+/// Draws the head line (and its fork, when asked for) and returns its truth.
+fn draw_head_line(pen: &LinePen, lines: &LineSet, canvas: &mut Canvas) -> TrueLine {
+    let (xf, wr, depth) = (pen.xf, pen.wr, pen.depth);
+    let c = pen.ctrl(2, &head_points(lines));
+    let pts = trace(&c, xf);
+    let drawn = draw_line(canvas, &pts, pen.sigma(1.0), depth, None);
+    let mut t = true_line(LineId::Head, drawn);
+    if lines.head_fork && pts.len() > 4 {
+        // Branch leaving at 80 % of the head line, dipping towards the wrist.
+        let s = arc_lengths(&pts);
+        let total = s.last().copied().unwrap_or(0.0);
+        let idx = s
+            .iter()
+            .position(|&x| x >= 0.8 * total)
+            .unwrap_or(pts.len() - 1);
+        let start = xf.inv(pts[idx].x, pts[idx].y);
+        let branch = [
+            start,
+            start + v2(-0.06 * wr, -0.035),
+            start + v2(-0.11 * wr, -0.085),
+        ];
+        let bpts = trace(&branch, xf);
+        let n = bpts.len();
+        // Full strength where it leaves the line, fading towards its tip.
+        let strength: Vec<f32> = (0..n)
+            .map(|i| depth * 0.85 * (1.0 - 0.5 * i as f32 / n.max(1) as f32))
+            .collect();
+        canvas.splat(&bpts, &strength, pen.sigma(0.85));
+        t.forks = 1;
+    }
+    t
+}
+
+/// The life line's control points for its sweep (see [`LineSet`]): between the
+/// classical course and hugging the thumb, sweeping wide, or bulging into the palm.
+fn life_points(lines: &LineSet) -> Vec<(f32, f32)> {
+    const CLASSICAL: [(f32, f32); 6] = [
+        (0.95, 0.625),
+        (0.855, 0.545),
+        (0.77, 0.44),
+        (0.71, 0.31),
+        (0.675, 0.18),
+        (0.665, 0.05),
+    ];
+    const WIDE: [(f32, f32); 6] = [
+        (0.95, 0.625),
+        (0.84, 0.55),
+        (0.72, 0.45),
+        (0.62, 0.32),
+        (0.55, 0.18),
+        (0.50, 0.05),
+    ];
+    const CLOSE: [(f32, f32); 6] = [
+        (0.95, 0.625),
+        (0.88, 0.55),
+        (0.82, 0.44),
+        (0.785, 0.31),
+        (0.765, 0.18),
+        (0.76, 0.08),
+    ];
+    // Beyond the wide sweep: an arc bulging into the middle of the palm, its lower
+    // half running down the palm's middle to the wrist.
+    const BULGE: [(f32, f32); 6] = [
+        (0.95, 0.625),
+        (0.79, 0.565),
+        (0.645, 0.465),
+        (0.55, 0.33),
+        (0.505, 0.19),
+        (0.495, 0.05),
+    ];
+    let sweep = if lines.life_sweep.is_finite() {
+        lines.life_sweep.clamp(-1.0, 2.0)
+    } else {
+        0.0
+    };
+    let (from, toward, t) = match sweep {
+        s if s < 0.0 => (&CLASSICAL, &CLOSE, -s),
+        s if s <= 1.0 => (&CLASSICAL, &WIDE, s),
+        s => (&WIDE, &BULGE, s - 1.0),
+    };
+    from.iter()
+        .zip(toward.iter())
+        .map(|(a, b)| (a.0 + t * (b.0 - a.0), a.1 + t * (b.1 - a.1)))
+        .collect()
+}
+
+/// Draws the life line (with its sister line and its break, when asked for) and returns
+/// its truth.
+fn draw_life_line(pen: &LinePen, lines: &LineSet, canvas: &mut Canvas) -> TrueLine {
+    let (xf, wr, depth) = (pen.xf, pen.wr, pen.depth);
+    let points = life_points(lines);
+    let c = pen.ctrl(3, &points);
+    let full = trace(&c, xf);
+    let pts = truncate(&full, lines.life_end);
+    if lines.life_double {
+        // A sister line on the thumb mount, inside the life line's lower two thirds.
+        let inner: Vec<V2> = points[2..]
+            .iter()
+            .map(|&(u, v)| uv(wr, u + 0.05, v + 0.01))
+            .collect();
+        let sister = truncate(&trace(&inner, xf), lines.life_end);
+        draw_line(canvas, &sister, pen.sigma(0.8), depth * 0.6, None);
+    }
+    let gap = if lines.life_break {
+        let total = arc_lengths(&pts).last().copied().unwrap_or(0.0);
+        let half = 0.03 * xf.lp;
+        Some((0.5 * total - half, 0.5 * total + half))
+    } else {
+        None
+    };
+    let drawn = draw_line(canvas, &pts, pen.sigma(1.0), depth, gap);
+    TrueLine {
+        breaks: u32::from(gap.is_some()),
+        ..true_line(LineId::Life, drawn)
+    }
 }
 
 /// The head line's control points for its start and slope (see [`LineSet`]).
@@ -1762,132 +1846,220 @@ fn zones(w: usize, h: usize, xf: &Xform, sdf: &dyn Fn(V2) -> f32) -> (Vec<Zone>,
     (out, bw)
 }
 
+/// What the pixels of one photo are shaded with: the spec's colours and noise seeds, the
+/// hand (or blob) and the crease map.
+struct Shader<'a> {
+    spec: &'a SynthSpec,
+    hand: &'a Hand,
+    blob: &'a Blob,
+    /// Crease darkness per pixel.
+    crease: &'a [f32],
+    tex_seed: u64,
+    /// Noise seeds derived from `tex_seed`: skin grain (`n1`–`n3`, also the stone's),
+    /// the back's grain and the sleeve's fabric (`n4`), the backdrop (`nb`).
+    n1: u64,
+    n2: u64,
+    n3: u64,
+    n4: u64,
+    nb: u64,
+    bg: [f32; 3],
+    palm: [f32; 3],
+    back_col: [f32; 3],
+    nail_col: [f32; 3],
+    back: bool,
+    /// Palm length, pixels.
+    lp: f32,
+    tex_freq: f32,
+}
+
+impl<'a> Shader<'a> {
+    fn new(
+        spec: &'a SynthSpec,
+        hand: &'a Hand,
+        blob: &'a Blob,
+        xf: &Xform,
+        crease: &'a [f32],
+    ) -> Self {
+        let tex_seed = Rng::new(spec.seed, STREAM_TEXTURE).next_u64();
+        let (n1, n2, n3, n4, nb) = (
+            tex_seed,
+            tex_seed ^ 0x1111,
+            tex_seed ^ 0x2222,
+            tex_seed ^ 0x3333,
+            tex_seed ^ 0x4444,
+        );
+        let palm = to_f32(spec.skin.palm_rgb());
+        let lp = xf.lp;
+        Shader {
+            spec,
+            hand,
+            blob,
+            crease,
+            tex_seed,
+            n1,
+            n2,
+            n3,
+            n4,
+            nb,
+            bg: to_f32(spec.background),
+            palm,
+            back_col: to_f32(spec.skin.back_rgb()),
+            nail_col: lerp3(palm, [236.0, 196.0, 190.0], 0.55),
+            back: spec.subject == Subject::BackOfHand,
+            lp,
+            tex_freq: lp / 3.0,
+        }
+    }
+
+    /// The subject's outline distance at canonical point `p` (negative inside).
+    fn sdf(&self, p: V2) -> f32 {
+        match self.spec.subject {
+            Subject::Palm | Subject::BackOfHand => self.hand.sdf(p),
+            Subject::NonHandShape => self.blob.sdf(p),
+            Subject::Blank | Subject::Noise | Subject::Stone => 1.0,
+        }
+    }
+
+    /// A pixel of cracked stone; `at` indexes the crease map.
+    fn stone(&self, p: V2, at: usize) -> [f32; 3] {
+        let (n1, n2, n3, tex_freq) = (self.n1, self.n2, self.n3, self.tex_freq);
+        let grain = 0.12 * value_noise(n1, p.x * 2.5, p.y * 2.5)
+            + 0.06 * value_noise(n2, p.x * 11.0, p.y * 11.0)
+            + 0.04 * value_noise(n3, p.x * tex_freq, p.y * tex_freq);
+        let k = self.crease[at].clamp(0.0, 1.0);
+        let shade = (1.0 + grain) * (1.0 - 0.55 * k);
+        let c = STONES[(self.spec.seed % STONES.len() as u64) as usize];
+        [c[0] * shade, c[1] * shade, c[2] * shade]
+    }
+
+    /// A pixel of coloured noise.
+    fn noise(&self, p: V2, px: &mut [f32]) {
+        let lp = self.lp;
+        for (c, v) in px.iter_mut().enumerate() {
+            let sd = self.tex_seed.wrapping_add(c as u64 * 0x9E37);
+            *v = 128.0
+                + 70.0 * value_noise(sd, p.x * 2.0, p.y * 2.0)
+                + 40.0 * value_noise(sd ^ 0x55, p.x * 7.0, p.y * 7.0)
+                + 25.0 * value_noise(sd ^ 0xAA, p.x * 25.0, p.y * 25.0)
+                + 30.0 * value_noise(sd ^ 0xFF, p.x * lp, p.y * lp);
+        }
+    }
+
+    /// A pixel of a scene with an outline: the backdrop, the skin over it by the
+    /// coverage the outline distance `d` gives, and the sleeve over both.
+    fn scene(&self, p: V2, d: f32, at: usize) -> [f32; 3] {
+        let alpha = (0.5 - d * self.lp).clamp(0.0, 1.0);
+        let mut col = self.bg;
+        if alpha < 1.0 {
+            col = self.backdrop(p);
+        }
+        if alpha > 0.0 {
+            col = lerp3(col, self.skin(p, d, at), alpha);
+        }
+        if let Some(sleeve) = self
+            .spec
+            .sleeve
+            .filter(|_| self.spec.subject == Subject::Palm)
+        {
+            let a = sleeve_cover(self.hand, p, self.lp);
+            if a > 0.0 {
+                let fabric = 1.0 + 0.04 * value_noise(self.n4, p.x * 40.0, p.y * 40.0);
+                let c = to_f32(sleeve);
+                col = lerp3(col, [c[0] * fabric, c[1] * fabric, c[2] * fabric], a);
+            }
+        }
+        col
+    }
+
+    /// The backdrop's colour at `p`.
+    fn backdrop(&self, p: V2) -> [f32; 3] {
+        let (bg, nb) = (self.bg, self.nb);
+        match self.spec.backdrop {
+            Backdrop::Plain => {
+                let shade = 1.0
+                    + 0.02 * value_noise(nb, p.x * 1.3, p.y * 1.3)
+                    + 0.01 * value_noise(nb ^ 0x77, p.x * 3.7, p.y * 3.7);
+                [bg[0] * shade, bg[1] * shade, bg[2] * shade]
+            }
+            Backdrop::Wood => wood(nb, p),
+        }
+    }
+
+    /// The skin's colour at `p`, `d` from the outline: its tone, texture, rim shading,
+    /// nails (back of the hand) or hollow (palm), and the creases (`at` indexes the
+    /// crease map).
+    fn skin(&self, p: V2, d: f32, at: usize) -> [f32; 3] {
+        let (n1, n2, n3, n4, tex_freq) = (self.n1, self.n2, self.n3, self.n4, self.tex_freq);
+        let (subject, back, lp) = (self.spec.subject, self.back, self.lp);
+        let din = (-d).max(0.0);
+        // Rim terms: negligible deeper than RIM_DEPTH.
+        let (rim_dark, rim_back) = if din < RIM_DEPTH {
+            ((-din / 0.025).exp(), (-din / 0.012).exp())
+        } else {
+            (0.0, 0.0)
+        };
+        let mut skin = if subject == Subject::Palm {
+            // Inner forearm and the palm's rim tend to the dorsal colour.
+            let t = smoothstep(-0.02, -0.4, p.y) * 0.4 + rim_back * 0.45;
+            lerp3(self.palm, self.back_col, t.min(1.0))
+        } else if back {
+            self.back_col
+        } else {
+            self.palm
+        };
+        let tex = if back { 0.045 } else { 0.018 };
+        let mut s = 1.0
+            + 0.05 * value_noise(n1, p.x * 3.0, p.y * 3.0)
+            + 0.025 * value_noise(n2, p.x * 7.0, p.y * 7.0)
+            + tex * value_noise(n3, p.x * tex_freq, p.y * tex_freq)
+            - 0.10 * rim_dark;
+        if back {
+            s += 0.02 * value_noise(n4, p.x * tex_freq * 0.5, p.y * tex_freq * 0.5);
+            if let Some((a, rim, free_edge)) = nail_at(self.hand, p, lp) {
+                let nail = lerp3(self.nail_col, [245.0, 240.0, 232.0], free_edge * 0.7);
+                skin = lerp3(skin, nail, a * 0.9);
+                s *= 1.0 - 0.12 * rim;
+            }
+        } else if subject == Subject::Palm {
+            // The hollow of the palm is a little darker.
+            let q = p - v2(0.0, 0.5);
+            s -= 0.035 * (-q.dot(q) / 0.04).exp();
+        }
+        let k = self.crease[at].clamp(0.0, 1.0);
+        for (v, coef) in skin.iter_mut().zip(CREASE_RGB) {
+            *v *= s * (1.0 - k * coef);
+        }
+        skin
+    }
+}
+
+/// Shades the photo (RGB, 0–255 floats, row-major) from the subject and the crease map.
 fn render(spec: &SynthSpec, hand: &Hand, blob: &Blob, xf: &Xform, crease: &[f32]) -> Vec<f32> {
     let (w, h) = (spec.width as usize, spec.height as usize);
     let mut out = vec![0.0f32; w * h * 3];
-    let tex_seed = Rng::new(spec.seed, STREAM_TEXTURE).next_u64();
-    let (n1, n2, n3, n4, nb) = (
-        tex_seed,
-        tex_seed ^ 0x1111,
-        tex_seed ^ 0x2222,
-        tex_seed ^ 0x3333,
-        tex_seed ^ 0x4444,
-    );
-    let bg = to_f32(spec.background);
-    let palm = to_f32(spec.skin.palm_rgb());
-    let back_col = to_f32(spec.skin.back_rgb());
-    let subject = spec.subject;
-    let back = subject == Subject::BackOfHand;
-    let lp = xf.lp;
-    let tex_freq = lp / 3.0;
-    let nail_col = lerp3(palm, [236.0, 196.0, 190.0], 0.55);
+    let shader = Shader::new(spec, hand, blob, xf, crease);
     let origin = xf.inv(0.0, 0.0);
     let step_x = xf.inv(1.0, 0.0) - origin;
     let step_y = xf.inv(0.0, 1.0) - origin;
-
-    let sdf = |p: V2| -> f32 {
-        match subject {
-            Subject::Palm | Subject::BackOfHand => hand.sdf(p),
-            Subject::NonHandShape => blob.sdf(p),
-            Subject::Blank | Subject::Noise | Subject::Stone => 1.0,
-        }
-    };
-    let (zone, bw) = zones(w, h, xf, &sdf);
+    let (zone, bw) = zones(w, h, xf, &|p| shader.sdf(p));
 
     for (j, row) in out.chunks_exact_mut(w * 3).enumerate() {
         let row_start = origin + step_y * j as f32;
         let zone_row = &zone[(j / BLOCK) * bw..(j / BLOCK + 1) * bw];
         for (i, px) in row.chunks_exact_mut(3).enumerate() {
             let p = row_start + step_x * i as f32;
-            if subject == Subject::Stone {
-                let grain = 0.12 * value_noise(n1, p.x * 2.5, p.y * 2.5)
-                    + 0.06 * value_noise(n2, p.x * 11.0, p.y * 11.0)
-                    + 0.04 * value_noise(n3, p.x * tex_freq, p.y * tex_freq);
-                let k = crease[j * w + i].clamp(0.0, 1.0);
-                let shade = (1.0 + grain) * (1.0 - 0.55 * k);
-                let c = STONES[(spec.seed % STONES.len() as u64) as usize];
-                px.copy_from_slice(&[c[0] * shade, c[1] * shade, c[2] * shade]);
-                continue;
-            }
-            if subject == Subject::Noise {
-                for (c, v) in px.iter_mut().enumerate() {
-                    let sd = tex_seed.wrapping_add(c as u64 * 0x9E37);
-                    *v = 128.0
-                        + 70.0 * value_noise(sd, p.x * 2.0, p.y * 2.0)
-                        + 40.0 * value_noise(sd ^ 0x55, p.x * 7.0, p.y * 7.0)
-                        + 25.0 * value_noise(sd ^ 0xAA, p.x * 25.0, p.y * 25.0)
-                        + 30.0 * value_noise(sd ^ 0xFF, p.x * lp, p.y * lp);
-                }
-                continue;
-            }
-            let d = match zone_row[i / BLOCK] {
-                Zone::Outside => 1.0,
-                Zone::Deep => -1.0,
-                Zone::Edge => sdf(p),
-            };
-            let alpha = (0.5 - d * lp).clamp(0.0, 1.0);
-            let mut col = bg;
-            if alpha < 1.0 {
-                col = match spec.backdrop {
-                    Backdrop::Plain => {
-                        let shade = 1.0
-                            + 0.02 * value_noise(nb, p.x * 1.3, p.y * 1.3)
-                            + 0.01 * value_noise(nb ^ 0x77, p.x * 3.7, p.y * 3.7);
-                        [bg[0] * shade, bg[1] * shade, bg[2] * shade]
-                    }
-                    Backdrop::Wood => wood(nb, p),
-                };
-            }
-            if alpha > 0.0 {
-                let din = (-d).max(0.0);
-                // Rim terms: negligible deeper than RIM_DEPTH.
-                let (rim_dark, rim_back) = if din < RIM_DEPTH {
-                    ((-din / 0.025).exp(), (-din / 0.012).exp())
-                } else {
-                    (0.0, 0.0)
-                };
-                let mut skin = if subject == Subject::Palm {
-                    // Inner forearm and the palm's rim tend to the dorsal colour.
-                    let t = smoothstep(-0.02, -0.4, p.y) * 0.4 + rim_back * 0.45;
-                    lerp3(palm, back_col, t.min(1.0))
-                } else if back {
-                    back_col
-                } else {
-                    palm
-                };
-                let tex = if back { 0.045 } else { 0.018 };
-                let mut s = 1.0
-                    + 0.05 * value_noise(n1, p.x * 3.0, p.y * 3.0)
-                    + 0.025 * value_noise(n2, p.x * 7.0, p.y * 7.0)
-                    + tex * value_noise(n3, p.x * tex_freq, p.y * tex_freq)
-                    - 0.10 * rim_dark;
-                if back {
-                    s += 0.02 * value_noise(n4, p.x * tex_freq * 0.5, p.y * tex_freq * 0.5);
-                    if let Some((a, rim, free_edge)) = nail_at(hand, p, lp) {
-                        let nail = lerp3(nail_col, [245.0, 240.0, 232.0], free_edge * 0.7);
-                        skin = lerp3(skin, nail, a * 0.9);
-                        s *= 1.0 - 0.12 * rim;
-                    }
-                } else if subject == Subject::Palm {
-                    // The hollow of the palm is a little darker.
-                    let q = p - v2(0.0, 0.5);
-                    s -= 0.035 * (-q.dot(q) / 0.04).exp();
-                }
-                let k = crease[j * w + i].clamp(0.0, 1.0);
-                for (v, coef) in skin.iter_mut().zip(CREASE_RGB) {
-                    *v *= s * (1.0 - k * coef);
-                }
-                col = lerp3(col, skin, alpha);
-            }
-            if let Some(sleeve) = spec.sleeve.filter(|_| subject == Subject::Palm) {
-                let a = sleeve_cover(hand, p, lp);
-                if a > 0.0 {
-                    let fabric = 1.0 + 0.04 * value_noise(n4, p.x * 40.0, p.y * 40.0);
-                    let c = to_f32(sleeve);
-                    col = lerp3(col, [c[0] * fabric, c[1] * fabric, c[2] * fabric], a);
+            match spec.subject {
+                Subject::Stone => px.copy_from_slice(&shader.stone(p, j * w + i)),
+                Subject::Noise => shader.noise(p, px),
+                _ => {
+                    let d = match zone_row[i / BLOCK] {
+                        Zone::Outside => 1.0,
+                        Zone::Deep => -1.0,
+                        Zone::Edge => shader.sdf(p),
+                    };
+                    px.copy_from_slice(&shader.scene(p, d, j * w + i));
                 }
             }
-            px.copy_from_slice(&col);
         }
     }
     out

@@ -350,31 +350,8 @@ pub fn palm_spec(index: u64) -> HeldoutSpec {
     } else {
         HandSide::Right
     };
-    let (long_palm, long_fingers) = match (index / 2) % 4 {
-        0 => (false, false),
-        1 => (false, true),
-        2 => (true, false),
-        _ => (true, true),
-    };
-    let palm_ratio = if long_palm {
-        rng.range(1.28, 1.45)
-    } else {
-        rng.range(1.0, 1.12)
-    };
-    let finger_ratio = if long_fingers {
-        rng.range(0.86, 1.0)
-    } else {
-        rng.range(0.65, 0.74)
-    };
-    let life = LifeLine::ALL[pick(SALT_LIFE, LifeLine::ALL.len())];
-    let head_start = if life == LifeLine::Wide || pick(SALT_HEAD_START, 2) == 0 {
-        HeadStart::Joined
-    } else {
-        HeadStart::Separate
-    };
-    let fate_rank = balanced(index, SALT_FATE);
-    let fate = (fate_rank >= HELDOUT_PALMS as usize / 2)
-        .then(|| [FateStart::Wrist, FateStart::LifeLine, FateStart::MidPalm][fate_rank % 3]);
+    let (palm_ratio, finger_ratio) = palm_proportions(index, &mut rng);
+    let (life, head_start, fate) = line_variants(index);
     let heavy = balanced(index, SALT_WRINKLES) < HEAVY_WRINKLE_PALMS;
     let skin = Skin::ALL[pick(SALT_SKIN, Skin::ALL.len())];
     let rotation_deg =
@@ -412,18 +389,62 @@ pub fn palm_spec(index: u64) -> HeldoutSpec {
         background: Backdrop::ALL[pick(SALT_BACKDROP, Backdrop::ALL.len())],
         sleeve: (balanced(index, SALT_SLEEVE) < SLEEVE_PALMS).then(|| sleeve_colour(&mut rng)),
         lighting: capped(random_lighting(&mut rng), skin),
-        blur: match pick(SALT_BLUR, 4) {
-            0 => CameraBlur::Defocus {
-                radius: rng.range(0.6, 1.3),
-            },
-            1 => CameraBlur::Motion {
-                length: rng.range(1.5, 3.0),
-                angle_deg: rng.range(0.0, 180.0),
-            },
-            _ => CameraBlur::Sharp,
-        },
+        blur: random_blur(pick(SALT_BLUR, 4), &mut rng),
         noise: rng.range(0.008, 0.03),
         jpeg_quality: (balanced(index, SALT_JPEG) < JPEG_PALMS).then(|| 70 + rng.below(21) as u8),
+    }
+}
+
+/// The palm ratio and finger ratio of the `index`-th palm: which of the four elements
+/// cycles with the index, the ratios within it are drawn from `rng`.
+fn palm_proportions(index: u64, rng: &mut Pcg32) -> (f32, f32) {
+    let (long_palm, long_fingers) = match (index / 2) % 4 {
+        0 => (false, false),
+        1 => (false, true),
+        2 => (true, false),
+        _ => (true, true),
+    };
+    let palm_ratio = if long_palm {
+        rng.range(1.28, 1.45)
+    } else {
+        rng.range(1.0, 1.12)
+    };
+    let finger_ratio = if long_fingers {
+        rng.range(0.86, 1.0)
+    } else {
+        rng.range(0.65, 0.74)
+    };
+    (palm_ratio, finger_ratio)
+}
+
+/// The `index`-th palm's life line, where its head line starts and where its fate line
+/// starts (if it has one), balanced over the set.
+fn line_variants(index: u64) -> (LifeLine, HeadStart, Option<FateStart>) {
+    let pick = |salt: u64, n: usize| balanced(index, salt) % n;
+    let life = LifeLine::ALL[pick(SALT_LIFE, LifeLine::ALL.len())];
+    let head_start = if life == LifeLine::Wide || pick(SALT_HEAD_START, 2) == 0 {
+        HeadStart::Joined
+    } else {
+        HeadStart::Separate
+    };
+    let fate_rank = balanced(index, SALT_FATE);
+    let fate = (fate_rank >= HELDOUT_PALMS as usize / 2)
+        .then(|| [FateStart::Wrist, FateStart::LifeLine, FateStart::MidPalm][fate_rank % 3]);
+    (life, head_start, fate)
+}
+
+/// A camera blur of kind `kind` (0 defocus, 1 motion, otherwise sharp), its size drawn
+/// from `rng`.
+fn random_blur(kind: usize, rng: &mut Pcg32) -> CameraBlur {
+    match kind {
+        0 => CameraBlur::Defocus {
+            radius: rng.range(0.6, 1.3),
+        },
+        1 => CameraBlur::Motion {
+            length: rng.range(1.5, 3.0),
+            angle_deg: rng.range(0.0, 180.0),
+        },
+        _ => CameraBlur::Sharp,
     }
 }
 
@@ -1528,7 +1549,6 @@ fn line_rng(spec: &HeldoutSpec, id: Option<LineId>) -> Pcg32 {
 /// The principal lines of a palm, in [`LineId::ALL`] order, and the sister line if any.
 fn plan_lines(spec: &HeldoutSpec, hand: &Hand) -> (Vec<PlannedLine>, Option<Vec<Point>>) {
     // One stream per line: turning one line on or off never moves another.
-    let mut head_rng = line_rng(spec, Some(LineId::Head));
     let start = {
         let j = jittered(&mut line_rng(spec, None), &[LIFE_START]);
         j[0]
@@ -1566,44 +1586,13 @@ fn plan_lines(spec: &HeldoutSpec, hand: &Hand) -> (Vec<PlannedLine>, Option<Vec<
             ),
             1.0,
         ));
-        let head_start = match spec.head_start {
-            HeadStart::Joined => start,
-            HeadStart::Separate => jittered(&mut head_rng, &[HEAD_SEPARATE_START])[0],
-        };
-        let body = match spec.head_course {
-            HeadCourse::Sloping => &HEAD_SLOPING,
-            HeadCourse::Straight => &HEAD_STRAIGHT,
-        };
-        let mut c = vec![head_start];
-        c.extend(jittered(&mut head_rng, body));
-        if spec.head_start == HeadStart::Separate {
-            c[1].1 += 0.025;
-        }
-        lines.push(simple_line(LineId::Head, line_path(hand, &c), 1.0));
+        lines.push(head_line(spec, hand, start));
     }
     let life = life_line(spec, hand, &life_full);
     let life_drawn = life.truth.points.clone();
     lines.push(life);
     if let Some(fate) = spec.fate {
-        let c = match fate {
-            FateStart::Wrist => jittered(&mut line_rng(spec, Some(LineId::Fate)), &FATE_WRIST),
-            FateStart::MidPalm => jittered(&mut line_rng(spec, Some(LineId::Fate)), &FATE_MID),
-            FateStart::LifeLine => {
-                // Out of the life line as drawn (a short one included), then upwards only.
-                let k = (life_drawn.len().saturating_sub(1) as f32 * FATE_FROM_LIFE_AT) as usize;
-                let start = life_drawn
-                    .get(k)
-                    .map_or(LIFE_START, |&p| hand.frame.to_palm(p));
-                let rest = jittered(
-                    &mut line_rng(spec, Some(LineId::Fate)),
-                    &FATE_FROM_LIFE_REST,
-                );
-                let mut c = vec![start];
-                c.extend(rest.into_iter().filter(|p| p.1 > start.1 + FATE_RISE));
-                c
-            }
-        };
-        lines.push(simple_line(LineId::Fate, line_path(hand, &c), FATE_DEPTH));
+        lines.push(fate_line(spec, hand, fate, &life_drawn));
     }
     if spec.sun {
         let path = line_path(
@@ -1621,6 +1610,55 @@ fn plan_lines(spec: &HeldoutSpec, hand: &Hand) -> (Vec<PlannedLine>, Option<Vec<
     }
     let sister = (spec.life == LifeLine::Doubled).then(|| sister_line(hand, &life_full));
     (lines, sister)
+}
+
+/// The head line, starting at the life line's start (`start`) or apart from it, sloping
+/// or straight.
+fn head_line(spec: &HeldoutSpec, hand: &Hand, start: (f32, f32)) -> PlannedLine {
+    let mut head_rng = line_rng(spec, Some(LineId::Head));
+    let head_start = match spec.head_start {
+        HeadStart::Joined => start,
+        HeadStart::Separate => jittered(&mut head_rng, &[HEAD_SEPARATE_START])[0],
+    };
+    let body = match spec.head_course {
+        HeadCourse::Sloping => &HEAD_SLOPING,
+        HeadCourse::Straight => &HEAD_STRAIGHT,
+    };
+    let mut c = vec![head_start];
+    c.extend(jittered(&mut head_rng, body));
+    if spec.head_start == HeadStart::Separate {
+        c[1].1 += 0.025;
+    }
+    simple_line(LineId::Head, line_path(hand, &c), 1.0)
+}
+
+/// The fate line from where `fate` says it starts (`life_drawn`: the life line's points
+/// as drawn).
+fn fate_line(
+    spec: &HeldoutSpec,
+    hand: &Hand,
+    fate: FateStart,
+    life_drawn: &[Point],
+) -> PlannedLine {
+    let c = match fate {
+        FateStart::Wrist => jittered(&mut line_rng(spec, Some(LineId::Fate)), &FATE_WRIST),
+        FateStart::MidPalm => jittered(&mut line_rng(spec, Some(LineId::Fate)), &FATE_MID),
+        FateStart::LifeLine => {
+            // Out of the life line as drawn (a short one included), then upwards only.
+            let k = (life_drawn.len().saturating_sub(1) as f32 * FATE_FROM_LIFE_AT) as usize;
+            let start = life_drawn
+                .get(k)
+                .map_or(LIFE_START, |&p| hand.frame.to_palm(p));
+            let rest = jittered(
+                &mut line_rng(spec, Some(LineId::Fate)),
+                &FATE_FROM_LIFE_REST,
+            );
+            let mut c = vec![start];
+            c.extend(rest.into_iter().filter(|p| p.1 > start.1 + FATE_RISE));
+            c
+        }
+    };
+    simple_line(LineId::Fate, line_path(hand, &c), FATE_DEPTH)
 }
 
 /// The life line, cut short or broken as the variant asks.
@@ -2026,123 +2064,142 @@ fn paint_sleeve(canvas: &mut Canvas, spec: &HeldoutSpec, hand: &Hand, colour: [u
 // Backgrounds and non-hand scenes
 // ---------------------------------------------------------------------------------------
 
+/// A backdrop: its colour (0–1 RGB) at pixel `(x, y)`.
+type Paint = Box<dyn Fn(f32, f32) -> [f32; 3]>;
+
+/// Fills the canvas with the spec's backdrop.
 fn paint_backdrop(canvas: &mut Canvas, spec: &HeldoutSpec) {
     let mut rng = Pcg32::new(spec.seed, Stream::Backdrop);
     let noise = ValueNoise::new(spec.seed, 4);
     let w = canvas.w;
-    let paint: Box<dyn Fn(f32, f32) -> [f32; 3]> = match spec.background {
-        Backdrop::Wood => {
-            const WOODS: [[f32; 3]; 4] = [
-                [0.55, 0.38, 0.22],
-                [0.36, 0.22, 0.13],
-                [0.72, 0.55, 0.35],
-                [0.45, 0.2, 0.13],
-            ];
-            let wood = WOODS[rng.below(WOODS.len())].map(|c| c * rng.range(0.9, 1.1));
-            let plank = rng.range(140.0, 260.0);
-            let a = rng.range(-0.3, 0.3);
-            Box::new(move |x, y| {
-                let along = x * a.cos() + y * a.sin();
-                let across = y * a.cos() - x * a.sin();
-                let board = (across / plank).floor();
-                let edge = (across - board * plank).min((board + 1.0) * plank - across);
-                let seam = smoothstep(0.0, 3.0, edge);
-                // Fine grain lines bent by a slow warp, and slower bands of late wood.
-                let warp = noise.fbm(along * 0.003, across * 0.01 + board * 7.0, 3);
-                let fine = (across * 0.35 + 14.0 * warp).sin();
-                let bands = (across * 0.05 + 5.0 * warp).sin();
-                let tone = 0.1 * (noise.at(board * 3.1, 0.5) - 0.5);
-                let g = 1.0 + 0.06 * fine + 0.12 * bands + tone;
-                wood.map(|c| c * g * (0.55 + 0.45 * seam))
-            })
-        }
-        Backdrop::Cloth => {
-            const CLOTHS: [[f32; 3]; 5] = [
-                [0.2, 0.3, 0.5],
-                [0.35, 0.45, 0.3],
-                [0.5, 0.18, 0.2],
-                [0.62, 0.6, 0.55],
-                [0.3, 0.3, 0.33],
-            ];
-            let base = CLOTHS[rng.below(CLOTHS.len())];
-            let period = rng.range(3.0, 6.0);
-            Box::new(move |x, y| {
-                let weave = 0.5
-                    + 0.5
-                        * (x * std::f32::consts::TAU / period).sin()
-                        * (y * std::f32::consts::TAU / period).sin();
-                let wrinkle = noise.fbm(x * 0.006, y * 0.006, 3);
-                base.map(|c| c * (0.85 + 0.12 * weave) * (0.75 + 0.5 * wrinkle))
-            })
-        }
-        Backdrop::Gradient => {
-            let a = [
-                rng.range(0.1, 0.9),
-                rng.range(0.1, 0.9),
-                rng.range(0.1, 0.9),
-            ];
-            let b = [
-                rng.range(0.0, 0.5),
-                rng.range(0.0, 0.5),
-                rng.range(0.0, 0.6),
-            ];
-            let angle = rng.range(0.0, std::f32::consts::TAU);
-            let (wf, hf) = (canvas.w as f32, canvas.h as f32);
-            Box::new(move |x, y| {
-                let t = 0.5 + ((x / wf - 0.5) * angle.cos() + (y / hf - 0.5) * angle.sin());
-                let t = t.clamp(0.0, 1.0);
-                [
-                    lerp(a[0], b[0], t),
-                    lerp(a[1], b[1], t),
-                    lerp(a[2], b[2], t),
-                ]
-            })
-        }
-        Backdrop::Tiles => {
-            let tile = [
-                rng.range(0.5, 0.9),
-                rng.range(0.55, 0.9),
-                rng.range(0.6, 0.95),
-            ];
-            let size = rng.range(90.0, 180.0);
-            Box::new(move |x, y| {
-                let (tx, ty) = ((x / size).fract(), (y / size).fract());
-                let grout = tx.min(1.0 - tx).min(ty.min(1.0 - ty)) * size;
-                let k = smoothstep(1.0, 3.0, grout);
-                let speck = 0.96 + 0.08 * noise.at(x * 0.2, y * 0.2);
-                tile.map(|c| lerp(0.35, c * speck, k))
-            })
-        }
-        Backdrop::Dots => {
-            let fabric = [
-                rng.range(0.05, 0.5),
-                rng.range(0.05, 0.5),
-                rng.range(0.1, 0.6),
-            ];
-            let dot = [
-                rng.range(0.7, 1.0),
-                rng.range(0.7, 1.0),
-                rng.range(0.6, 0.95),
-            ];
-            let pitch = rng.range(40.0, 80.0);
-            Box::new(move |x, y| {
-                let row = (y / pitch).floor();
-                let xs = x / pitch + 0.5 * (row % 2.0);
-                let (dx, dy) = (xs.fract() - 0.5, (y / pitch).fract() - 0.5);
-                let r = (dx * dx + dy * dy).sqrt() * pitch;
-                let k = 1.0 - smoothstep(0.18 * pitch, 0.18 * pitch + 1.5, r);
-                let fold = 0.85 + 0.3 * noise.fbm(x * 0.005, y * 0.005, 2);
-                [
-                    lerp(fabric[0], dot[0], k) * fold,
-                    lerp(fabric[1], dot[1], k) * fold,
-                    lerp(fabric[2], dot[2], k) * fold,
-                ]
-            })
-        }
+    let paint: Paint = match spec.background {
+        Backdrop::Wood => wood_paint(&mut rng, noise),
+        Backdrop::Cloth => cloth_paint(&mut rng, noise),
+        Backdrop::Gradient => gradient_paint(&mut rng, canvas.w, canvas.h),
+        Backdrop::Tiles => tiles_paint(&mut rng, noise),
+        Backdrop::Dots => dots_paint(&mut rng, noise),
     };
     for (i, p) in canvas.px.iter_mut().enumerate() {
         *p = paint((i % w) as f32, (i / w) as f32);
     }
+}
+
+/// Wooden boards with grain and seams, in one of a few wood tones.
+fn wood_paint(rng: &mut Pcg32, noise: ValueNoise) -> Paint {
+    const WOODS: [[f32; 3]; 4] = [
+        [0.55, 0.38, 0.22],
+        [0.36, 0.22, 0.13],
+        [0.72, 0.55, 0.35],
+        [0.45, 0.2, 0.13],
+    ];
+    let wood = WOODS[rng.below(WOODS.len())].map(|c| c * rng.range(0.9, 1.1));
+    let plank = rng.range(140.0, 260.0);
+    let a = rng.range(-0.3, 0.3);
+    Box::new(move |x, y| {
+        let along = x * a.cos() + y * a.sin();
+        let across = y * a.cos() - x * a.sin();
+        let board = (across / plank).floor();
+        let edge = (across - board * plank).min((board + 1.0) * plank - across);
+        let seam = smoothstep(0.0, 3.0, edge);
+        // Fine grain lines bent by a slow warp, and slower bands of late wood.
+        let warp = noise.fbm(along * 0.003, across * 0.01 + board * 7.0, 3);
+        let fine = (across * 0.35 + 14.0 * warp).sin();
+        let bands = (across * 0.05 + 5.0 * warp).sin();
+        let tone = 0.1 * (noise.at(board * 3.1, 0.5) - 0.5);
+        let g = 1.0 + 0.06 * fine + 0.12 * bands + tone;
+        wood.map(|c| c * g * (0.55 + 0.45 * seam))
+    })
+}
+
+/// Woven cloth with soft wrinkles, in one of a few colours.
+fn cloth_paint(rng: &mut Pcg32, noise: ValueNoise) -> Paint {
+    const CLOTHS: [[f32; 3]; 5] = [
+        [0.2, 0.3, 0.5],
+        [0.35, 0.45, 0.3],
+        [0.5, 0.18, 0.2],
+        [0.62, 0.6, 0.55],
+        [0.3, 0.3, 0.33],
+    ];
+    let base = CLOTHS[rng.below(CLOTHS.len())];
+    let period = rng.range(3.0, 6.0);
+    Box::new(move |x, y| {
+        let weave = 0.5
+            + 0.5
+                * (x * std::f32::consts::TAU / period).sin()
+                * (y * std::f32::consts::TAU / period).sin();
+        let wrinkle = noise.fbm(x * 0.006, y * 0.006, 3);
+        base.map(|c| c * (0.85 + 0.12 * weave) * (0.75 + 0.5 * wrinkle))
+    })
+}
+
+/// A linear gradient between two random colours across a `w`×`h` canvas.
+fn gradient_paint(rng: &mut Pcg32, w: usize, h: usize) -> Paint {
+    let a = [
+        rng.range(0.1, 0.9),
+        rng.range(0.1, 0.9),
+        rng.range(0.1, 0.9),
+    ];
+    let b = [
+        rng.range(0.0, 0.5),
+        rng.range(0.0, 0.5),
+        rng.range(0.0, 0.6),
+    ];
+    let angle = rng.range(0.0, std::f32::consts::TAU);
+    let (wf, hf) = (w as f32, h as f32);
+    Box::new(move |x, y| {
+        let t = 0.5 + ((x / wf - 0.5) * angle.cos() + (y / hf - 0.5) * angle.sin());
+        let t = t.clamp(0.0, 1.0);
+        [
+            lerp(a[0], b[0], t),
+            lerp(a[1], b[1], t),
+            lerp(a[2], b[2], t),
+        ]
+    })
+}
+
+/// Square tiles with grout lines.
+fn tiles_paint(rng: &mut Pcg32, noise: ValueNoise) -> Paint {
+    let tile = [
+        rng.range(0.5, 0.9),
+        rng.range(0.55, 0.9),
+        rng.range(0.6, 0.95),
+    ];
+    let size = rng.range(90.0, 180.0);
+    Box::new(move |x, y| {
+        let (tx, ty) = ((x / size).fract(), (y / size).fract());
+        let grout = tx.min(1.0 - tx).min(ty.min(1.0 - ty)) * size;
+        let k = smoothstep(1.0, 3.0, grout);
+        let speck = 0.96 + 0.08 * noise.at(x * 0.2, y * 0.2);
+        tile.map(|c| lerp(0.35, c * speck, k))
+    })
+}
+
+/// Polka-dot fabric with slow folds.
+fn dots_paint(rng: &mut Pcg32, noise: ValueNoise) -> Paint {
+    let fabric = [
+        rng.range(0.05, 0.5),
+        rng.range(0.05, 0.5),
+        rng.range(0.1, 0.6),
+    ];
+    let dot = [
+        rng.range(0.7, 1.0),
+        rng.range(0.7, 1.0),
+        rng.range(0.6, 0.95),
+    ];
+    let pitch = rng.range(40.0, 80.0);
+    Box::new(move |x, y| {
+        let row = (y / pitch).floor();
+        let xs = x / pitch + 0.5 * (row % 2.0);
+        let (dx, dy) = (xs.fract() - 0.5, (y / pitch).fract() - 0.5);
+        let r = (dx * dx + dy * dy).sqrt() * pitch;
+        let k = 1.0 - smoothstep(0.18 * pitch, 0.18 * pitch + 1.5, r);
+        let fold = 0.85 + 0.3 * noise.fbm(x * 0.005, y * 0.005, 2);
+        [
+            lerp(fabric[0], dot[0], k) * fold,
+            lerp(fabric[1], dot[1], k) * fold,
+            lerp(fabric[2], dot[2], k) * fold,
+        ]
+    })
 }
 
 /// A close-up texture filling the frame: mottled stone, sand or leather with cracks.

@@ -280,41 +280,60 @@ fn line_section(r: &Reading, id: LineId, aspects: &[Aspect], brief: bool) -> Vec
         }
         return out;
     }
-    let name = line_name(id);
     if aspects.is_empty() {
-        let mut facts = vec![format!("Your {name} was traced in this photo.")];
-        facts.extend(length_fact(line, id));
-        facts.extend(shape_fact(line, id));
-        facts.extend(continuity_fact(line));
-        facts.extend(marks_fact(line, false));
-        facts.extend(confidence_fact(line, false));
-        let mut out = vec![facts.join(" ")];
-        if brief {
-            let paragraphs: Vec<&str> = line
-                .reading
-                .split("\n\n")
-                .map(str::trim)
-                .filter(|p| !p.is_empty() && *p != rules::intro(id))
-                .collect();
-            if let Some(first) = paragraphs.first() {
-                let more = if paragraphs.len() > 1 {
-                    format!(
-                        " Ask about the {} on its own for the rest of its reading.",
-                        id.hindi()
-                    )
-                } else {
-                    String::new()
-                };
-                out.push(format!("{first}{more}"));
-            }
-        } else if !line.reading.trim().is_empty() {
-            out.push(format!(
-                "Here is what your reading says about it.\n\n{}",
-                line.reading.trim()
-            ));
-        }
-        return out;
+        return whole_line(line, id, brief);
     }
+    line_aspects(line, id, aspects)
+}
+
+/// A traced line asked about as a whole: all its facts, then its reading (in `brief`,
+/// see [`first_paragraph`]).
+fn whole_line(line: &LineReading, id: LineId, brief: bool) -> Vec<String> {
+    let name = line_name(id);
+    let mut facts = vec![format!("Your {name} was traced in this photo.")];
+    facts.extend(length_fact(line, id));
+    facts.extend(shape_fact(line, id));
+    facts.extend(continuity_fact(line));
+    facts.extend(marks_fact(line, false));
+    facts.extend(confidence_fact(line, false));
+    let mut out = vec![facts.join(" ")];
+    if brief {
+        out.extend(first_paragraph(line, id));
+    } else if !line.reading.trim().is_empty() {
+        out.push(format!(
+            "Here is what your reading says about it.\n\n{}",
+            line.reading.trim()
+        ));
+    }
+    out
+}
+
+/// The first paragraph of a line's reading after the introduction, with a pointer to
+/// the rest when there is more; `None` when the reading has nothing beyond the
+/// introduction.
+fn first_paragraph(line: &LineReading, id: LineId) -> Option<String> {
+    let paragraphs: Vec<&str> = line
+        .reading
+        .split("\n\n")
+        .map(str::trim)
+        .filter(|p| !p.is_empty() && *p != rules::intro(id))
+        .collect();
+    let first = paragraphs.first()?;
+    let more = if paragraphs.len() > 1 {
+        format!(
+            " Ask about the {} on its own for the rest of its reading.",
+            id.hindi()
+        )
+    } else {
+        String::new()
+    };
+    Some(format!("{first}{more}"))
+}
+
+/// A traced line asked about for some `aspects`: their facts, then what the reading says
+/// about them (the whole reading when it says nothing in particular).
+fn line_aspects(line: &LineReading, id: LineId, aspects: &[Aspect]) -> Vec<String> {
+    let name = line_name(id);
     let mut facts = vec![format!("About your {name}:")];
     let mut texts: Vec<String> = Vec::new();
     for aspect in aspects {

@@ -199,93 +199,14 @@ pub fn find_creases(
     }
     let (luma, hand, px_per_length) = rectify(luma_full, frame, seg);
     let (w, h) = (luma.w, luma.h);
-    // The palm region: the palm box in frame coordinates, within the hand mask shrunk
-    // away from the outline.
-    let mut palm = vec![false; w * h];
-    for y in 0..h {
-        for x in 0..w {
-            let u = U_RANGE.0 + (x as f32 + 0.5) / PX_PER_WIDTH;
-            let v = V_RANGE.1 - (y as f32 + 0.5) / px_per_length;
-            palm[y * w + x] =
-                (PALM_U.0..=PALM_U.1).contains(&u) && (PALM_V.0..=PALM_V.1).contains(&v);
-        }
-    }
-    let box_area = palm.iter().filter(|&&p| p).count().max(1);
-    let mut palm_coverage = 1.0;
-    let mut near_outline = None;
-    if let Some(m) = &hand {
-        let shrunk = raster::mask_morph(m, w, h, OUTLINE_MARGIN, false);
-        let covered = palm.iter().zip(m).filter(|(&p, &m)| p && m).count();
-        palm_coverage = covered as f32 / box_area as f32;
-        // Only trust the mask when it covers the palm reasonably (a wrong mask would
-        // hide the creases).
-        if palm_coverage > 0.5 {
-            for (p, s) in palm.iter_mut().zip(&shrunk) {
-                *p = *p && *s;
-            }
-            let reach = OUTLINE_MARGIN as f32 + OUTLINE_NEAR * PX_PER_WIDTH;
-            let distance = raster::distance_transform(m, w, h);
-            near_outline = Some(distance.iter().map(|&d| d <= reach).collect::<Vec<bool>>());
-        }
-    }
-    // Local skin brightness: grey closing (fills the creases) then a light blur.
-    let close_r = (0.025 * PX_PER_WIDTH).round() as usize;
-    let skin = raster::gaussian_blur(&raster::close_disc(&luma, close_r), 2.0);
-    let norm = Gray {
-        w,
-        h,
-        data: luma
-            .data
-            .iter()
-            .zip(&skin.data)
-            .map(|(&l, &s)| l / s.max(0.02))
-            .collect(),
-    };
+    let region = palm_region(hand.as_deref(), w, h, px_per_length);
+    let palm = region.palm;
+    let (skin, norm) = skin_normalised(&luma);
     let ridge = ridge_response(&norm);
-    let vals: Vec<f32> = ridge
-        .data
-        .iter()
-        .zip(&palm)
-        .filter(|(_, &p)| p)
-        .map(|(&r, _)| r)
-        .collect();
-    if vals.len() < 100 {
-        return None;
-    }
-    let med = raster::quantile(&vals, 0.5);
-    let dev: Vec<f32> = vals.iter().map(|&v| (v - med).abs()).collect();
-    let spread = 1.4826 * raster::quantile(&dev, 0.5);
-    let high = (med + HIGH_SPREADS * spread).max(HIGH_FLOOR);
-    let low = (med + LOW_SPREADS * spread).max(LOW_FLOOR).min(high);
-    // Hysteresis.
-    let weak: Vec<bool> = ridge
-        .data
-        .iter()
-        .zip(&palm)
-        .map(|(&r, &p)| p && r >= low)
-        .collect();
-    let (labels, sizes) = raster::components(&weak, w, h);
-    let mut strong_label = vec![false; sizes.len()];
-    for (i, &l) in labels.iter().enumerate() {
-        if l != 0 && ridge.data[i] >= high {
-            strong_label[l as usize] = true;
-        }
-    }
-    let mut binary: Vec<bool> = labels
-        .iter()
-        .map(|&l| l != 0 && strong_label[l as usize] && sizes[l as usize] >= MIN_COMPONENT)
-        .collect();
+    let (high, low) = hysteresis_thresholds(&ridge, &palm)?;
+    let mut binary = hysteresis(&ridge, &palm, w, h, high, low);
     let binary_copy = binary.clone();
-    skeleton::zhang_suen(&mut binary, w, h);
-    skeleton::remove_staircase(&mut binary, w, h);
-    let mut graph = skeleton::build_graph(&binary, w, h);
-    graph.merge_degree_two();
-    graph.contract_short(0.02 * PX_PER_WIDTH);
-    graph.prune(SPUR * PX_PER_WIDTH, MIN_FRAGMENT * PX_PER_WIDTH);
-    if let Some(near) = &near_outline {
-        graph.drop_along(near, w, OUTLINE_SHARE);
-    }
-    let joins = graph.join_gaps(MAX_GAP * PX_PER_WIDTH, GAP_ANGLE, GAP_REACH * PX_PER_WIDTH);
+    let (graph, joins) = crease_graph(&mut binary, w, h, region.near_outline.as_deref());
     Some(Creases {
         frame: *frame,
         w,
@@ -300,6 +221,138 @@ pub fn find_creases(
         high,
         low,
         px_per_length,
-        palm_coverage,
+        palm_coverage: region.coverage,
     })
+}
+
+/// Where on the grid creases are looked for.
+struct PalmRegion {
+    /// The palm box, within the shrunk hand mask when the mask is trusted.
+    palm: Vec<bool>,
+    /// Fraction of the palm box the hand mask covers (1 without a mask).
+    coverage: f32,
+    /// Grid pixels near the hand's outline, when the mask is trusted.
+    near_outline: Option<Vec<bool>>,
+}
+
+/// The palm region on the `w`×`h` grid, from the palm box and the grid's hand mask.
+fn palm_region(hand: Option<&[bool]>, w: usize, h: usize, px_per_length: f32) -> PalmRegion {
+    // The palm region: the palm box in frame coordinates, within the hand mask shrunk
+    // away from the outline.
+    let mut palm = vec![false; w * h];
+    for y in 0..h {
+        for x in 0..w {
+            let u = U_RANGE.0 + (x as f32 + 0.5) / PX_PER_WIDTH;
+            let v = V_RANGE.1 - (y as f32 + 0.5) / px_per_length;
+            palm[y * w + x] =
+                (PALM_U.0..=PALM_U.1).contains(&u) && (PALM_V.0..=PALM_V.1).contains(&v);
+        }
+    }
+    let box_area = palm.iter().filter(|&&p| p).count().max(1);
+    let mut palm_coverage = 1.0;
+    let mut near_outline = None;
+    if let Some(m) = hand {
+        let shrunk = raster::mask_morph(m, w, h, OUTLINE_MARGIN, false);
+        let covered = palm.iter().zip(m).filter(|(&p, &m)| p && m).count();
+        palm_coverage = covered as f32 / box_area as f32;
+        // Only trust the mask when it covers the palm reasonably (a wrong mask would
+        // hide the creases).
+        if palm_coverage > 0.5 {
+            for (p, s) in palm.iter_mut().zip(&shrunk) {
+                *p = *p && *s;
+            }
+            let reach = OUTLINE_MARGIN as f32 + OUTLINE_NEAR * PX_PER_WIDTH;
+            let distance = raster::distance_transform(m, w, h);
+            near_outline = Some(distance.iter().map(|&d| d <= reach).collect::<Vec<bool>>());
+        }
+    }
+    PalmRegion {
+        palm,
+        coverage: palm_coverage,
+        near_outline,
+    }
+}
+
+/// The local skin brightness (the creases filled in), and luma divided by it.
+fn skin_normalised(luma: &Gray) -> (Gray, Gray) {
+    // Local skin brightness: grey closing (fills the creases) then a light blur.
+    let close_r = (0.025 * PX_PER_WIDTH).round() as usize;
+    let skin = raster::gaussian_blur(&raster::close_disc(luma, close_r), 2.0);
+    let norm = Gray {
+        w: luma.w,
+        h: luma.h,
+        data: luma
+            .data
+            .iter()
+            .zip(&skin.data)
+            .map(|(&l, &s)| l / s.max(0.02))
+            .collect(),
+    };
+    (skin, norm)
+}
+
+/// The hysteresis thresholds (high, low) from the ridge response's median and spread
+/// over the palm; `None` when the palm region is too small.
+fn hysteresis_thresholds(ridge: &Gray, palm: &[bool]) -> Option<(f32, f32)> {
+    let vals: Vec<f32> = ridge
+        .data
+        .iter()
+        .zip(palm)
+        .filter(|(_, &p)| p)
+        .map(|(&r, _)| r)
+        .collect();
+    if vals.len() < 100 {
+        return None;
+    }
+    let med = raster::quantile(&vals, 0.5);
+    let dev: Vec<f32> = vals.iter().map(|&v| (v - med).abs()).collect();
+    let spread = 1.4826 * raster::quantile(&dev, 0.5);
+    let high = (med + HIGH_SPREADS * spread).max(HIGH_FLOOR);
+    let low = (med + LOW_SPREADS * spread).max(LOW_FLOOR).min(high);
+    Some((high, low))
+}
+
+/// The binary crease map: the palm's ridge components above `low` that reach `high`
+/// somewhere and are at least [`MIN_COMPONENT`] pixels.
+fn hysteresis(ridge: &Gray, palm: &[bool], w: usize, h: usize, high: f32, low: f32) -> Vec<bool> {
+    // Hysteresis.
+    let weak: Vec<bool> = ridge
+        .data
+        .iter()
+        .zip(palm)
+        .map(|(&r, &p)| p && r >= low)
+        .collect();
+    let (labels, sizes) = raster::components(&weak, w, h);
+    let mut strong_label = vec![false; sizes.len()];
+    for (i, &l) in labels.iter().enumerate() {
+        if l != 0 && ridge.data[i] >= high {
+            strong_label[l as usize] = true;
+        }
+    }
+    labels
+        .iter()
+        .map(|&l| l != 0 && strong_label[l as usize] && sizes[l as usize] >= MIN_COMPONENT)
+        .collect()
+}
+
+/// The crease graph: `binary` thinned (in place) to a skeleton, its graph cleaned
+/// (short edges, spurs, fragments, runs along the outline dropped) and its gaps
+/// joined; and the number of joins.
+fn crease_graph(
+    binary: &mut [bool],
+    w: usize,
+    h: usize,
+    near_outline: Option<&[bool]>,
+) -> (Graph, usize) {
+    skeleton::zhang_suen(binary, w, h);
+    skeleton::remove_staircase(binary, w, h);
+    let mut graph = skeleton::build_graph(binary, w, h);
+    graph.merge_degree_two();
+    graph.contract_short(0.02 * PX_PER_WIDTH);
+    graph.prune(SPUR * PX_PER_WIDTH, MIN_FRAGMENT * PX_PER_WIDTH);
+    if let Some(near) = near_outline {
+        graph.drop_along(near, w, OUTLINE_SHARE);
+    }
+    let joins = graph.join_gaps(MAX_GAP * PX_PER_WIDTH, GAP_ANGLE, GAP_REACH * PX_PER_WIDTH);
+    (graph, joins)
 }

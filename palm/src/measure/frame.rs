@@ -267,63 +267,113 @@ pub fn frame_from_geometry(
         if width < 4.0 {
             return None;
         }
-        // The narrowest width below the palm (the wrist or forearm).
-        let lower: Vec<&Section> = prof
-            .iter()
-            .filter(|s| s.t >= 0.6 * width && s.t <= 2.0 * width)
-            .collect();
-        let narrowest = lower.iter().map(|s| s.width).fold(f32::INFINITY, f32::min);
-        let mut wrist: Option<Section> = None;
-        if narrowest.is_finite() && narrowest < 0.92 * width {
-            let level = narrowest + (1.0 - WRIST_DROP) * (width - narrowest);
-            wrist = lower.iter().find(|s| s.width <= level).map(|s| **s);
-        }
-        // Distances here run from the valley level; the palm length is to the base.
-        let k = 1.0 + VALLEY_ABOVE_BASE;
-        let length_ok =
-            |l: f32| (PALM_RATIO_RANGE.0 * width * k..=PALM_RATIO_RANGE.1 * width * k).contains(&l);
-        let fallback = || {
-            let l = DEFAULT_PALM_RATIO * width * k;
-            ((base.0 - d.0 * l, base.1 - d.1 * l), l)
-        };
-        let (origin, length) = match wrist {
-            Some(s) => {
-                let l = ((base.0 - s.mid.0).powi(2) + (base.1 - s.mid.1).powi(2)).sqrt();
-                if length_ok(l) {
-                    (s.mid, l)
-                } else {
-                    fallback()
-                }
-            }
-            None => fallback(),
-        };
+        let wrist = wrist_section(&prof, width);
+        let (origin, length) = palm_origin(base, d, width, wrist);
         d = ((base.0 - origin.0) / length, (base.1 - origin.1) / length);
-        // The palm width from the little-finger side, which no thumb disturbs: twice
-        // the smaller half-width about the wrist → base axis, between 45 % and 75 % of
-        // the palm's length.
-        let perp = (-d.1, d.0);
-        let max = (seg.w + seg.h) as f32;
-        let mut halves = Vec::new();
-        for k in 0..=12 {
-            let t = length / (1.0 + VALLEY_ABOVE_BASE) * (0.45 + 0.025 * k as f32);
-            let p = (origin.0 + d.0 * t, origin.1 + d.1 * t);
-            if let Some((w, m)) = seg.run_near(p, perp, 0.0, 0.0, max) {
-                halves.push((w / 2.0 - m.abs()).max(0.0));
-            }
-        }
-        if halves.len() >= 5 {
-            let hw = super::raster::quantile(&halves, 0.5);
-            if hw > 2.0 {
-                half_width = Some(2.0 * hw);
-            }
+        if let Some(w) = little_side_width(seg, origin, d, length) {
+            half_width = Some(w);
         }
         frame = Some((origin, length, half_width.unwrap_or(width)));
     }
     let (origin, valley_length, width) = frame?;
     let length = valley_length / (1.0 + VALLEY_ABOVE_BASE);
     let perp = (-d.1, d.0);
+    let (sign, conf) = thumb_side_about(g, perp, claimed);
+    let s = seg.scale;
+    Some((
+        PalmFrame {
+            origin: seg.to_input(origin.0, origin.1),
+            axis_v: Point::new(d.0 * length * s, d.1 * length * s),
+            axis_u: Point::new(perp.0 * sign * width * s, perp.1 * sign * width * s),
+        },
+        conf,
+    ))
+}
+
+/// The wrist's cross-section: going down from the palm (`prof`, palm width `width`),
+/// the first where the width has fallen [`WRIST_DROP`] of the way to the narrowest
+/// width below the palm; `None` when the hand does not narrow below the palm.
+fn wrist_section(prof: &[Section], width: f32) -> Option<Section> {
+    // The narrowest width below the palm (the wrist or forearm).
+    let lower: Vec<&Section> = prof
+        .iter()
+        .filter(|s| s.t >= 0.6 * width && s.t <= 2.0 * width)
+        .collect();
+    let narrowest = lower.iter().map(|s| s.width).fold(f32::INFINITY, f32::min);
+    let mut wrist: Option<Section> = None;
+    if narrowest.is_finite() && narrowest < 0.92 * width {
+        let level = narrowest + (1.0 - WRIST_DROP) * (width - narrowest);
+        wrist = lower.iter().find(|s| s.width <= level).map(|s| **s);
+    }
+    wrist
+}
+
+/// The palm's origin and its length from the valley level `base` (working pixels): the
+/// wrist section's midpoint when it gives a plausible palm ratio, otherwise
+/// [`DEFAULT_PALM_RATIO`] palm widths down the axis `d`.
+fn palm_origin(
+    base: (f32, f32),
+    d: (f32, f32),
+    width: f32,
+    wrist: Option<Section>,
+) -> ((f32, f32), f32) {
+    // Distances here run from the valley level; the palm length is to the base.
+    let k = 1.0 + VALLEY_ABOVE_BASE;
+    let length_ok =
+        |l: f32| (PALM_RATIO_RANGE.0 * width * k..=PALM_RATIO_RANGE.1 * width * k).contains(&l);
+    let fallback = || {
+        let l = DEFAULT_PALM_RATIO * width * k;
+        ((base.0 - d.0 * l, base.1 - d.1 * l), l)
+    };
+    match wrist {
+        Some(s) => {
+            let l = ((base.0 - s.mid.0).powi(2) + (base.1 - s.mid.1).powi(2)).sqrt();
+            if length_ok(l) {
+                (s.mid, l)
+            } else {
+                fallback()
+            }
+        }
+        None => fallback(),
+    }
+}
+
+/// The palm width measured from the little-finger side about the axis `d` from
+/// `origin` (`length` from the valley level); `None` with too few cross-sections.
+fn little_side_width(
+    seg: &Segmentation,
+    origin: (f32, f32),
+    d: (f32, f32),
+    length: f32,
+) -> Option<f32> {
+    // The palm width from the little-finger side, which no thumb disturbs: twice
+    // the smaller half-width about the wrist → base axis, between 45 % and 75 % of
+    // the palm's length.
+    let perp = (-d.1, d.0);
+    let max = (seg.w + seg.h) as f32;
+    let mut halves = Vec::new();
+    for k in 0..=12 {
+        let t = length / (1.0 + VALLEY_ABOVE_BASE) * (0.45 + 0.025 * k as f32);
+        let p = (origin.0 + d.0 * t, origin.1 + d.1 * t);
+        if let Some((w, m)) = seg.run_near(p, perp, 0.0, 0.0, max) {
+            halves.push((w / 2.0 - m.abs()).max(0.0));
+        }
+    }
+    if halves.len() >= 5 {
+        let hw = super::raster::quantile(&halves, 0.5);
+        if hw > 2.0 {
+            return Some(2.0 * hw);
+        }
+    }
+    None
+}
+
+/// The thumb side about the final axis: (+1 on the side of `perp`, −1 on the other;
+/// confidence 0–1), from the outline's cue, else the uploader's claim, else a guess
+/// with no confidence.
+fn thumb_side_about(g: &HandGeometry, perp: (f32, f32), claimed: Option<HandSide>) -> (f32, f32) {
     // Thumb side.
-    let (sign, conf) = if g.thumb_sign != 0.0 {
+    if g.thumb_sign != 0.0 {
         // The geometric cue was measured against the finger direction; re-express it
         // against the final axis (they differ by a few degrees at most).
         let fd = g.finger_dir;
@@ -344,14 +394,5 @@ pub fn frame_from_geometry(
             }
             None => (1.0, 0.0),
         }
-    };
-    let s = seg.scale;
-    Some((
-        PalmFrame {
-            origin: seg.to_input(origin.0, origin.1),
-            axis_v: Point::new(d.0 * length * s, d.1 * length * s),
-            axis_u: Point::new(perp.0 * sign * width * s, perp.1 * sign * width * s),
-        },
-        conf,
-    ))
+    }
 }

@@ -19,6 +19,7 @@ use crate::features::{LineId, MeasuredLine};
 use crate::geometry::Point;
 
 use super::creases::Creases;
+use super::skeleton::Graph;
 
 /// Chunk length for the path search (grid pixels).
 const CHUNK: usize = 10;
@@ -925,33 +926,7 @@ fn forks_and_islands(
     all_held: &BTreeSet<usize>,
 ) -> (u32, u32) {
     let graph = &c.graph;
-    // Original nodes along the path, in order, excluding its two ends.
-    let mut nodes: Vec<usize> = Vec::new();
-    for (i, &(k, fwd)) in path.steps.iter().enumerate() {
-        let ch = &g.chunks[k];
-        let end = if fwd { ch.b } else { ch.a };
-        if i + 1 < path.steps.len() {
-            if let Some(o) = g.nodes[end].orig {
-                nodes.push(o);
-            }
-        }
-    }
-    let on_path: BTreeSet<usize> = {
-        let mut s: BTreeSet<usize> = nodes.iter().copied().collect();
-        if let Some(&(k, fwd)) = path.steps.first() {
-            let ch = &g.chunks[k];
-            if let Some(o) = g.nodes[if fwd { ch.a } else { ch.b }].orig {
-                s.insert(o);
-            }
-        }
-        if let Some(&(k, fwd)) = path.steps.last() {
-            let ch = &g.chunks[k];
-            if let Some(o) = g.nodes[if fwd { ch.b } else { ch.a }].orig {
-                s.insert(o);
-            }
-        }
-        s
-    };
+    let (nodes, on_path) = path_nodes(g, path);
     let reach = 0.04 * c.px_per_length;
     let min_len = FORK_MIN * c.px_per_length;
     let mut forks = 0;
@@ -981,13 +956,7 @@ fn forks_and_islands(
             }
             let d = edge.direction_from(n, reach);
             // A crossing: another branch leaves in the opposite direction.
-            let crossing = branches.iter().any(|&o| {
-                o != e && {
-                    let od = graph.edges[o].direction_from(n, reach);
-                    d.0 * od.0 + d.1 * od.1 < -0.8
-                }
-            });
-            if crossing {
+            if crossed(graph, n, (e, d), &branches, reach) {
                 continue;
             }
             let shallow = path_dirs
@@ -999,4 +968,54 @@ fn forks_and_islands(
         }
     }
     (forks, island_edges.len() as u32)
+}
+
+/// The crease graph's nodes along `path`: those inside it, in order (its two ends
+/// excluded), and the set of all of them, ends included.
+fn path_nodes(g: &Chunks, path: &Path) -> (Vec<usize>, BTreeSet<usize>) {
+    // Original nodes along the path, in order, excluding its two ends.
+    let mut nodes: Vec<usize> = Vec::new();
+    for (i, &(k, fwd)) in path.steps.iter().enumerate() {
+        let ch = &g.chunks[k];
+        let end = if fwd { ch.b } else { ch.a };
+        if i + 1 < path.steps.len() {
+            if let Some(o) = g.nodes[end].orig {
+                nodes.push(o);
+            }
+        }
+    }
+    let on_path: BTreeSet<usize> = {
+        let mut s: BTreeSet<usize> = nodes.iter().copied().collect();
+        if let Some(&(k, fwd)) = path.steps.first() {
+            let ch = &g.chunks[k];
+            if let Some(o) = g.nodes[if fwd { ch.a } else { ch.b }].orig {
+                s.insert(o);
+            }
+        }
+        if let Some(&(k, fwd)) = path.steps.last() {
+            let ch = &g.chunks[k];
+            if let Some(o) = g.nodes[if fwd { ch.b } else { ch.a }].orig {
+                s.insert(o);
+            }
+        }
+        s
+    };
+    (nodes, on_path)
+}
+
+/// Whether another of the `branches` at node `n` leaves in the direction opposite to
+/// branch `e` (direction `d`), as at a crossing; directions are taken over `reach`.
+fn crossed(
+    graph: &Graph,
+    n: usize,
+    (e, d): (usize, (f32, f32)),
+    branches: &[usize],
+    reach: f32,
+) -> bool {
+    branches.iter().any(|&o| {
+        o != e && {
+            let od = graph.edges[o].direction_from(n, reach);
+            d.0 * od.0 + d.1 * od.1 < -0.8
+        }
+    })
 }

@@ -654,8 +654,52 @@ fn thumb_lobe_runs(
 
 /// The hand's geometry around a palm centre candidate.
 fn geometry_at(seg: &Segmentation, centre: (f32, f32), radius: f32) -> Option<HandGeometry> {
-    let (w, h) = (seg.w, seg.h);
     let principal_axis = principal_axis(seg);
+    let (runs, best_r) = finger_candidates(seg, centre, radius)?;
+    let (four, rest) = tightest_four(&runs);
+    let finger_dir = mean_direction(&four);
+    let perp = (-finger_dir.1, finger_dir.0);
+    let mut fingers = four.clone();
+    // Order the fingers by their side coordinate (ascending).
+    fingers.sort_by(|a, b| side_of(a, perp).total_cmp(&side_of(b, perp)));
+    let (thumb_sign, thumb_confidence) =
+        thumb_side(seg, centre, radius, finger_dir, &four, &fingers);
+    let thumb = rest
+        .iter()
+        .copied()
+        .find(|t| side_of(t, perp) * thumb_sign > 0.2);
+    // Order index → little (index on the thumb side).
+    if thumb_sign > 0.0 {
+        fingers.reverse();
+    }
+    let valleys: Vec<(f32, f32)> = fingers
+        .windows(2)
+        .map(|p| valley(seg, centre, best_r, finger_dir, p[0].angle, p[1].angle))
+        .collect();
+    set_finger_lengths(&mut fingers, &valleys, finger_dir);
+    let axis = palm_axis(&fingers, centre, finger_dir);
+    Some(HandGeometry {
+        axis,
+        centre,
+        radius,
+        fingers,
+        thumb,
+        valleys,
+        finger_dir,
+        thumb_sign,
+        thumb_confidence,
+        principal_axis,
+    })
+}
+
+/// The finger candidates around `centre` (sorted by angle, each with its axis and tip)
+/// on the circle [`finger_runs`] picks, and that circle's radius; `None` with fewer than
+/// three runs.
+fn finger_candidates(
+    seg: &Segmentation,
+    centre: (f32, f32),
+    radius: f32,
+) -> Option<(Vec<FingerRun>, f32)> {
     let (mut best_runs, best_r) = finger_runs(seg, centre, radius)?;
     best_runs.sort_by(|a, b| a.0.total_cmp(&b.0));
     // Each run: tip along its direction.
@@ -684,6 +728,12 @@ fn geometry_at(seg: &Segmentation, centre: (f32, f32), radius: f32) -> Option<Ha
         runs.truncate(5);
         runs.sort_by(|a, b| a.angle.total_cmp(&b.angle));
     }
+    Some((runs, best_r))
+}
+
+/// The (up to) four consecutive runs, in circular order, with the smallest angular span,
+/// and the runs left over (thumb candidates).
+fn tightest_four(runs: &[FingerRun]) -> (Vec<FingerRun>, Vec<FingerRun>) {
     let m = runs.len();
     let take = m.min(4);
     let mut best_start = 0;
@@ -698,80 +748,110 @@ fn geometry_at(seg: &Segmentation, centre: (f32, f32), radius: f32) -> Option<Ha
     }
     let four: Vec<FingerRun> = (0..take).map(|i| runs[(best_start + i) % m]).collect();
     let rest: Vec<FingerRun> = (take..m).map(|i| runs[(best_start + i) % m]).collect();
+    (four, rest)
+}
+
+/// The fingers' angular mean, as a unit vector (from the palm towards the fingers).
+fn mean_direction(four: &[FingerRun]) -> (f32, f32) {
     // Angular mean of the four.
     let (mut ax, mut ay) = (0.0, 0.0);
-    for f in &four {
+    for f in four {
         ax += f.angle.cos();
         ay += f.angle.sin();
     }
     let an = (ax * ax + ay * ay).sqrt().max(1e-6);
-    let finger_dir = (ax / an, ay / an);
-    let perp = (-finger_dir.1, finger_dir.0);
+    (ax / an, ay / an)
+}
+
+/// Side of a run relative to the finger direction (its direction dotted with `perp`).
+fn side_of(f: &FingerRun, perp: (f32, f32)) -> f32 {
+    let d = (f.angle.cos(), f.angle.sin());
+    d.0 * perp.0 + d.1 * perp.1
+}
+
+/// How far a run's tip lies from the palm centre.
+fn reach(f: &FingerRun, centre: (f32, f32)) -> f32 {
+    (f.tip.0 - centre.0).hypot(f.tip.1 - centre.1)
+}
+
+/// The valley between the fingers at angles `a` and `b` (working pixels; `centre` when
+/// no gap is found on the circle of radius `best_r`).
+fn valley(
+    seg: &Segmentation,
+    centre: (f32, f32),
+    best_r: f32,
+    finger_dir: (f32, f32),
+    a: f32,
+    b: f32,
+) -> (f32, f32) {
+    let (w, h) = (seg.w, seg.h);
     // Valleys: along the bisector between adjacent runs, from the circle inwards.
     // Valleys: the background wedge between two adjacent fingers, flooded from the gap
     // on the circle inwards (never beyond the circle, so it cannot run round a
     // fingertip); its deepest pixel towards the palm is the web.
-    let valley = |a: f32, b: f32| -> (f32, f32) {
-        let span = angle_diff(b, a);
-        let mut seed = None;
-        for k in 0..=20 {
-            // From the middle of the gap outwards in both directions.
-            for sgn in [1.0, -1.0] {
-                let m = a + span / 2.0 + sgn * span * 0.02 * k as f32;
-                let p = (centre.0 + best_r * m.cos(), centre.1 + best_r * m.sin());
-                let (x, y) = (p.0.floor() as isize, p.1.floor() as isize);
-                if seed.is_none()
-                    && x >= 0
-                    && y >= 0
-                    && (x as usize) < w
-                    && (y as usize) < h
-                    && !seg.at(x, y)
-                {
-                    seed = Some((x as usize, y as usize));
-                }
+    let span = angle_diff(b, a);
+    let mut seed = None;
+    for k in 0..=20 {
+        // From the middle of the gap outwards in both directions.
+        for sgn in [1.0, -1.0] {
+            let m = a + span / 2.0 + sgn * span * 0.02 * k as f32;
+            let p = (centre.0 + best_r * m.cos(), centre.1 + best_r * m.sin());
+            let (x, y) = (p.0.floor() as isize, p.1.floor() as isize);
+            if seed.is_none()
+                && x >= 0
+                && y >= 0
+                && (x as usize) < w
+                && (y as usize) < h
+                && !seg.at(x, y)
+            {
+                seed = Some((x as usize, y as usize));
             }
         }
-        let Some((sx, sy)) = seed else { return centre };
-        let r2 = (best_r + 1.0) * (best_r + 1.0);
-        let mut seen = vec![false; w * h];
-        let mut stack = vec![(sx, sy)];
-        seen[sy * w + sx] = true;
-        let mut best = (f32::INFINITY, (sx as f32 + 0.5, sy as f32 + 0.5));
-        while let Some((x, y)) = stack.pop() {
-            let p = (x as f32 + 0.5, y as f32 + 0.5);
-            let depth = (p.0 - centre.0) * finger_dir.0 + (p.1 - centre.1) * finger_dir.1;
-            if depth < best.0 {
-                best = (depth, p);
-            }
-            for (dx, dy) in [(-1isize, 0isize), (1, 0), (0, -1), (0, 1)] {
-                let (nx, ny) = (x as isize + dx, y as isize + dy);
-                if nx < 0 || ny < 0 || nx as usize >= w || ny as usize >= h {
-                    continue;
-                }
-                let (nx, ny) = (nx as usize, ny as usize);
-                let i = ny * w + nx;
-                if seen[i] || seg.mask[i] {
-                    continue;
-                }
-                let q = (nx as f32 + 0.5 - centre.0, ny as f32 + 0.5 - centre.1);
-                if q.0 * q.0 + q.1 * q.1 > r2 {
-                    continue;
-                }
-                seen[i] = true;
-                stack.push((nx, ny));
-            }
+    }
+    let Some((sx, sy)) = seed else { return centre };
+    let r2 = (best_r + 1.0) * (best_r + 1.0);
+    let mut seen = vec![false; w * h];
+    let mut stack = vec![(sx, sy)];
+    seen[sy * w + sx] = true;
+    let mut best = (f32::INFINITY, (sx as f32 + 0.5, sy as f32 + 0.5));
+    while let Some((x, y)) = stack.pop() {
+        let p = (x as f32 + 0.5, y as f32 + 0.5);
+        let depth = (p.0 - centre.0) * finger_dir.0 + (p.1 - centre.1) * finger_dir.1;
+        if depth < best.0 {
+            best = (depth, p);
         }
-        best.1
-    };
-    let mut fingers = four.clone();
-    // Side of each run relative to the finger direction.
-    let side_of = |f: &FingerRun| -> f32 {
-        let d = (f.angle.cos(), f.angle.sin());
-        d.0 * perp.0 + d.1 * perp.1
-    };
-    // Order the fingers by their side coordinate (ascending).
-    fingers.sort_by(|a, b| side_of(a).total_cmp(&side_of(b)));
-    let reach = |f: &FingerRun| (f.tip.0 - centre.0).hypot(f.tip.1 - centre.1);
+        for (dx, dy) in [(-1isize, 0isize), (1, 0), (0, -1), (0, 1)] {
+            let (nx, ny) = (x as isize + dx, y as isize + dy);
+            if nx < 0 || ny < 0 || nx as usize >= w || ny as usize >= h {
+                continue;
+            }
+            let (nx, ny) = (nx as usize, ny as usize);
+            let i = ny * w + nx;
+            if seen[i] || seg.mask[i] {
+                continue;
+            }
+            let q = (nx as f32 + 0.5 - centre.0, ny as f32 + 0.5 - centre.1);
+            if q.0 * q.0 + q.1 * q.1 > r2 {
+                continue;
+            }
+            seen[i] = true;
+            stack.push((nx, ny));
+        }
+    }
+    best.1
+}
+
+/// The thumb side by vote: (sign, confidence 0–1); the sign is +1 for the side of
+/// `perp(finger_dir)`, −1 for the other, 0 when the vote is too close. `fingers` are
+/// the `four` ordered by side coordinate (ascending).
+fn thumb_side(
+    seg: &Segmentation,
+    centre: (f32, f32),
+    radius: f32,
+    finger_dir: (f32, f32),
+    four: &[FingerRun],
+    fingers: &[FingerRun],
+) -> (f32, f32) {
     // The thumb side, by vote (positive = the +perp side):
     // - a thumb lobe: a finger-like run 35–115° from the finger direction on one side,
     //   at any of the circle radii (weight 2 when the runs agree);
@@ -780,7 +860,7 @@ fn geometry_at(seg: &Segmentation, centre: (f32, f32), radius: f32) -> Option<Ha
     // - the middle finger is the longer of the two inner ones, on the index's side
     //   (weight 1);
     // - the thenar mount and thumb add mass on the thumb side (weight up to 1).
-    let (plus, minus) = thumb_lobe_runs(seg, centre, radius, finger_dir, &four);
+    let (plus, minus) = thumb_lobe_runs(seg, centre, radius, finger_dir, four);
     let mut vote = 0.0f32;
     let mut weight = 0.0f32;
     if plus + minus > 0 {
@@ -790,10 +870,10 @@ fn geometry_at(seg: &Segmentation, centre: (f32, f32), radius: f32) -> Option<Ha
     }
     if fingers.len() == 4 {
         let (r0, r1, r2, r3) = (
-            reach(&fingers[0]),
-            reach(&fingers[1]),
-            reach(&fingers[2]),
-            reach(&fingers[3]),
+            reach(&fingers[0], centre),
+            reach(&fingers[1], centre),
+            reach(&fingers[2], centre),
+            reach(&fingers[3], centre),
         );
         let mean = (r0 + r1 + r2 + r3) / 4.0;
         vote += 1.5 * ((r3 - r0) / (0.1 * mean)).clamp(-1.0, 1.0);
@@ -803,35 +883,36 @@ fn geometry_at(seg: &Segmentation, centre: (f32, f32), radius: f32) -> Option<Ha
     let mass = mass_asymmetry(seg, centre, finger_dir, radius).clamp(-1.0, 1.0);
     vote += mass;
     weight += 1.0;
-    let (thumb_sign, thumb_confidence) = if vote.abs() > 0.1 {
+    if vote.abs() > 0.1 {
         (vote.signum(), (vote.abs() / weight).min(1.0))
     } else {
         (0.0, 0.0)
-    };
-    let thumb = rest.iter().copied().find(|t| side_of(t) * thumb_sign > 0.2);
-    // Order index → little (index on the thumb side).
-    if thumb_sign > 0.0 {
-        fingers.reverse();
     }
-    let valleys: Vec<(f32, f32)> = fingers
-        .windows(2)
-        .map(|p| valley(p[0].angle, p[1].angle))
-        .collect();
+}
+
+/// Sets each finger's length: tip to the mean valley level along the finger direction
+/// (left at 0 without valleys).
+fn set_finger_lengths(fingers: &mut [FingerRun], valleys: &[(f32, f32)], finger_dir: (f32, f32)) {
     // Finger lengths: tip to the mean valley level along the finger direction.
     if !valleys.is_empty() {
         let (vx, vy) = valleys
             .iter()
             .fold((0.0, 0.0), |a, v| (a.0 + v.0, a.1 + v.1));
         let base = (vx / valleys.len() as f32, vy / valleys.len() as f32);
-        for f in &mut fingers {
+        for f in fingers {
             f.length =
                 ((f.tip.0 - base.0) * finger_dir.0 + (f.tip.1 - base.1) * finger_dir.1).max(0.0);
         }
     }
+}
+
+/// The palm's long axis (unit vector, towards the fingers): the middle finger's axis
+/// averaged with its neighbours', or `finger_dir` without four fingers.
+fn palm_axis(fingers: &[FingerRun], centre: (f32, f32), finger_dir: (f32, f32)) -> (f32, f32) {
     // The palm axis from the finger axes (index → little order when the side is
     // known; either way the middle finger is the longer inner one).
-    let axis = if fingers.len() == 4 {
-        let mid = if reach(&fingers[1]) >= reach(&fingers[2]) {
+    if fingers.len() == 4 {
+        let mid = if reach(&fingers[1], centre) >= reach(&fingers[2], centre) {
             1
         } else {
             2
@@ -846,19 +927,7 @@ fn geometry_at(seg: &Segmentation, centre: (f32, f32), radius: f32) -> Option<Ha
         (v.0 / n, v.1 / n)
     } else {
         finger_dir
-    };
-    Some(HandGeometry {
-        axis,
-        centre,
-        radius,
-        fingers,
-        thumb,
-        valleys,
-        finger_dir,
-        thumb_sign,
-        thumb_confidence,
-        principal_axis,
-    })
+    }
 }
 
 /// Signed mass asymmetry across the finger axis, below the palm centre and beside the
