@@ -436,19 +436,27 @@ pub struct TrueLine {
     pub fused_with: Option<LineId>,
 }
 
+impl SynthPalm {
+    /// A photo that shows no palm's lines (an empty image, a negative, the back of a
+    /// hand): no truth, landmarks or proportions; `frame` where a hand was drawn.
+    pub fn without_lines(image: RgbImage, frame: Option<PalmFrame>) -> Self {
+        Self {
+            image,
+            truth: Vec::new(),
+            frame,
+            landmarks: None,
+            proportions: None,
+        }
+    }
+}
+
 /// Draws the photo a spec describes. Deterministic. A 900×1200 palm takes roughly
 /// 0.1–0.2 s in the dev profile (single-threaded). A zero width or height gives an
 /// empty image and no truth.
 pub fn generate(spec: &SynthSpec) -> SynthPalm {
     let (w, h) = (spec.width as usize, spec.height as usize);
     if w == 0 || h == 0 {
-        return SynthPalm {
-            image: RgbImage::new(spec.width, spec.height),
-            truth: Vec::new(),
-            frame: None,
-            landmarks: None,
-            proportions: None,
-        };
+        return SynthPalm::without_lines(RgbImage::new(spec.width, spec.height), None);
     }
 
     let hand = posed_hand(spec);

@@ -478,13 +478,7 @@ pub fn negative_spec(kind: usize, seed: u64) -> HeldoutSpec {
 pub fn generate(spec: &HeldoutSpec) -> SynthPalm {
     let (w, h) = (spec.width as usize, spec.height as usize);
     if w == 0 || h == 0 {
-        return SynthPalm {
-            image: RgbImage::new(spec.width, spec.height),
-            truth: Vec::new(),
-            frame: None,
-            landmarks: None,
-            proportions: None,
-        };
+        return SynthPalm::without_lines(RgbImage::new(spec.width, spec.height), None);
     }
     let mut canvas = Canvas::new(w, h);
     paint_backdrop(&mut canvas, spec);
@@ -519,13 +513,7 @@ pub fn generate(spec: &HeldoutSpec) -> SynthPalm {
             truth: d.truth,
             frame,
         },
-        _ => SynthPalm {
-            image,
-            truth: Vec::new(),
-            frame,
-            landmarks: None,
-            proportions: None,
-        },
+        _ => SynthPalm::without_lines(image, frame),
     }
 }
 
