@@ -96,6 +96,13 @@ pub fn nats_server_bin() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("nats-server"))
 }
 
+/// The JetStream file store of every test server, in bytes. nats-server's default is
+/// three quarters of the free disk, which made a process started without the tests'
+/// `JETSTREAM_MAX_BYTES` (1 GiB) pass or fail with the machine's free disk; this
+/// is more than any test's budget and less than the production default (9 GiB), so
+/// such a process fails on every machine.
+pub const MAX_FILE_STORE: u64 = 4 * 1024 * 1024 * 1024;
+
 /// A real nats-server with JetStream, killed on drop.
 #[derive(Debug)]
 pub struct NatsServer {
@@ -107,8 +114,10 @@ pub struct NatsServer {
     pub monitor_port: u16,
     /// The server's name (`-n`).
     pub name: String,
-    /// Extra command-line arguments (the cluster's, or `-c <config file>`).
+    /// Extra command-line arguments (the cluster's).
     cluster_args: Vec<String>,
+    /// A configuration file the server also reads (see [`Self::start_with_config`]).
+    config: Option<PathBuf>,
     /// Extra environment of the process (variables a config file refers to).
     env: Vec<(String, String)>,
 }
@@ -125,10 +134,8 @@ impl NatsServer {
     /// `config` (the command line's address, ports and store win over it), with `env`
     /// in its environment.
     pub fn start_with_config(config: &std::path::Path, env: &[(&str, &str)]) -> Self {
-        let mut server = Self::unstarted(
-            "hast-test".into(),
-            vec!["-c".into(), config.display().to_string()],
-        );
+        let mut server = Self::unstarted("hast-test".into(), Vec::new());
+        server.config = Some(config.to_owned());
         server.env = env
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -156,7 +163,7 @@ impl NatsServer {
         let config = server.store.path().join("lagging.conf");
         std::fs::write(&config, format!("mappings = {{\n{mappings}}}\n"))
             .expect("writes the server's configuration");
-        server.cluster_args = vec!["-c".into(), config.display().to_string()];
+        server.config = Some(config);
         server.spawn();
         let client = async_nats::connect(server.url()).await.expect("NATS");
         async_nats::jetstream::new(client)
@@ -179,6 +186,7 @@ impl NatsServer {
             monitor_port: free_port(),
             name,
             cluster_args,
+            config: None,
             env: Vec::new(),
         }
     }
@@ -204,6 +212,7 @@ impl NatsServer {
         // Cluster nodes keep their ports: their peers' routes name them.
         let fresh = self.child.is_none()
             && self.cluster_args.is_empty()
+            && self.config.is_none()
             && !self.store.path().join("jetstream").exists();
         let mut last_error = String::new();
         for _ in 0..5 {
@@ -222,9 +231,29 @@ impl NatsServer {
         panic!("nats-server did not start: {last_error}");
     }
 
+    /// The configuration file the server is started with: [`MAX_FILE_STORE`], then the
+    /// one given to [`Self::start_with_config`], if any. It is written beside that one,
+    /// whose `include`s are relative to its own folder.
+    fn write_config(&self) -> Result<PathBuf, String> {
+        let limits = format!("jetstream {{ max_file_store: {MAX_FILE_STORE} }}\n");
+        let (path, text) = match &self.config {
+            None => (self.store.path().join("hast-test.conf"), limits),
+            Some(config) => {
+                let given = std::fs::read_to_string(config)
+                    .map_err(|e| format!("cannot read {}: {e}", config.display()))?;
+                (config.with_extension("hast-test.conf"), limits + &given)
+            }
+        };
+        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        Ok(path)
+    }
+
     fn try_spawn(&self) -> Result<Child, String> {
+        let config = self.write_config()?;
         let mut child = Command::new(nats_server_bin())
             .args(["-a", "127.0.0.1", "-js", "-n", &self.name])
+            .arg("-c")
+            .arg(&config)
             .args(&self.cluster_args)
             .arg("-p")
             .arg(self.port.to_string())
@@ -1246,8 +1275,9 @@ pub fn palm_form(seed: u64) -> reqwest::multipart::Form {
 }
 
 /// A workspace binary's command with a clean environment: `PATH`, the database, NATS,
-/// `RUST_LOG=warn`, `extra`, and its stdout shown only with `TEST_LOG`.
-fn service_command(
+/// `RUST_LOG=warn`, the tests' `JETSTREAM_MAX_BYTES`, `extra`, and its stdout shown
+/// only with `TEST_LOG`. Every test that starts a service process starts it from here.
+pub fn service_command(
     binary: &str,
     database_url: &str,
     nats_url: &str,

@@ -3,7 +3,7 @@
 //! server speaking the chat-completions wire format.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 
 use base64::Engine as _;
 use hast_common::db::models::{Conversation, Message};
@@ -11,7 +11,7 @@ use hast_common::db::{Backend, Database};
 use hast_common::jobs::{JobState, JobStatus, NewJob, Submitter};
 use hast_scripted_chat::{ChatServer, Step};
 use hast_tests::jobs::{status_store, wait_for};
-use hast_tests::{free_port, workspace_binary, TestStack};
+use hast_tests::{free_port, service_command, TestStack};
 use serde_json::{json, Value};
 
 const KEY: &str = "sk-test-9f8e7d6c5b4a-never-log-me";
@@ -274,19 +274,14 @@ impl LoggedWorker {
     fn start(dir: &std::path::Path, name: &str, stack: &Stack, vars: &[(String, String)]) -> Self {
         let log = dir.join(format!("{name}.log"));
         let file = std::fs::File::create(&log).unwrap();
-        let mut command = Command::new(workspace_binary("hast-worker"));
+        let metrics = format!("127.0.0.1:{}", free_port());
+        let mut env: Vec<(&str, &str)> =
+            vec![("WORKER_METRICS_ADDR", &metrics), ("RUST_LOG", "debug")];
+        env.extend(vars.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let mut command = service_command("hast-worker", &stack.db.url, &stack.nats.url(), &env);
         command
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("DATABASE_URL", &stack.db.url)
-            .env("NATS_URL", stack.nats.url())
-            .env("WORKER_METRICS_ADDR", format!("127.0.0.1:{}", free_port()))
-            .env("RUST_LOG", "debug")
             .stdout(Stdio::from(file.try_clone().unwrap()))
             .stderr(Stdio::from(file));
-        for (k, v) in vars {
-            command.env(k, v);
-        }
         Self {
             child: command.spawn().expect("start hast-worker"),
             log,
@@ -313,17 +308,21 @@ async fn the_fleet_makes_one_model_call_at_a_time(backend: Backend) {
     let server = ChatServer::holding(vec![valid_reply()]).await;
     let vars = stack.openai_settings(&server, &[("OPENAI_MAX_CONCURRENCY", "1")]);
     let dir = tempfile::tempdir().unwrap();
-    let workers = [
+    let mut workers = [
         LoggedWorker::start(dir.path(), "a", &stack, &vars),
         LoggedWorker::start(dir.path(), "b", &stack, &vars),
     ];
     // Both compete for the model from the first job on (one may be slower to start).
-    for worker in &workers {
+    for worker in &mut workers {
         hast_tests::eventually(
             "the worker to be ready",
             std::time::Duration::from_millis(50),
             || {
-                let ready = worker.logs().contains("hast-worker ready");
+                let logs = worker.logs();
+                if let Ok(Some(status)) = worker.child.try_wait() {
+                    panic!("the worker exited ({status}):\n{logs}");
+                }
+                let ready = logs.contains("hast-worker ready");
                 async move { ready.then_some(()) }
             },
         )
