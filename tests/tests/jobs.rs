@@ -675,8 +675,10 @@ async fn metrics_count_jobs_and_requests() {
         "{api}"
     );
     assert!(api.contains("route=\"/api/v1/jobs\""), "{api}");
-    assert!(api.contains("hast_queue_depth{kind=\"echo\"} 0"), "{api}");
-    assert!(api.contains("hast_dlq_depth 0"), "{api}");
+    // Present, not a value: the registry is the test process's, and the APIs of the
+    // tests running beside this one set the same gauges from their own queues.
+    assert!(api.contains("hast_queue_depth{kind=\"echo\"} "), "{api}");
+    assert!(api.contains("hast_dlq_depth "), "{api}");
     assert!(
         api.contains("hast_storage_max_bytes{stream=\"JOBS\"}"),
         "storage use against each store's limit: {api}"
