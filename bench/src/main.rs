@@ -4,7 +4,12 @@
 //! bucket (one watch over all keys), so end-to-end latency covers submit → worker →
 //! database → status. Phases:
 //! 1. load: `--jobs` jobs submitted by `--concurrency` tasks;
-//! 2. serial: `--serial` jobs, each submitted only after the previous one completed.
+//! 2. serial: `--serial` jobs, each submitted only after the previous one completed;
+//!    afterwards the stored times of their status writes (nats-server's timestamps in
+//!    the `job_status` history) split each job's time into where it was spent;
+//! 3. round trips: `--round-trips` sequential NATS operations of each kind a job makes
+//!    (a KV compare-and-swap, a KV direct get, a JetStream publish), on a scratch
+//!    bucket deleted afterwards: the floor under each hop of the serial path.
 //!
 //! With `--photos N` it instead uploads N synthetic palm photos (JPEG, made before the
 //! clock starts) from `--concurrency` tasks and times them until every analysis job has
@@ -42,6 +47,9 @@ struct Args {
     /// Jobs in the serial phase.
     #[arg(long, default_value_t = 500)]
     serial: usize,
+    /// Sequential operations per kind in the round-trip phase (0: skip it).
+    #[arg(long, default_value_t = 1_000)]
+    round_trips: usize,
     /// Upload this many synthetic palms and time their analyses instead of echo jobs.
     #[arg(long)]
     photos: Option<usize>,
@@ -249,17 +257,124 @@ async fn main() -> anyhow::Result<()> {
     }
     let load = load_phase(&args, &client, &url, &completions, deadline).await?;
     // Serial phase: one job at a time, submit to completion.
+    let (statuses, serial_from) = status_stream(&args.nats).await?;
     let mut serial_lat = Vec::with_capacity(args.serial);
+    let mut serial_ids = Vec::with_capacity(args.serial);
     for n in 0..args.serial {
         let t0 = Instant::now();
         let id = submit(&client, &url, n).await?;
         let done = wait_all(&completions, std::slice::from_ref(&id), deadline).await?;
         serial_lat.push(done.saturating_duration_since(t0));
+        serial_ids.push(id);
     }
     serial_lat.sort_unstable();
-    let report = load_report(&args, &load, &serial_lat, completions.count());
+    let mut report = load_report(&args, &load, &serial_lat, completions.count());
+    report["serial_segments_us"] = serial_segments(&statuses, serial_from, &serial_ids).await?;
+    eprintln!("serial segments, p50 µs: {}", report["serial_segments_us"]);
+    if args.round_trips > 0 {
+        report["round_trip_us"] = round_trips(&args.nats, args.round_trips).await?;
+        eprintln!("NATS round trips, p50 µs: {}", report["round_trip_us"]);
+    }
     println!("{report}");
     Ok(())
+}
+
+/// The `job_status` bucket's stream, and the sequence its next write will get.
+async fn status_stream(nats: &str) -> anyhow::Result<(async_nats::jetstream::stream::Stream, u64)> {
+    let client = async_nats::connect(nats).await.context("connect to NATS")?;
+    let mut stream = async_nats::jetstream::new(client)
+        .get_stream("KV_job_status")
+        .await
+        .context("the job_status bucket's stream")?;
+    let next = stream.info().await?.state.last_sequence + 1;
+    Ok((stream, next))
+}
+
+/// Where the serial jobs' time went, from the times nats-server stored their status
+/// writes at (one clock, the server's), read from the bucket's stream from sequence
+/// `from` on: p50 of `queued → running` (the publish, the delivery to the worker, its
+/// claim), `running → completed` (the run, the result row, the completion) and
+/// `completed → next queued` (the watch telling the client, its next request, the
+/// session read and the status write).
+async fn serial_segments(
+    stream: &async_nats::jetstream::stream::Stream,
+    from: u64,
+    ids: &[String],
+) -> anyhow::Result<serde_json::Value> {
+    let mut stream = stream.clone();
+    let to = stream.info().await?.state.last_sequence;
+    let mut stored: HashMap<(String, &str), i128> = HashMap::new();
+    for sequence in from..=to {
+        let message = stream.get_raw_message(sequence).await?;
+        let Some(id) = message.subject.as_str().strip_prefix("$KV.job_status.") else {
+            continue;
+        };
+        for state in ["queued", "running", "completed"] {
+            if contains(
+                &message.payload,
+                format!("\"status\":\"{state}\"").as_bytes(),
+            ) {
+                stored
+                    .entry((id.to_owned(), state))
+                    .or_insert(message.time.unix_timestamp_nanos());
+            }
+        }
+    }
+    let mut times = Vec::with_capacity(ids.len());
+    for id in ids {
+        let at = |state| stored.get(&(id.clone(), state)).copied();
+        match (at("queued"), at("running"), at("completed")) {
+            (Some(q), Some(r), Some(c)) => times.push((q, r, c)),
+            _ => bail!("job {id}: its status writes are incomplete"),
+        }
+    }
+    let p50 = |mut us: Vec<i128>| {
+        us.sort_unstable();
+        us.get(us.len() / 2).copied().unwrap_or_default()
+    };
+    let span = |a: i128, b: i128| (b - a) / 1_000;
+    Ok(json!({
+        "queued_to_running": p50(times.iter().map(|(q, r, _)| span(*q, *r)).collect()),
+        "running_to_completed": p50(times.iter().map(|(_, r, c)| span(*r, *c)).collect()),
+        "completed_to_next_queued": p50(times.windows(2).map(|w| span(w[0].2, w[1].0)).collect()),
+    }))
+}
+
+/// p50 of `n` sequential round trips of each NATS operation a job makes, on the scratch
+/// bucket `bench_round_trips` (file storage, like Hast's), deleted afterwards.
+async fn round_trips(nats: &str, n: usize) -> anyhow::Result<serde_json::Value> {
+    let client = async_nats::connect(nats).await.context("connect to NATS")?;
+    let js = async_nats::jetstream::new(client);
+    let kv = js
+        .create_key_value(async_nats::jetstream::kv::Config {
+            bucket: "bench_round_trips".into(),
+            history: 1,
+            max_bytes: 16 * 1024 * 1024,
+            ..Default::default()
+        })
+        .await
+        .context("the scratch bucket")?;
+    let p50 = |mut times: Vec<Duration>| {
+        times.sort_unstable();
+        times.get(times.len() / 2).map_or(0, |t| t.as_micros())
+    };
+    let mut revision = kv.put("k", "v".into()).await?;
+    let (mut cas, mut get, mut publish) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..n {
+        let t0 = Instant::now();
+        revision = kv.update("k", "v".into(), revision).await?;
+        cas.push(t0.elapsed());
+        let t0 = Instant::now();
+        kv.entry("k").await?;
+        get.push(t0.elapsed());
+        let t0 = Instant::now();
+        js.publish("$KV.bench_round_trips.p", "v".into())
+            .await?
+            .await?;
+        publish.push(t0.elapsed());
+    }
+    js.delete_key_value("bench_round_trips").await?;
+    Ok(json!({"kv_update": p50(cas), "kv_direct_get": p50(get), "publish_with_ack": p50(publish)}))
 }
 
 /// The HTTP client of the bench account: `concurrency` idle connections kept.
