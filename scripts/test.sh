@@ -60,7 +60,7 @@ hast_section "cargo test --workspace --tests $* (${RUST_TEST_THREADS} tests at a
 cargo test --workspace --tests "$@"
 
 # The HTTP API against its own OpenAPI document: property-based requests with a live
-# session (schemathesis, --checks all), bounded in time; fails on any 5xx or
+# session (schemathesis, every check), bounded in time; fails on any 5xx or
 # non-conformance.
 hast_section "schemathesis against the running API (scripts/schemathesis.sh)"
 "$HAST_ROOT/scripts/schemathesis.sh"
