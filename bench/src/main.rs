@@ -125,6 +125,12 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[rank.min(sorted.len() - 1)].as_secs_f64() * 1000.0
 }
 
+/// The median of `times`, in whole microseconds.
+fn p50_us(mut times: Vec<Duration>) -> u64 {
+    times.sort_unstable();
+    (percentile(&times, 50.0) * 1000.0).round() as u64
+}
+
 /// CPU seconds (user + system) this process has used.
 fn cpu_seconds() -> f64 {
     let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
@@ -328,15 +334,11 @@ async fn serial_segments(
             _ => bail!("job {id}: its status writes are incomplete"),
         }
     }
-    let p50 = |mut us: Vec<i128>| {
-        us.sort_unstable();
-        us.get(us.len() / 2).copied().unwrap_or_default()
-    };
-    let span = |a: i128, b: i128| (b - a) / 1_000;
+    let span = |a: i128, b: i128| Duration::from_nanos(u64::try_from(b - a).unwrap_or(0));
     Ok(json!({
-        "queued_to_running": p50(times.iter().map(|(q, r, _)| span(*q, *r)).collect()),
-        "running_to_completed": p50(times.iter().map(|(_, r, c)| span(*r, *c)).collect()),
-        "completed_to_next_queued": p50(times.windows(2).map(|w| span(w[0].2, w[1].0)).collect()),
+        "queued_to_running": p50_us(times.iter().map(|(q, r, _)| span(*q, *r)).collect()),
+        "running_to_completed": p50_us(times.iter().map(|(_, r, c)| span(*r, *c)).collect()),
+        "completed_to_next_queued": p50_us(times.windows(2).map(|w| span(w[0].2, w[1].0)).collect()),
     }))
 }
 
@@ -354,10 +356,6 @@ async fn round_trips(nats: &str, n: usize) -> anyhow::Result<serde_json::Value> 
         })
         .await
         .context("the scratch bucket")?;
-    let p50 = |mut times: Vec<Duration>| {
-        times.sort_unstable();
-        times.get(times.len() / 2).map_or(0, |t| t.as_micros())
-    };
     let mut revision = kv.put("k", "v".into()).await?;
     let (mut cas, mut get, mut publish) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..n {
@@ -374,7 +372,9 @@ async fn round_trips(nats: &str, n: usize) -> anyhow::Result<serde_json::Value> 
         publish.push(t0.elapsed());
     }
     js.delete_key_value("bench_round_trips").await?;
-    Ok(json!({"kv_update": p50(cas), "kv_direct_get": p50(get), "publish_with_ack": p50(publish)}))
+    Ok(
+        json!({"kv_update": p50_us(cas), "kv_direct_get": p50_us(get), "publish_with_ack": p50_us(publish)}),
+    )
 }
 
 /// The HTTP client of the bench account: `concurrency` idle connections kept.
